@@ -1,0 +1,138 @@
+"""The embedded store: LadybugDB, one file, Cypher, zero set-up.
+
+Batch builds write each table to a CSV file and load it with ``COPY FROM``,
+the fast path of the engine (node tables whose list columns may contain
+commas, i.e. ``Concept.synonyms``, go through ``UNWIND $rows CREATE`` instead,
+which is fast enough for nodes). Relationships are always COPY'd: the
+``MATCH ... CREATE`` route degrades to a few hundred rows per second as a
+graph grows.
+
+A store opened read-only refuses writes in the engine itself, which is what
+``medkg cypher`` relies on for safety.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import ladybug
+
+from medkg.errors import GraphCorruptError, GraphNotFoundError, StoreError
+from medkg.kg import cypher
+from medkg.kg.batch import GraphBatch
+from medkg.kg.schema import NODE_TABLES, REL_TABLES, NodeTable
+from medkg.kg.store import GraphStore
+
+log = logging.getLogger(__name__)
+
+_UNSAFE_LIST_CHARS = set(',[]"\'\n')
+
+
+def _q(name: str) -> str:
+    return f"`{name}`"
+
+
+class EmbeddedStore(GraphStore):
+    def __init__(self, path: Path, *, read_only: bool = True, create: bool = False) -> None:
+        self.path = Path(path)
+        if not create and not self.path.exists():
+            raise GraphNotFoundError(f"{self.path}: no graph store here")
+        try:
+            self._db = ladybug.Database(str(self.path), read_only=read_only and not create)
+            self._conn = ladybug.Connection(self._db)
+        except RuntimeError as e:
+            raise GraphCorruptError(f"{self.path}: cannot open the graph store ({e})") from e
+        self.read_only = read_only and not create
+
+    # -- schema and loading -------------------------------------------------
+    def create_schema(self) -> None:
+        for t in NODE_TABLES:
+            cols = ", ".join(f"{_q(n)} {ty}" for n, ty in t.columns)
+            self._exec(f"CREATE NODE TABLE IF NOT EXISTS {t.name}({cols}, PRIMARY KEY({_q(t.columns[0][0])}))")
+        for r in REL_TABLES:
+            cols = "".join(f", {_q(n)} {ty}" for n, ty in r.columns)
+            self._exec(f"CREATE REL TABLE IF NOT EXISTS {r.name}(FROM {r.source} TO {r.target}{cols})")
+
+    def bulk_load(self, batch: GraphBatch) -> None:
+        with tempfile.TemporaryDirectory(prefix="medkg-stage-") as tmp:
+            for t in NODE_TABLES:
+                rows = batch.nodes.get(t.name, [])
+                if not rows:
+                    continue
+                if self._csv_safe(t, rows):
+                    self._copy(t.name, rows, Path(tmp))
+                else:
+                    self._unwind_create(t, rows)
+            for r in REL_TABLES:
+                rows = batch.rels.get(r.name, [])
+                if rows:
+                    self._copy(r.name, rows, Path(tmp))
+        log.info("loaded %s", {k: v for k, v in batch.counts().items() if v})
+
+    @staticmethod
+    def _csv_safe(table: NodeTable, rows: list[tuple]) -> bool:
+        list_cols = [i for i, (_, ty) in enumerate(table.columns) if ty.endswith("[]")]
+        return all(not (_UNSAFE_LIST_CHARS & set("".join(row[i]))) for row in rows for i in list_cols)
+
+    def _copy(self, table: str, rows: list[tuple], tmp: Path) -> None:
+        path = tmp / f"{table}.csv"
+        with open(path, "w", encoding="utf-8", newline="") as f:
+            w = csv.writer(f)
+            for row in rows:
+                w.writerow([self._cell(v) for v in row])
+        self._exec(f"COPY {table} FROM '{path.as_posix()}' (header=false, parallel=false)")
+
+    @staticmethod
+    def _cell(v: Any) -> Any:
+        if isinstance(v, list):
+            return "[" + ",".join(v) + "]"
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        return v
+
+    def _unwind_create(self, table: NodeTable, rows: list[tuple]) -> None:
+        names = [n for n, _ in table.columns]
+        props = ", ".join(f"{_q(n)}: row.{_q(n)}" for n in names)
+        stmt = f"UNWIND $rows AS row CREATE (:{table.name} {{{props}}})"
+        for i in range(0, len(rows), 5000):
+            self._exec(stmt, {"rows": [dict(zip(names, r)) for r in rows[i : i + 5000]]})
+
+    # -- queries --------------------------------------------------------------
+    def _exec(self, stmt: str, params: dict[str, Any] | None = None):
+        try:
+            return self._conn.execute(stmt, params or {})
+        except RuntimeError as e:
+            msg = str(e)
+            if "read-only" in msg or "READ ONLY" in msg:
+                raise StoreError("the graph is open read-only; pass --write to change it") from e
+            raise StoreError(f"query failed: {msg}") from e
+
+    def query(self, cypher_text: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        res = self._exec(cypher_text, params)
+        results = res if isinstance(res, list) else [res]
+        out: list[dict[str, Any]] = []
+        for r in results[-1:]:
+            cols = r.get_column_names()
+            while r.has_next():
+                out.append(dict(zip(cols, r.get_next())))
+        return out
+
+    def counts(self) -> dict[str, int]:
+        out = {}
+        for t in NODE_TABLES:
+            out[t.name] = self.query(cypher.COUNT_NODES.format(table=t.name))[0]["n"]
+        for r in REL_TABLES:
+            out[r.name] = self.query(cypher.COUNT_RELS.format(table=r.name))[0]["n"]
+        return out
+
+    def close(self) -> None:
+        conn, db = getattr(self, "_conn", None), getattr(self, "_db", None)
+        self._conn = self._db = None
+        if conn is not None:
+            conn.close()
+        if db is not None:
+            db.close()

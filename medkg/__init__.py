@@ -1,0 +1,59 @@
+"""medkg: medical knowledge graphs with cited answers from a local LLM.
+
+The public Python API reads like the CLI::
+
+    from medkg import KnowledgeGraph, build_graph
+    build_graph(["abstracts.jsonl"], "my-graph")
+    graph = KnowledgeGraph.open("my-graph")
+    answer = graph.ask("Is CRP useful to diagnose appendicitis?")
+    for c in answer.citations:
+        print(c.doc_id, c.start, c.end, c.quote)
+"""
+
+from __future__ import annotations
+
+from medkg.errors import (
+    GraphCorruptError,
+    GraphNotFoundError,
+    InputError,
+    MedKGError,
+    ModelError,
+    ModelNotFoundError,
+    QueryError,
+    StoreError,
+    VocabularyError,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "KnowledgeGraph",
+    "build_graph",
+    "Answer",
+    "Citation",
+    "MedKGError",
+    "InputError",
+    "VocabularyError",
+    "GraphNotFoundError",
+    "GraphCorruptError",
+    "StoreError",
+    "ModelNotFoundError",
+    "ModelError",
+    "QueryError",
+]
+
+
+def __getattr__(name: str):  # lazy: importing medkg must stay cheap for the CLI
+    if name == "KnowledgeGraph":
+        from medkg.queries.api import KnowledgeGraph
+
+        return KnowledgeGraph
+    if name == "build_graph":
+        from medkg.pipelines.build import build_graph
+
+        return build_graph
+    if name in ("Answer", "Citation"):
+        from medkg.queries import records
+
+        return getattr(records, name)
+    raise AttributeError(name)

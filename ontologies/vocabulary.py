@@ -1,0 +1,80 @@
+"""The in-memory vocabulary and the table of vocabulary readers.
+
+``load_vocabulary(kind, path)`` picks a reader by name, the way the storage
+backends are picked: the table below maps a kind to the module and function
+that read it, imported only when used. Issue work on UMLS, OBO and ICD-10-CM
+adds rows here; nothing else changes.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from medkg.errors import VocabularyError
+from medkg.ontologies.concept import Concept
+
+log = logging.getLogger(__name__)
+
+# kind -> (module, function); the function takes a Path (or None for a bundled file).
+READERS: dict[str, tuple[str, str]] = {
+    "mesh-bundled": ("medkg.ontologies.mesh", "read_compact_mesh"),
+}
+
+
+@dataclass
+class Vocabulary:
+    """Concepts by CURIE, with the versions of every source they came from."""
+
+    concepts: dict[str, Concept] = field(default_factory=dict)
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def add(self, concepts: Iterable[Concept]) -> int:
+        n = 0
+        for c in concepts:
+            self.concepts[c.id] = c
+            if c.vocab_version:
+                self.versions.setdefault(c.vocab, c.vocab_version)
+            n += 1
+        return n
+
+    def get(self, concept_id: str) -> Concept | None:
+        return self.concepts.get(concept_id)
+
+    def __len__(self) -> int:
+        return len(self.concepts)
+
+    def __iter__(self) -> Iterator[Concept]:
+        return iter(self.concepts.values())
+
+    def ancestors(self, concept_id: str) -> set[str]:
+        """Every concept above ``concept_id`` through ``parents`` (itself excluded)."""
+        seen: set[str] = set()
+        stack = list(self.concepts[concept_id].parents) if concept_id in self.concepts else []
+        while stack:
+            cid = stack.pop()
+            if cid in seen:
+                continue
+            seen.add(cid)
+            c = self.concepts.get(cid)
+            if c is not None:
+                stack.extend(c.parents)
+        return seen
+
+
+def load_vocabulary(kind: str = "mesh-bundled", path: Path | None = None) -> Vocabulary:
+    """Read one vocabulary by kind; ``path`` may be omitted for bundled kinds."""
+    try:
+        module_name, func_name = READERS[kind]
+    except KeyError as e:
+        raise VocabularyError(f"unknown vocabulary kind {kind!r}; known: {', '.join(sorted(READERS))}") from e
+    reader = getattr(importlib.import_module(module_name), func_name)
+    vocab = Vocabulary()
+    n = vocab.add(reader(path) if path is not None else reader())
+    if n == 0:
+        raise VocabularyError(f"{kind} vocabulary at {path or 'bundled file'} holds no concepts")
+    log.info("loaded %d concepts (%s)", n, kind)
+    return vocab

@@ -1,0 +1,179 @@
+"""The term index behind dictionary-based mention finding.
+
+Every preferred name and synonym of the vocabulary becomes a *key*: its
+alphanumeric tokens, lower-cased and singularised, joined by spaces. The same
+normalisation applied to running text turns matching into dictionary look-ups
+of token n-grams, which covers the common surface variants at once: case
+("Type 2 diabetes"), punctuation and hyphens ("beta-catenin" = "beta catenin")
+and plurals ("tumours"). Short all-capital terms (``APC``, ``AIDS``) are kept
+in a second, case-sensitive table so they do not fire on ordinary words.
+
+MeSH's inverted entry terms ("Diabetes Mellitus, Type 2") rarely appear in
+prose, but they cost nothing and the uninverted forms are usually synonyms.
+
+Terms that would fire on everyday words are dropped: English stop words,
+a short list of words MeSH treats as headings (``patients``, ``time``), and,
+by default, concepts from MeSH branches that name study designs, places,
+professions and publication types rather than medical things.
+
+The index is built once per graph and pickled next to it, so that a question
+can be read without re-reading the vocabulary.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from medkg.errors import GraphCorruptError
+from medkg.ontologies.vocabulary import Vocabulary
+
+log = logging.getLogger(__name__)
+
+TOKEN_RE = re.compile(r"[A-Za-z0-9]+")
+MAX_TERM_TOKENS = 8
+# MeSH branches that describe research, society or publications, not medicine.
+EXCLUDED_MESH_BRANCHES = ("H", "I", "J", "K", "L", "M", "V", "Z", "N05", "N06", "E05", "G17")
+GENERIC_TERMS = frozenset(
+    """patient patients human humans man men woman women male female adult adults child children infant
+    aged age time times study studies method methods result results use uses role case cases group groups
+    level levels rate rates risk type types control controls report reports data analysis disease diseases
+    syndrome syndromes therapy therapeutics treatment outcome outcomes association population mass range
+    lead set face hand hands power light process signs symptoms ii iii iv animal animals cell cells
+    incidence prevalence health care family quality life work weight size change changes""".split()
+)
+
+
+_BRITISH = (("tumour", "tumor"), ("aem", "em"), ("oed", "ed"), ("oes", "es"), ("paed", "ped"), ("haem", "hem"))
+# head words that MeSH names formally while prose uses everyday words
+HEAD_VARIANTS = {"neoplasm": ("tumor", "cancer"), "neoplasms": ("tumors", "cancers")}
+
+
+def singular(token: str) -> str:
+    """Crude normal form of a lower-cased token, for matching only.
+
+    'tumours' -> 'tumor', 'anaemia' -> 'anemia', 'glass' stays 'glass'.
+    """
+    for gb, us in _BRITISH:
+        if gb in token:
+            token = token.replace(gb, us)
+    if len(token) > 4 and token.endswith("s") and not token.endswith(("ss", "us", "is", "ys")):
+        return token[:-1]
+    return token
+
+
+def normalise(text: str) -> str:
+    return " ".join(singular(t.lower()) for t in TOKEN_RE.findall(text))
+
+
+@dataclass(frozen=True, slots=True)
+class Token:
+    text: str
+    start: int
+    end: int
+
+
+def tokens(text: str) -> list[Token]:
+    return [Token(m.group(), m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
+
+
+@dataclass
+class Lexicon:
+    """Normalised term -> candidate concepts, plus what linking needs to know of each concept.
+
+    ``entries`` values are tuples of ``(concept_id, preferred)``;
+    ``concepts`` maps a concept id to ``(name, semantic_group)``.
+    """
+
+    entries: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
+    acronyms: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
+    concepts: dict[str, tuple[str, str]] = field(default_factory=dict)
+    first_tokens: set[str] = field(default_factory=set)
+    version: str = ""
+
+    @classmethod
+    def from_vocabulary(cls, vocab: Vocabulary, excluded_branches: tuple[str, ...] = EXCLUDED_MESH_BRANCHES
+                        ) -> Lexicon:
+        lex = cls(version="; ".join(f"{k}: {v}" for k, v in sorted(vocab.versions.items())))
+        entries: dict[str, list[tuple[str, bool]]] = {}
+        acronyms: dict[str, list[tuple[str, bool]]] = {}
+        for c in vocab:
+            if c.tree_numbers and all(t.startswith(excluded_branches) for t in c.tree_numbers):
+                continue
+            lex.concepts[c.id] = (c.name, c.semantic_group)
+            for i, term in enumerate(c.terms):
+                for table, key in _keys(term):
+                    target = acronyms if table == "acronym" else entries
+                    bucket = target.setdefault(key, [])
+                    if all(cid != c.id for cid, _ in bucket):
+                        bucket.append((c.id, i == 0))
+        lex.entries = {k: tuple(v) for k, v in entries.items()}
+        lex.acronyms = {k: tuple(v) for k, v in acronyms.items()}
+        lex.first_tokens = {k.split(" ", 1)[0] for k in lex.entries} | {k.split(" ", 1)[0] for k in lex.acronyms}
+        log.info("lexicon: %d keys, %d acronyms, %d concepts", len(lex.entries), len(lex.acronyms), len(lex.concepts))
+        return lex
+
+    def save(self, path: Path) -> None:
+        with open(path, "wb") as f:
+            pickle.dump(self, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def load(cls, path: Path) -> Lexicon:
+        try:
+            with open(path, "rb") as f:
+                lex = pickle.load(f)
+        except FileNotFoundError as e:
+            raise GraphCorruptError(f"{path}: the graph's term index is missing; rebuild the graph") from e
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
+            raise GraphCorruptError(f"{path}: the graph's term index is damaged; rebuild the graph") from e
+        if not isinstance(lex, cls):
+            raise GraphCorruptError(f"{path}: not a medkg term index")
+        return lex
+
+    def find(self, text: str) -> Iterator[tuple[int, int, tuple[tuple[str, bool], ...], bool]]:
+        """Longest, leftmost, non-overlapping matches: ``(start, end, candidates, exact_case)``."""
+        toks = tokens(text)
+        norm = [singular(t.text.lower()) for t in toks]
+        i = 0
+        while i < len(toks):
+            hit = None
+            if norm[i] in self.first_tokens or toks[i].text in self.first_tokens:
+                for n in range(min(MAX_TERM_TOKENS, len(toks) - i), 0, -1):
+                    raw = " ".join(t.text for t in toks[i : i + n])
+                    cands = self.acronyms.get(raw) or self.entries.get(" ".join(norm[i : i + n]))
+                    if cands:
+                        hit = (toks[i].start, toks[i + n - 1].end, cands, raw in self.acronyms)
+                        i += n
+                        break
+            if hit is None:
+                i += 1
+            else:
+                yield hit
+
+
+def _keys(term: str) -> Iterator[tuple[str, str]]:
+    toks = TOKEN_RE.findall(term)
+    if not toks or len(toks) > MAX_TERM_TOKENS:
+        return
+    raw = " ".join(toks)
+    if len(raw) <= 5 and raw.replace(" ", "").isupper() and any(ch.isalpha() for ch in raw):
+        yield "acronym", raw  # APC, AIDS, HIV-1: case-sensitive only
+        return
+    key = " ".join(singular(t.lower()) for t in toks)
+    if len(key) < 3 or (len(toks) == 1 and (key in STOP_WORDS or key in GENERIC_TERMS or toks[0].lower()
+                                            in GENERIC_TERMS)):
+        return
+    if key.isdigit():
+        return
+    yield "term", key
+    last = toks[-1].lower()
+    if len(toks) > 1 and last in HEAD_VARIANTS:
+        head = " ".join(singular(t.lower()) for t in toks[:-1])
+        for variant in HEAD_VARIANTS[last]:
+            yield "term", f"{head} {singular(variant)}"

@@ -1,0 +1,117 @@
+"""The spaCy pipeline and the extractor that turns a document into meta-graphs.
+
+Pipeline (all registered spaCy components, so they run, serialise and test
+like any other): ``sentencizer`` -> ``medkg_dictionary`` (mentions from the
+vocabulary, linked) -> ``medkg_context`` (negation, uncertainty).
+
+The tokenizer is spaCy's English one from a blank pipeline: the statistical
+``en_core_web_sm`` knows no biomedical entity types and would only slow the
+build; the trained biomedical NER comes with the vocabulary issue.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from medkg.pipelines import context as _context  # noqa: F401  (registers medkg_context)
+from medkg.pipelines.chunking import chunk_document, split_sentences
+from medkg.pipelines.lexicon import Lexicon
+from medkg.pipelines.linking import choose_link
+from medkg.pipelines.records import ChunkGraph, Document, Entity, Link, Mention
+from medkg.pipelines.relations import cooccurrence_relations
+
+log = logging.getLogger(__name__)
+
+if not Span.has_extension("link"):
+    Span.set_extension("link", default=None)
+    Span.set_extension("char_span", default=None)
+
+
+class DictionaryMatcher:
+    """spaCy component: vocabulary mentions as ``doc.ents`` with ``span._.link``."""
+
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+
+    def __call__(self, doc: Doc) -> Doc:
+        spans = []
+        for start, end, cands, exact in self.lexicon.find(doc.text):
+            link = choose_link(cands, self.lexicon, exact)
+            span = doc.char_span(start, end, label=self.lexicon.concepts[link.concept_id][1],
+                                 alignment_mode="expand")
+            if span is None:
+                continue
+            span._.link = link
+            span._.char_span = (start, end)
+            spans.append(span)
+        doc.ents = filter_spans(spans)
+        return doc
+
+
+_LEXICONS: dict[str, Lexicon] = {}
+
+
+@Language.factory("medkg_dictionary", default_config={"lexicon_path": ""})
+def make_dictionary(nlp: Language, name: str, lexicon_path: str) -> DictionaryMatcher:
+    if lexicon_path not in _LEXICONS:
+        _LEXICONS[lexicon_path] = Lexicon.load(Path(lexicon_path))
+    return DictionaryMatcher(_LEXICONS[lexicon_path])
+
+
+def make_pipeline(lexicon_path: Path) -> Language:
+    nlp = spacy.blank("en")
+    nlp.max_length = 5_000_000
+    nlp.add_pipe("sentencizer")
+    nlp.add_pipe("medkg_dictionary", config={"lexicon_path": str(lexicon_path)})
+    nlp.add_pipe("medkg_context")
+    return nlp
+
+
+class Extractor:
+    """Document -> chunks -> mentions -> entities and relations (one ``ChunkGraph`` per chunk)."""
+
+    def __init__(self, lexicon_path: Path, max_chunk_chars: int = 600) -> None:
+        self.nlp = make_pipeline(lexicon_path)
+        self.lexicon: Lexicon = self.nlp.get_pipe("medkg_dictionary").lexicon
+        self.max_chunk_chars = max_chunk_chars
+
+    def mentions(self, text: str) -> list[Mention]:
+        """Linked mentions of any text (a question, a sentence), with negation flags."""
+        doc = self.nlp(text)
+        return [self._mention(ent, 0) for ent in doc.ents]
+
+    def extract(self, document: Document) -> list[ChunkGraph]:
+        doc = self.nlp(document.text)
+        sentences = split_sentences(document.text, [s.start_char for s in doc.sents])
+        chunks = chunk_document(document, sentences, self.max_chunk_chars)
+        graphs = []
+        ents = list(doc.ents)
+        for chunk in chunks:
+            in_chunk = [e for e in ents if chunk.start <= e._.char_span[0] and e._.char_span[1] <= chunk.end]
+            entities: dict[str, Entity] = {}
+            for ent in in_chunk:
+                sent_idx = next((i for i, (s, e) in enumerate(sentences) if s <= ent._.char_span[0] < e), 0)
+                m = self._mention(ent, sent_idx)
+                key = m.link.concept_id
+                if key not in entities:
+                    name = self.lexicon.concepts[key][0]
+                    entities[key] = Entity(id=f"{chunk.id}/e{len(entities)}", chunk_id=chunk.id, tier=chunk.tier,
+                                           name=name, semantic_group=m.semantic_group, link=m.link)
+                entities[key].mentions.append(m)
+            ent_list = list(entities.values())
+            graphs.append(ChunkGraph(chunk=chunk, entities=ent_list,
+                                     relations=cooccurrence_relations(ent_list, sentences)))
+        return graphs
+
+    @staticmethod
+    def _mention(ent: Span, sentence: int) -> Mention:
+        start, end = ent._.char_span
+        link: Link = ent._.link
+        return Mention(start=start, end=end, text=ent.doc.text[start:end], link=link, semantic_group=ent.label_,
+                       sentence=sentence, negated=bool(ent._.negated), uncertain=bool(ent._.uncertain))

@@ -1,0 +1,125 @@
+"""Typed records passed between pipeline stages.
+
+Offsets are character offsets into ``Document.text``, end exclusive, so any
+span can be checked with ``doc.text[start:end] == quote``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+TIER_REPORT = 1  # the user's own documents (may hold PHI)
+TIER_LITERATURE = 2
+TIER_VOCABULARY = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A labelled span of a document (``BACKGROUND``, ``RESULTS``, ``HPI``)."""
+
+    label: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    id: str
+    text: str
+    tier: int = TIER_LITERATURE
+    kind: str = "abstract"
+    title: str = ""
+    source: str = ""
+    date: str = ""
+    pmid: str = ""
+    sections: tuple[Section, ...] = ()
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Chunk:
+    id: str
+    doc_id: str
+    tier: int
+    ordinal: int
+    start: int
+    end: int
+    text: str
+    section: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A mention's concept link: the chosen concept and the next best candidates."""
+
+    concept_id: str
+    score: float
+    method: str
+    alternatives: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """A span of a chunk that names a concept (offsets are document offsets)."""
+
+    start: int
+    end: int
+    text: str
+    link: Link
+    semantic_group: str
+    sentence: int = 0
+    negated: bool = False
+    uncertain: bool = False
+
+
+@dataclass(slots=True)
+class Entity:
+    """One distinct thing in one chunk's meta-graph, with every mention of it there."""
+
+    id: str
+    chunk_id: str
+    tier: int
+    name: str
+    semantic_group: str
+    link: Link
+    mentions: list[Mention] = field(default_factory=list)
+
+    @property
+    def negated(self) -> bool:
+        return all(m.negated for m in self.mentions)
+
+    @property
+    def uncertain(self) -> bool:
+        return all(m.uncertain for m in self.mentions) and not self.negated
+
+
+@dataclass(frozen=True, slots=True)
+class Relation:
+    """A relation inside one meta-graph, with the span that evidences it."""
+
+    source: str
+    target: str
+    type: str
+    chunk_id: str
+    start: int
+    end: int
+    score: float
+    method: str
+
+
+@dataclass(slots=True)
+class ChunkGraph:
+    """Everything extracted from one chunk: its meta-graph."""
+
+    chunk: Chunk
+    entities: list[Entity]
+    relations: list[Relation]
+
+
+def content_id(text: str, prefix: str = "DOC") -> str:
+    """A stable id from content, for documents that carry no source id."""
+    return f"{prefix}:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}"
