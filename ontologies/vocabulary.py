@@ -50,6 +50,15 @@ class Vocabulary:
     def __iter__(self) -> Iterator[Concept]:
         return iter(self.concepts.values())
 
+    def categories(self, concept_id: str) -> tuple[str, ...]:
+        """MeSH top-level branches (``C04``) of a concept; supplementary records take their descriptors'."""
+        c = self.concepts.get(concept_id)
+        if c is None:
+            return ()
+        if c.tree_numbers:
+            return c.categories
+        return tuple(sorted({cat for p in c.parents if p in self.concepts for cat in self.concepts[p].categories}))
+
     def ancestors(self, concept_id: str) -> set[str]:
         """Every concept above ``concept_id`` through ``parents`` (itself excluded)."""
         seen: set[str] = set()

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -165,7 +165,7 @@ def _references(graphs: list[ChunkGraph], vectors: np.ndarray, row: dict[str, in
 def _add_summaries(batch: GraphBatch, graphs: list[ChunkGraph], vocab: Vocabulary, vectors: np.ndarray,
                    row: dict[str, int], gd: GraphDir) -> None:
     linked = {e.link.concept_id for g in graphs for e in g.entities}
-    categories = {cid: _categories(vocab, cid) for cid in linked}
+    categories = {cid: vocab.categories(cid) for cid in linked}
     names = {cid: vocab.concepts[cid].name for cid in linked}
     base = tags.level0(graphs, categories)
     top = tags.level1(graphs, base, names)
@@ -176,14 +176,8 @@ def _add_summaries(batch: GraphBatch, graphs: list[ChunkGraph], vocab: Vocabular
     gd.index_dir.mkdir(parents=True, exist_ok=True)
     np.save(gd.index_dir / "summary_vectors.npy", tags.summary_vectors(top, vectors, row))
     (gd.index_dir / "summary_ids.json").write_text(json.dumps([s.id for s in top]), encoding="utf-8")
-
-
-def _categories(vocab: Vocabulary, concept_id: str) -> tuple[str, ...]:
-    """MeSH branches of a concept; supplementary records take those of their descriptors."""
-    c = vocab.concepts[concept_id]
-    if c.tree_numbers:
-        return c.categories
-    return tuple(sorted({cat for p in c.parents if p in vocab.concepts for cat in vocab.concepts[p].categories}))
+    df = Counter(t for s in base for t in s.tags)
+    (gd.index_dir / "tag_df.json").write_text(json.dumps({"n": len(base), "df": df}), encoding="utf-8")
 
 
 def _concept_closure(graphs: list[ChunkGraph], vocab: Vocabulary) -> set[str]:

@@ -43,7 +43,8 @@ class Embedder:
             raise ModelError(f"{path}: the embedding model failed to load ({e})") from e
         self.name = path.name if model_path else DEFAULT_EMBEDDER
         self.batch_size = batch_size
-        self.dim = int(self.model.get_sentence_embedding_dimension() or 0)
+        dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(dim() or 0)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text."""

@@ -88,12 +88,12 @@ class Lexicon:
     """Normalised term -> candidate concepts, plus what linking needs to know of each concept.
 
     ``entries`` values are tuples of ``(concept_id, preferred)``;
-    ``concepts`` maps a concept id to ``(name, semantic_group)``.
+    ``concepts`` maps a concept id to ``(name, semantic_group, mesh_categories)``.
     """
 
     entries: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     acronyms: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
-    concepts: dict[str, tuple[str, str]] = field(default_factory=dict)
+    concepts: dict[str, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)
     first_tokens: set[str] = field(default_factory=set)
     version: str = ""
 
@@ -106,7 +106,7 @@ class Lexicon:
         for c in vocab:
             if c.tree_numbers and all(t.startswith(excluded_branches) for t in c.tree_numbers):
                 continue
-            lex.concepts[c.id] = (c.name, c.semantic_group)
+            lex.concepts[c.id] = (c.name, c.semantic_group, vocab.categories(c.id))
             for i, term in enumerate(c.terms):
                 for table, key in _keys(term):
                     target = acronyms if table == "acronym" else entries

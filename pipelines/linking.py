@@ -22,7 +22,7 @@ def choose_link(candidates: tuple[tuple[str, bool], ...], lexicon: Lexicon, exac
 
     def rank(c: tuple[str, bool]) -> tuple[int, int, int, str]:
         cid, preferred = c
-        group = lexicon.concepts.get(cid, ("", "UNKN"))[1]
+        group = lexicon.concepts.get(cid, ("", "UNKN", ()))[1]
         return (0 if preferred else 1, 0 if cid.startswith("MESH:D") else 1, GROUP_PRIORITY.get(group, 9), cid)
 
     ranked = sorted(candidates, key=rank)

@@ -1,0 +1,5 @@
+import sys
+
+from medkg.cli import main
+
+sys.exit(main())

@@ -1,0 +1,189 @@
+"""The ``medkg`` command line. The only place that prints, reads the environment or shows progress.
+
+Environment (all optional): ``MEDKG_GRAPH`` (graph directory), ``MEDKG_LLM_MODEL``
+(a .gguf file), ``MEDKG_EMBEDDER`` (a sentence-transformers directory),
+``MEDKG_THREADS`` (CPU threads for the LLM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+from medkg.errors import MedKGError
+
+log = logging.getLogger("medkg")
+
+
+def default_graph_dir() -> Path:
+    if os.environ.get("MEDKG_GRAPH"):
+        return Path(os.environ["MEDKG_GRAPH"])
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "medkg" / "graph"
+
+
+def _progress(stage: str, done: int, total: int, _state: dict[str, float] = {}) -> None:  # noqa: B006
+    start = _state.setdefault(stage, time.perf_counter())
+    if sys.stderr.isatty() or done == total:
+        rate = done / max(time.perf_counter() - start, 1e-6)
+        end = "\n" if done == total else ""
+        print(f"\r  {stage}: {done}/{total} ({rate:.1f}/s)", end=end, file=sys.stderr, flush=True)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from medkg.pipelines.build import build_graph, sample_paths
+
+    paths = [Path(p) for p in args.paths] or sample_paths()
+    if not args.paths:
+        print("medkg: no input given; building the bundled sample corpus", file=sys.stderr)
+    emb = None
+    if os.environ.get("MEDKG_EMBEDDER"):
+        from medkg.pipelines.embedding import Embedder
+
+        emb = Embedder(Path(os.environ["MEDKG_EMBEDDER"]))
+    report = build_graph(paths, args.graph, tier=args.tier, embedder=emb, progress=_progress)
+    c = report.counts
+    print(f"built {report.graph}: {report.documents} documents, {c['Chunk']} chunks, {c['Entity']} entities, "
+          f"{c['Concept']} concepts, {c['RELATED']} relations in {report.seconds:.1f} s "
+          f"({report.docs_per_second:.1f} documents/s)")
+    return 0
+
+
+def _open(args: argparse.Namespace, write: bool = False):
+    from medkg.queries.api import KnowledgeGraph
+
+    threads = os.environ.get("MEDKG_THREADS")
+    return KnowledgeGraph.open(args.graph, write=write, model_path=getattr(args, "model", None),
+                               embedder_path=os.environ.get("MEDKG_EMBEDDER"),
+                               n_threads=int(threads) if threads else None)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from medkg.queries.retrieve import RetrievalSettings
+
+    settings = RetrievalSettings(beam=args.beam, top_chunks=args.top_chunks, hops=args.hops,
+                                 budget_chars=args.budget)
+    with _open(args) as graph:
+        answer = graph.ask(args.question, settings)
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(f"Answer: {answer.answer}")
+    if not answer.abstained:
+        print(f"Confidence: {answer.confidence:.2f}")
+    if answer.citations:
+        print("\nCitations:")
+    for c in answer.citations:
+        where = f"PMID {c.pmid}" if c.pmid else c.doc_id
+        print(f"[{c.id}] {where} ({c.doc_id}), characters {c.start}-{c.end}, tier {c.tier}")
+        print(textwrap.indent(textwrap.fill(f'"{c.quote}"', width=100), "    "))
+    print(f"\n({answer.timings.get('total_s', 0):.1f} s, model {answer.model})", file=sys.stderr)
+    return 0
+
+
+def _param(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def cmd_cypher(args: argparse.Namespace) -> int:
+    with _open(args, write=args.write) as graph:
+        rows = graph.cypher(args.query, dict(args.param or []))
+    if args.json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
+    else:
+        for row in rows:
+            print("\t".join(json.dumps(v, ensure_ascii=False, default=str) for v in row.values()))
+        print(f"({len(rows)} rows)", file=sys.stderr)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with _open(args) as graph:
+        stats = graph.stats()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    print(f"graph: {stats['graph']} (built {stats['built_at']}, embedder {stats['embedder']})")
+    for name, version in stats["vocabularies"].items():
+        print(f"vocabulary {name}: {version}")
+    for name, n in stats["counts"].items():
+        print(f"{name:12s} {n:>10,}")
+    return 0
+
+
+def make_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="medkg", description="Medical knowledge graphs with cited answers.")
+    p.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def graph_arg(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--graph", type=Path, default=default_graph_dir(),
+                        help="graph directory (default: $MEDKG_GRAPH or ~/.local/share/medkg/graph)")
+
+    b = sub.add_parser("build", help="build a graph from documents (default: the bundled sample)")
+    b.add_argument("paths", nargs="*", help=".jsonl, PubTator or .txt files, or directories of them")
+    b.add_argument("--tier", type=int, choices=(1, 2), help="force the tier: 1 reports, 2 literature")
+    graph_arg(b)
+    b.set_defaults(func=cmd_build)
+
+    a = sub.add_parser("ask", help="answer a question with citations")
+    a.add_argument("question")
+    a.add_argument("--json", action="store_true", help="print the Answer object as JSON")
+    a.add_argument("--model", default=os.environ.get("MEDKG_LLM_MODEL"), help="a .gguf file ($MEDKG_LLM_MODEL)")
+    a.add_argument("--beam", type=int, default=3, help="top-level summaries to descend into")
+    a.add_argument("--top-chunks", type=int, default=4, help="passages taken from the chosen summaries")
+    a.add_argument("--hops", type=int, default=1, help="graph hops for REFERENCES and concepts (0 = none)")
+    a.add_argument("--budget", type=int, default=3200, help="context budget in characters")
+    graph_arg(a)
+    a.set_defaults(func=cmd_ask)
+
+    c = sub.add_parser("cypher", help="run a Cypher query (read-only unless --write)")
+    c.add_argument("query")
+    c.add_argument("--param", action="append", type=_param, help="NAME=VALUE (JSON values allowed)")
+    c.add_argument("--write", action="store_true", help="allow statements that change the graph")
+    c.add_argument("--json", action="store_true")
+    graph_arg(c)
+    c.set_defaults(func=cmd_cypher)
+
+    s = sub.add_parser("stats", help="counts per node and edge type, vocabulary versions")
+    s.add_argument("--json", action="store_true")
+    graph_arg(s)
+    s.set_defaults(func=cmd_stats)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing is ever fetched from a model hub
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    args = make_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    try:
+        return int(args.func(args))
+    except MedKGError as e:
+        print(f"medkg: error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("medkg: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Query time: U-Retrieve, the local LLM, answers with provenance, and the public Python API."""

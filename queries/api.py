@@ -1,0 +1,137 @@
+"""The public Python API: ``KnowledgeGraph.open(path)`` and ``graph.ask(question)``.
+
+Opening a graph validates its directory and opens the store and search index;
+that is all it does, so it takes a fraction of a second. The embedder, the NLP
+pipeline and the LLM load on first use and are kept for later questions.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+from medkg.errors import QueryError
+from medkg.kg.graphdir import GraphDir
+from medkg.kg.search import SearchIndex
+from medkg.kg.store import GraphStore, open_store
+from medkg.queries.answer import generate_answer
+from medkg.queries.records import Answer, ConceptRef
+from medkg.queries.retrieve import QuestionAnalysis, Retrieval, RetrievalSettings, URetriever
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+
+
+class KnowledgeGraph:
+    def __init__(self, gd: GraphDir, manifest: dict[str, Any], store: GraphStore, index: SearchIndex, *,
+                 model_path: Path | None, embedder_path: Path | None, n_threads: int | None) -> None:
+        self.dir = gd
+        self.manifest = manifest
+        self.store = store
+        self.index = index
+        self._model_path = model_path
+        self._embedder_path = embedder_path
+        self._n_threads = n_threads
+        self._embedder = self._extractor = self._llm = None
+
+    @classmethod
+    def open(cls, path: Path | str, *, write: bool = False, model_path: Path | str | None = None,
+             embedder_path: Path | str | None = None, n_threads: int | None = None) -> KnowledgeGraph:
+        gd = GraphDir(Path(path))
+        manifest = gd.read_manifest()
+        store = open_store(manifest.get("store", "embedded"), gd.store_path, read_only=not write)
+        try:
+            index = SearchIndex.load(gd.index_dir)
+        except BaseException:
+            store.close()
+            raise
+        return cls(gd, manifest, store, index, model_path=Path(model_path) if model_path else None,
+                   embedder_path=Path(embedder_path) if embedder_path else None, n_threads=n_threads)
+
+    # -- lazily loaded models -------------------------------------------------
+    @property
+    def embedder(self):
+        if self._embedder is None:
+            from medkg.pipelines.embedding import Embedder
+
+            self._embedder = Embedder(self._embedder_path)
+        return self._embedder
+
+    @property
+    def extractor(self):
+        if self._extractor is None:
+            from medkg.pipelines.nlp import Extractor
+
+            self._extractor = Extractor(self.dir.lexicon_path)
+        return self._extractor
+
+    @property
+    def llm(self):
+        if self._llm is None:
+            from medkg.queries.llm import LocalLLM
+
+            self._llm = LocalLLM(self._model_path, n_threads=self._n_threads)
+        return self._llm
+
+    # -- questions ----------------------------------------------------------------
+    def analyse(self, question: str) -> QuestionAnalysis:
+        question = _check_question(question)
+        lexicon = self.extractor.lexicon
+        concepts: dict[str, ConceptRef] = {}
+        tags: set[str] = set()
+        for m in self.extractor.mentions(question):
+            if m.negated:
+                continue
+            cid = m.link.concept_id
+            name, group, cats = lexicon.concepts[cid]
+            concepts[cid] = ConceptRef(cid, name)
+            tags |= {cid, f"group:{group}", *(f"tree:{c}" for c in cats)}
+        vector = self.embedder.encode([question])[0]
+        return QuestionAnalysis(concepts=list(concepts.values()), tags=tags, vector=vector)
+
+    def retrieve(self, question: str, settings: RetrievalSettings | None = None) -> Retrieval:
+        retriever = URetriever(self.store, self.index, self.dir.index_dir, settings or RetrievalSettings())
+        return retriever.retrieve(self.analyse(question), question)
+
+    def ask(self, question: str, settings: RetrievalSettings | None = None) -> Answer:
+        """Retrieve evidence, ask the LLM once, and return a checked, cited answer."""
+        t0 = time.perf_counter()
+        llm = self.llm  # load (or fail on a missing model) before spending time on retrieval
+        retrieval = self.retrieve(question, settings)
+        t1 = time.perf_counter()
+        answer = generate_answer(question.strip(), retrieval, llm, self.store)
+        t2 = time.perf_counter()
+        answer.timings = {"retrieve_s": round(t1 - t0, 3), "generate_s": round(t2 - t1, 3),
+                          "total_s": round(t2 - t0, 3)}
+        return answer
+
+    # -- exploration --------------------------------------------------------------
+    def cypher(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        if not query.strip():
+            raise QueryError("the Cypher query is empty")
+        return self.store.query(query, params)
+
+    def stats(self) -> dict[str, Any]:
+        return {"graph": str(self.dir.root), "counts": self.store.counts(),
+                "vocabularies": self.manifest.get("vocabularies", {}), "embedder": self.manifest.get("embedder"),
+                "built_at": self.manifest.get("built_at")}
+
+    def close(self) -> None:
+        self.store.close()
+
+    def __enter__(self) -> KnowledgeGraph:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _check_question(question: str) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise QueryError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise QueryError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    return question.strip()

@@ -1,0 +1,58 @@
+"""Typed records of query time: context passages, citations and the answer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Passage:
+    """A piece of context the LLM may cite: a chunk span of a document."""
+
+    cid: int  # the citation number shown to the LLM, 1-based
+    chunk_id: str
+    doc_id: str
+    pmid: str
+    tier: int
+    start: int
+    end: int
+    text: str
+    section: str = ""
+    score: float = 0.0
+    reason: str = ""  # how retrieval reached it: "summary S1:3", "references from ..."
+
+
+@dataclass(frozen=True, slots=True)
+class Citation:
+    id: int
+    doc_id: str
+    pmid: str
+    chunk_id: str
+    start: int
+    end: int
+    quote: str
+    tier: int
+
+
+@dataclass(frozen=True, slots=True)
+class ConceptRef:
+    id: str
+    name: str
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    citations: list[Citation]
+    confidence: float
+    abstained: bool = False
+    concepts: list[ConceptRef] = field(default_factory=list)
+    retrieval_path: dict[str, Any] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    tokens: dict[str, int] = field(default_factory=dict)
+    model: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
