@@ -36,8 +36,10 @@ TERMINATORS = ("but", "however", "although", "though", "except", "apart from", "
 
 
 def _pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
-    alts = "|".join(re.escape(p) for p in sorted(phrases, key=len, reverse=True))
-    return re.compile(rf"(?<![\w/])(?:{alts})(?![\w/])", re.IGNORECASE)
+    """Whole-word alternatives; punctuation triggers (``;``) need no word boundary."""
+    alts = "|".join(rf"(?<![\w/]){re.escape(p)}(?![\w/])" if p[0].isalnum() else re.escape(p)
+                    for p in sorted(phrases, key=len, reverse=True))
+    return re.compile(alts, re.IGNORECASE)
 
 
 _NEG_PRE, _NEG_POST = _pattern(NEGATION_PRE), _pattern(NEGATION_POST)

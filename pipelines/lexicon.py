@@ -172,6 +172,10 @@ def _keys(term: str) -> Iterator[tuple[str, str]]:
     if key.isdigit():
         return
     yield "term", key
+    head, sep, modifier = term.partition(", ")
+    if sep and "," not in modifier and "," not in head:
+        # MeSH inverts entry terms ("Diabetes Mellitus, Type 2"); prose writes "type 2 diabetes mellitus"
+        yield "term", normalise(f"{modifier} {head}")
     last = toks[-1].lower()
     if len(toks) > 1 and last in HEAD_VARIANTS:
         head = " ".join(singular(t.lower()) for t in toks[:-1])

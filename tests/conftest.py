@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.fixture
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def tiny_vocabulary():
+    """A real Vocabulary of a few MeSH concepts, built from Concept records."""
+    from medkg.ontologies.concept import Concept
+    from medkg.ontologies.vocabulary import Vocabulary
+
+    v = Vocabulary()
+    v.add([
+        Concept("MESH:D003920", "MESH", "Diabetes Mellitus", tree_numbers=("C18.452.394.750",),
+                semantic_types=("DISO",), vocab_version="test"),
+        Concept("MESH:D003924", "MESH", "Diabetes Mellitus, Type 2",
+                synonyms=("Type 2 Diabetes", "NIDDM", "Diabetes Mellitus, Non-Insulin-Dependent"),
+                tree_numbers=("C18.452.394.750.149",), semantic_types=("DISO",), parents=("MESH:D003920",),
+                vocab_version="test"),
+        Concept("MESH:D012878", "MESH", "Skin Neoplasms", synonyms=("Skin Neoplasm",),
+                tree_numbers=("C04.588.805",), semantic_types=("DISO",), vocab_version="test"),
+        Concept("MESH:D051176", "MESH", "beta Catenin", synonyms=("beta-Catenin",),
+                tree_numbers=("D12.776.157",), semantic_types=("CHEM",), vocab_version="test"),
+        Concept("MESH:D000740", "MESH", "Anemia", tree_numbers=("C15.378.071",), semantic_types=("DISO",),
+                vocab_version="test"),
+        Concept("MESH:D000163", "MESH", "Acquired Immunodeficiency Syndrome", synonyms=("AIDS",),
+                tree_numbers=("C20.673.480",), semantic_types=("DISO",), vocab_version="test"),
+        Concept("MESH:D010361", "MESH", "Patients", tree_numbers=("M01.643",), semantic_types=("LIVB",),
+                vocab_version="test"),
+        Concept("MESH:D002637", "MESH", "Chest Pain", tree_numbers=("C23.888.592.612.233",),
+                semantic_types=("DISO",), vocab_version="test"),
+        Concept("MESH:D011014", "MESH", "Pneumonia", tree_numbers=("C08.381.677",), semantic_types=("DISO",),
+                vocab_version="test"),
+    ])
+    return v
+
+
+@pytest.fixture(scope="session")
+def tiny_lexicon_path(tiny_vocabulary, tmp_path_factory) -> Path:
+    from medkg.pipelines.lexicon import Lexicon
+
+    path = tmp_path_factory.mktemp("lexicon") / "lexicon.pkl"
+    Lexicon.from_vocabulary(tiny_vocabulary).save(path)
+    return path

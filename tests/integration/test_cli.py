@@ -1,0 +1,64 @@
+"""The ``medkg`` command as a user runs it: real subprocesses, exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def medkg(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "medkg", *args], capture_output=True, text=True, timeout=300,
+                          env={**os.environ, **(env or {})})
+
+
+def test_ask_json_and_plain(sample_graph: Path) -> None:
+    q = "Do statins before coronary artery bypass grafting reduce postoperative atrial fibrillation?"
+    res = medkg("ask", q, "--json", "--graph", str(sample_graph))
+    assert res.returncode == 0, res.stderr
+    data = json.loads(res.stdout)
+    assert set(data) >= {"answer", "citations", "confidence", "concepts", "retrieval_path", "timings"}
+    assert data["citations"] and all({"doc_id", "pmid", "start", "end", "quote", "tier"} <= set(c)
+                                     for c in data["citations"])
+    plain = medkg("ask", q, "--graph", str(sample_graph))
+    assert plain.returncode == 0 and "Citations:" in plain.stdout and "characters" in plain.stdout
+
+
+def test_graph_from_environment_and_cypher_read_only(sample_graph: Path) -> None:
+    env = {"MEDKG_GRAPH": str(sample_graph)}
+    res = medkg("cypher", "MATCH (d:Document) WHERE d.tier = $t RETURN count(d) AS n", "--param", "t=1",
+                "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout) == [{"n": 6}]
+    res = medkg("cypher", "MATCH (c:Concept) DETACH DELETE c", env=env)
+    assert res.returncode == 1 and "read-only" in res.stderr and "Traceback" not in res.stderr
+    stats = medkg("stats", "--json", env=env)
+    assert json.loads(stats.stdout)["counts"]["Concept"] > 300  # nothing was deleted
+
+
+@pytest.mark.parametrize("args, env, message", [
+    (["ask", ""], {}, "the question is empty"),
+    (["ask", "asthma?", "--graph", "/nonexistent/graph"], {}, "/nonexistent/graph: no graph here"),
+    (["ask", "asthma?"], {"MEDKG_LLM_MODEL": "/nonexistent/model.gguf"}, "/nonexistent/model.gguf: LLM model file"),
+    (["build", "/nonexistent/input.jsonl", "--graph", "{graph}-new"], {}, "input.jsonl: file not found"),
+])
+def test_errors_are_one_clear_line(sample_graph: Path, args: list[str], env: dict, message: str) -> None:
+    args = [a.replace("{graph}", str(sample_graph)) for a in args]
+    res = medkg(*args, env={"MEDKG_GRAPH": str(sample_graph), **env})
+    assert res.returncode == 1
+    assert message in res.stderr
+    assert "Traceback" not in res.stderr
+
+
+def test_corrupt_graph_is_reported(tmp_path: Path) -> None:
+    g = tmp_path / "g"
+    g.mkdir()
+    (g / "manifest.json").write_text("{", encoding="utf-8")
+    res = medkg("stats", "--graph", str(g))
+    assert res.returncode == 1 and "damaged manifest" in res.stderr

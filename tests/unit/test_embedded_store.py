@@ -1,0 +1,97 @@
+"""The embedded store (real LadybugDB) and the graph directory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from medkg.errors import GraphCorruptError, GraphNotFoundError, StoreError
+from medkg.kg import cypher
+from medkg.kg.batch import GraphBatch
+from medkg.kg.graphdir import GraphDir, staged_graph_dir
+from medkg.kg.store import open_store
+from medkg.pipelines.nlp import Extractor
+from medkg.pipelines.records import Document
+from medkg.queries.answer import verify_citations
+from medkg.queries.records import Citation
+
+TEXT = 'He said "no chest pain",\nthen: pneumonia, type 2 diabetes.'
+
+
+@pytest.fixture
+def store(tmp_path: Path, tiny_lexicon_path: Path, tiny_vocabulary):
+    doc = Document(id="report:q", text=TEXT, tier=1, kind="report")
+    graphs = Extractor(tiny_lexicon_path).extract(doc)
+    batch = GraphBatch()
+    batch.add_document(doc, graphs)
+    batch.add_concepts(tiny_vocabulary)
+    st = open_store("embedded", tmp_path / "store.lbug", read_only=False, create=True)
+    st.create_schema()
+    st.bulk_load(batch)
+    yield st
+    st.close()
+
+
+def test_bulk_load_round_trips_text_lists_and_flags(store) -> None:
+    (row,) = store.query(cypher.CHUNKS_BY_ID, {"ids": ["report:q#c0"]})
+    assert row["text"] == TEXT[: row["end_"]]  # quotes, commas and the newline survive CSV staging
+    ents = store.query(cypher.ENTITIES_OF_CHUNKS, {"ids": ["report:q#c0"]})
+    by_name = {e["name"]: e for e in ents}
+    assert by_name["Chest Pain"]["negated"] is True
+    assert by_name["Pneumonia"]["negated"] is False
+    (c,) = store.query("MATCH (c:Concept) WHERE c.id = $id RETURN c.synonyms AS s", {"id": "MESH:D003924"})
+    assert "Diabetes Mellitus, Non-Insulin-Dependent" in c["s"]  # a comma inside a list item
+    (b,) = store.query(cypher.CONCEPTS_BY_ID, {"ids": ["MESH:D003924"]})
+    assert b["broader"] == ["Diabetes Mellitus"]
+    counts = store.counts()
+    assert counts["Document"] == 1 and counts["IS_A"] == counts["Entity"] == 3
+
+
+def test_read_only_store_refuses_writes(store, tmp_path: Path) -> None:
+    store.close()
+    ro = open_store("embedded", tmp_path / "store.lbug", read_only=True)
+    with pytest.raises(StoreError, match="read-only"):
+        ro.query("MATCH (c:Concept) DELETE c")
+    assert ro.counts()["Concept"] == 9  # nothing lost
+    with pytest.raises(StoreError, match="query failed"):
+        ro.query("MATCH (x RETURN")
+    ro.close()
+
+
+def test_citation_check_drops_quotes_not_at_their_span(store) -> None:
+    (row,) = store.query(cypher.CHUNKS_BY_ID, {"ids": ["report:q#c0"]})
+    good = Citation(1, "report:q", "", "report:q#c0", row["start"], row["end_"], row["text"], 1)
+    shifted = Citation(2, "report:q", "", "report:q#c0", row["start"] + 1, row["end_"], row["text"], 1)
+    forged = Citation(3, "report:q", "", "report:q#c0", row["start"], row["end_"], "Pneumonia is cured.", 1)
+    assert verify_citations([good, shifted, forged], store) == [good]
+
+
+def test_missing_and_corrupt_graph_directories(tmp_path: Path) -> None:
+    with pytest.raises(GraphNotFoundError, match="build one first"):
+        GraphDir(tmp_path / "nothing").read_manifest()
+    d = tmp_path / "g"
+    d.mkdir()
+    with pytest.raises(GraphCorruptError, match="manifest.json missing"):
+        GraphDir(d).read_manifest()
+    (d / "manifest.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(GraphCorruptError, match="damaged manifest"):
+        GraphDir(d).read_manifest()
+    (d / "manifest.json").write_text(json.dumps({"format": "medkg-graph", "format_version": 1}), encoding="utf-8")
+    with pytest.raises(GraphCorruptError, match="store.lbug is missing"):
+        GraphDir(d).read_manifest()
+    (d / "store.lbug").write_bytes(b"garbage" * 100)
+    with pytest.raises(GraphCorruptError, match="cannot open the graph store"):
+        open_store("embedded", d / "store.lbug")
+
+
+def test_failed_build_leaves_the_previous_graph_untouched(tmp_path: Path) -> None:
+    target = tmp_path / "graph"
+    with staged_graph_dir(target) as gd:
+        gd.write_manifest({"documents": 1})
+    with pytest.raises(RuntimeError), staged_graph_dir(target) as gd:
+        gd.write_manifest({"documents": 2})
+        raise RuntimeError("crash in the middle of a build")
+    assert json.loads((target / "manifest.json").read_text())["documents"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["graph"]  # no staging debris

@@ -1,0 +1,111 @@
+"""Mention finding, linking, negation and chunking on sentences written for the tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from medkg.pipelines.chunking import chunk_document, split_sentences
+from medkg.pipelines.lexicon import Lexicon
+from medkg.pipelines.nlp import Extractor
+from medkg.pipelines.records import Document
+
+
+@pytest.fixture(scope="module")
+def extractor(tiny_lexicon_path: Path) -> Extractor:
+    return Extractor(tiny_lexicon_path)
+
+
+def found(extractor: Extractor, text: str) -> dict[str, str]:
+    return {m.text: m.link.concept_id for m in extractor.mentions(text)}
+
+
+def test_surface_variants_match(extractor: Extractor) -> None:
+    got = found(extractor, "Skin tumours with beta-catenin mutations; type 2 diabetes; anaemia.")
+    assert got == {"Skin tumours": "MESH:D012878", "beta-catenin": "MESH:D051176",
+                   "type 2 diabetes": "MESH:D003924", "anaemia": "MESH:D000740"}
+
+
+def test_longest_match_wins(extractor: Extractor) -> None:
+    assert found(extractor, "non-insulin-dependent diabetes mellitus") == {
+        "non-insulin-dependent diabetes mellitus": "MESH:D003924"}
+    assert found(extractor, "diabetes mellitus") == {"diabetes mellitus": "MESH:D003920"}
+
+
+def test_acronyms_are_case_sensitive_and_generic_words_ignored(extractor: Extractor) -> None:
+    assert found(extractor, "AIDS was diagnosed") == {"AIDS": "MESH:D000163"}
+    assert found(extractor, "Hearing aids help patients.") == {}
+
+
+def test_links_keep_method_and_score(extractor: Extractor) -> None:
+    (m,) = extractor.mentions("NIDDM")
+    assert m.link.method == "dictionary:acronym"
+    (m,) = extractor.mentions("Pneumonia")
+    assert (m.link.method, m.link.score) == ("dictionary:preferred", 1.0)
+
+
+@pytest.mark.parametrize("text, negated, uncertain", [
+    ("The patient denies chest pain.", {"chest pain"}, set()),
+    ("No evidence of pneumonia.", {"pneumonia"}, set()),
+    ("Pneumonia was ruled out.", {"Pneumonia"}, set()),
+    ("Denies chest pain but has pneumonia.", {"chest pain"}, set()),
+    ("Possible pneumonia; chest pain on exertion.", set(), {"pneumonia"}),
+    ("Chest pain, pneumonia is suspected.", set(), {"Chest pain", "pneumonia"}),
+    ("Chest pain and pneumonia.", set(), set()),
+])
+def test_negation_and_uncertainty(extractor: Extractor, text: str, negated: set, uncertain: set) -> None:
+    ms = extractor.mentions(text)
+    assert {m.text for m in ms if m.negated} == negated
+    assert {m.text for m in ms if m.uncertain} == uncertain
+
+
+def test_chunks_keep_offsets_and_never_cross_sections(fixtures: Path, extractor: Extractor) -> None:
+    from medkg.pipelines.readers import read_jsonl
+
+    doc = next(read_jsonl(fixtures / "docs.jsonl"))
+    graphs = extractor.extract(doc)
+    assert [g.chunk.section for g in graphs] == ["RESULTS", "METHODS"]
+    for g in graphs:
+        assert doc.text[g.chunk.start : g.chunk.end] == g.chunk.text
+        for e in g.entities:
+            for m in e.mentions:
+                assert doc.text[m.start : m.end] == m.text
+
+
+def test_entities_in_one_sentence_are_related(extractor: Extractor) -> None:
+    text = "Pneumonia is common in type 2 diabetes. Anaemia was also seen."
+    (g,) = extractor.extract(Document(id="D", text=text))
+    assert {e.name for e in g.entities} == {"Pneumonia", "Diabetes Mellitus, Type 2", "Anemia"}
+    (rel,) = g.relations
+    assert text[rel.start : rel.end] == "Pneumonia is common in type 2 diabetes."
+    assert (rel.type, rel.method) == ("co_occurs", "sentence_cooccurrence")
+
+
+def test_long_text_is_packed_into_bounded_chunks() -> None:
+    text = " ".join(f"Sentence number {i} mentions pneumonia." for i in range(60))
+    doc = Document(id="D", text=text)
+    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch == "." and i + 1 < len(text)]
+    chunks = chunk_document(doc, split_sentences(text, starts), max_chars=300)
+    assert len(chunks) > 5
+    assert all(len(c.text) <= 300 for c in chunks)
+    assert "".join(c.text for c in chunks).replace(" ", "") == text.replace(" ", "")
+
+
+def test_report_headings_become_sections(extractor: Extractor) -> None:
+    text = "HISTORY: Type 2 diabetes.\nASSESSMENT: Possible pneumonia."
+    doc = Document(id="report:x", text=text, tier=1, kind="report")
+    graphs = extractor.extract(doc)
+    assert [g.chunk.section for g in graphs] == ["HISTORY", "ASSESSMENT"]
+    assert graphs[1].entities[0].uncertain
+
+
+def test_lexicon_roundtrip_and_damage(tmp_path: Path, tiny_vocabulary) -> None:
+    from medkg.errors import GraphCorruptError
+
+    p = tmp_path / "lex.pkl"
+    Lexicon.from_vocabulary(tiny_vocabulary).save(p)
+    assert "MESH:D003924" in Lexicon.load(p).concepts
+    p.write_bytes(b"garbage")
+    with pytest.raises(GraphCorruptError, match="damaged"):
+        Lexicon.load(p)
