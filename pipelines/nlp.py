@@ -12,6 +12,7 @@ build; the trained biomedical NER comes with the vocabulary issue.
 from __future__ import annotations
 
 import logging
+from bisect import bisect_right
 from pathlib import Path
 
 import spacy
@@ -89,21 +90,25 @@ class Extractor:
     def extract(self, document: Document) -> list[ChunkGraph]:
         doc = self.nlp(document.text)
         sentences = split_sentences(document.text, [s.start_char for s in doc.sents])
+        sent_starts = [s for s, _ in sentences]
         chunks = chunk_document(document, sentences, self.max_chunk_chars)
+        chunk_starts = [c.start for c in chunks]
+        per_chunk: list[dict[str, Entity]] = [{} for _ in chunks]
+        for ent in doc.ents:
+            start, end = ent._.char_span
+            k = bisect_right(chunk_starts, start) - 1
+            if k < 0 or end > chunks[k].end:
+                continue  # a mention across a chunk boundary (cannot happen with sentence chunks)
+            m = self._mention(ent, max(bisect_right(sent_starts, start) - 1, 0))
+            entities, chunk = per_chunk[k], chunks[k]
+            key = m.link.concept_id
+            if key not in entities:
+                entities[key] = Entity(id=f"{chunk.id}/e{len(entities)}", chunk_id=chunk.id, tier=chunk.tier,
+                                       name=self.lexicon.concepts[key][0], semantic_group=m.semantic_group,
+                                       link=m.link)
+            entities[key].mentions.append(m)
         graphs = []
-        ents = list(doc.ents)
-        for chunk in chunks:
-            in_chunk = [e for e in ents if chunk.start <= e._.char_span[0] and e._.char_span[1] <= chunk.end]
-            entities: dict[str, Entity] = {}
-            for ent in in_chunk:
-                sent_idx = next((i for i, (s, e) in enumerate(sentences) if s <= ent._.char_span[0] < e), 0)
-                m = self._mention(ent, sent_idx)
-                key = m.link.concept_id
-                if key not in entities:
-                    name = self.lexicon.concepts[key][0]
-                    entities[key] = Entity(id=f"{chunk.id}/e{len(entities)}", chunk_id=chunk.id, tier=chunk.tier,
-                                           name=name, semantic_group=m.semantic_group, link=m.link)
-                entities[key].mentions.append(m)
+        for chunk, entities in zip(chunks, per_chunk):
             ent_list = list(entities.values())
             graphs.append(ChunkGraph(chunk=chunk, entities=ent_list,
                                      relations=cooccurrence_relations(ent_list, sentences)))

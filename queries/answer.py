@@ -28,7 +28,7 @@ def answer_schema(passages: list[Passage]) -> dict[str, Any]:
     return {
         "type": "object",
         "properties": {
-            "answer": {"type": "string", "maxLength": 600},
+            "answer": {"type": "string", "maxLength": 400},
             "citations": {"type": "array", "items": {"type": "integer", "enum": [p.cid for p in passages]},
                           "minItems": 1, "maxItems": min(3, len(passages))},
             "confidence": {"type": "number"},

@@ -65,7 +65,7 @@ class LocalLLM:
         self.path = path
         self.name = path.name
 
-    def generate_json(self, system: str, user: str, schema: dict[str, Any], max_tokens: int = 256) -> Generation:
+    def generate_json(self, system: str, user: str, schema: dict[str, Any], max_tokens: int = 512) -> Generation:
         """One chat completion whose output must match ``schema``."""
         try:
             out = self.llm.create_chat_completion(
