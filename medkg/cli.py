@@ -29,12 +29,18 @@ def default_graph_dir() -> Path:
     return Path(base) / "medkg" / "graph"
 
 
-def _progress(stage: str, done: int, total: int, _state: dict[str, float] = {}) -> None:  # noqa: B006
-    start = _state.setdefault(stage, time.perf_counter())
-    if sys.stderr.isatty() or done == total:
-        rate = done / max(time.perf_counter() - start, 1e-6)
-        end = "\n" if done == total else ""
-        print(f"\r  {stage}: {done}/{total} ({rate:.1f}/s)", end=end, file=sys.stderr, flush=True)
+class _Progress:
+    """Build progress on stderr: a live line on a terminal, one summary line per stage otherwise."""
+
+    def __init__(self) -> None:
+        self.started: dict[str, float] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        start = self.started.setdefault(stage, time.perf_counter())
+        if sys.stderr.isatty() or done == total:
+            rate = done / max(time.perf_counter() - start, 1e-6)
+            end = "\n" if done == total else ""
+            print(f"\r  {stage}: {done}/{total} ({rate:.1f}/s)", end=end, file=sys.stderr, flush=True)
 
 
 def cmd_build(args: argparse.Namespace) -> int:
@@ -48,7 +54,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         from medkg.pipelines.embedding import Embedder
 
         emb = Embedder(Path(os.environ["MEDKG_EMBEDDER"]))
-    report = build_graph(paths, args.graph, tier=args.tier, embedder=emb, progress=_progress)
+    report = build_graph(paths, args.graph, tier=args.tier, embedder=emb, progress=_Progress())
     c = report.counts
     print(f"built {report.graph}: {report.documents} documents, {c['Chunk']} chunks, {c['Entity']} entities, "
           f"{c['Concept']} concepts, {c['RELATED']} relations in {report.seconds:.1f} s "
@@ -172,9 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     args = make_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
+    level = logging.INFO if args.verbose else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    for handler in logging.getLogger().handlers:  # some libraries lower their own loggers to DEBUG
+        handler.setLevel(level)
     try:
         return int(args.func(args))
     except MedKGError as e:

@@ -94,8 +94,13 @@ def build_graph(paths: list[Path | str], graph_dir: Path | str, *, tier: int | N
         t = lap("extract", t)
         graphs = [g for _, gs in per_doc for g in gs]
         embedder = embedder or Embedder()
-        vectors = embedder.encode([g.chunk.text for g in graphs])
-        report("embed", len(graphs), len(graphs))
+        texts = [g.chunk.text for g in graphs]
+        parts = []
+        report("embed", 0, len(texts))
+        for i in range(0, len(texts), 256):
+            parts.append(embedder.encode(texts[i : i + 256]))
+            report("embed", min(i + 256, len(texts)), len(texts))
+        vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
         t = lap("embed", t)
         index = SearchIndex.build([g.chunk.id for g in graphs], [g.chunk.text for g in graphs], vectors)
         batch = GraphBatch()
