@@ -72,12 +72,13 @@ def _open(args: argparse.Namespace, write: bool = False):
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from medkg.queries.retrieve import RetrievalSettings
+    from medkg.queries.context import RetrievalSettings
 
     settings = RetrievalSettings(beam=args.beam, top_chunks=args.top_chunks, hops=args.hops,
-                                 budget_chars=args.budget)
+                                 budget_tokens=args.budget, refine=args.refine)
+    options = [o.strip() for o in args.options.split(",")] if args.options else None
     with _open(args) as graph:
-        answer = graph.ask(args.question, settings)
+        answer = graph.ask(args.question, settings, mode=args.mode, options=options)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return 0
@@ -152,7 +153,11 @@ def make_parser() -> argparse.ArgumentParser:
     a.add_argument("--beam", type=int, default=3, help="top-level summaries to descend into")
     a.add_argument("--top-chunks", type=int, default=4, help="passages taken from the chosen summaries")
     a.add_argument("--hops", type=int, default=1, help="graph hops for REFERENCES and concepts (0 = none)")
-    a.add_argument("--budget", type=int, default=3200, help="context budget in characters")
+    a.add_argument("--budget", type=int, default=700, help="context budget in LLM tokens")
+    a.add_argument("--mode", default="uretrieve", choices=("uretrieve", "llm-only", "vector", "bm25", "hybrid"),
+                   help="retrieval: U-Retrieve (default) or a baseline")
+    a.add_argument("--options", help="comma-separated answers to choose from, e.g. yes,no,maybe")
+    a.add_argument("--refine", action="store_true", help="bottom-up refinement over the chosen summaries")
     graph_arg(a)
     a.set_defaults(func=cmd_ask)
 

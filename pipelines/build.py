@@ -181,6 +181,8 @@ def _add_summaries(batch: GraphBatch, graphs: list[ChunkGraph], vocab: Vocabular
     gd.index_dir.mkdir(parents=True, exist_ok=True)
     np.save(gd.index_dir / "summary_vectors.npy", tags.summary_vectors(top, vectors, row))
     (gd.index_dir / "summary_ids.json").write_text(json.dumps([s.id for s in top]), encoding="utf-8")
+    members = {s.id: s.chunk_ids for s in top}
+    (gd.index_dir / "summary_members.json").write_text(json.dumps(members), encoding="utf-8")
     df = Counter(t for s in base for t in s.tags)
     (gd.index_dir / "tag_df.json").write_text(json.dumps({"n": len(base), "df": df}), encoding="utf-8")
 

@@ -16,13 +16,17 @@ from medkg.errors import QueryError
 from medkg.kg.graphdir import GraphDir
 from medkg.kg.search import SearchIndex
 from medkg.kg.store import GraphStore, open_store
+from medkg.queries import prompts
 from medkg.queries.answer import generate_answer
+from medkg.queries.baselines import BM25Retriever, HybridRetriever, NoRetrieval, VectorRetriever
+from medkg.queries.context import QuestionAnalysis, Retrieval, RetrievalSettings, approx_tokens
 from medkg.queries.records import Answer, ConceptRef
-from medkg.queries.retrieve import QuestionAnalysis, Retrieval, RetrievalSettings, URetriever
+from medkg.queries.uretrieve import URetriever
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+MODES = ("uretrieve", "llm-only", "vector", "bm25", "hybrid")
 
 
 class KnowledgeGraph:
@@ -35,7 +39,7 @@ class KnowledgeGraph:
         self._model_path = model_path
         self._embedder_path = embedder_path
         self._n_threads = n_threads
-        self._embedder = self._extractor = self._llm = None
+        self._embedder = self._extractor = self._llm = self._uretriever = None
 
     @classmethod
     def open(cls, path: Path | str, *, write: bool = False, model_path: Path | str | None = None,
@@ -92,18 +96,43 @@ class KnowledgeGraph:
         vector = self.embedder.encode([question])[0]
         return QuestionAnalysis(concepts=list(concepts.values()), tags=tags, vector=vector)
 
-    def retrieve(self, question: str, settings: RetrievalSettings | None = None) -> Retrieval:
-        retriever = URetriever(self.store, self.index, self.dir.index_dir, settings or RetrievalSettings())
-        return retriever.retrieve(self.analyse(question), question)
+    def retriever(self, mode: str = "uretrieve", settings: RetrievalSettings | None = None):
+        """The retriever of one mode; all modes share the analysis, budget and prompt."""
+        st = settings or RetrievalSettings()
+        count = self._llm.count_tokens if self._llm is not None else approx_tokens
+        if mode == "uretrieve":
+            if self._uretriever is None or self._uretriever.settings is not st:
+                self._uretriever = URetriever(self.store, self.index, self.dir.index_dir, st, count)
+            return self._uretriever
+        flat = {"vector": VectorRetriever, "bm25": BM25Retriever, "hybrid": HybridRetriever}
+        if mode in flat:
+            return flat[mode](self.store, self.index, st, count)
+        if mode == "llm-only":
+            return NoRetrieval()
+        raise QueryError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
 
-    def ask(self, question: str, settings: RetrievalSettings | None = None) -> Answer:
-        """Retrieve evidence, ask the LLM once, and return a checked, cited answer."""
+    def retrieve(self, question: str, settings: RetrievalSettings | None = None, mode: str = "uretrieve",
+                 analysis: QuestionAnalysis | None = None) -> Retrieval:
+        retriever = self.retriever(mode, settings)
+        return retriever.retrieve(analysis or self.analyse(question), question.strip())
+
+    def ask(self, question: str, settings: RetrievalSettings | None = None, *, mode: str = "uretrieve",
+            options: list[str] | None = None, analysis: QuestionAnalysis | None = None) -> Answer:
+        """Retrieve evidence, ask the LLM (once, plus bounded refinement), return a checked, cited answer.
+
+        ``options`` (e.g. ``["yes", "no", "maybe"]``) constrains the answer to one of them.
+        """
+        st = settings or RetrievalSettings()
+        if options is not None and (not options or any(not str(o).strip() for o in options)):
+            raise QueryError("options must be a non-empty list of non-empty strings")
         t0 = time.perf_counter()
         llm = self.llm  # load (or fail on a missing model) before spending time on retrieval
-        retrieval = self.retrieve(question, settings)
+        retrieval = self.retrieve(question, st, mode, analysis)
         t1 = time.perf_counter()
-        answer = generate_answer(question.strip(), retrieval, llm, self.store)
+        answer = generate_answer(question.strip(), retrieval, llm, self.store, options,
+                                 st.max_refine_calls if st.refine else 0)
         t2 = time.perf_counter()
+        answer.prompt_version = prompts.PROMPT_VERSION
         answer.timings = {"retrieve_s": round(t1 - t0, 3), "generate_s": round(t2 - t1, 3),
                           "total_s": round(t2 - t0, 3)}
         return answer

@@ -53,6 +53,8 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
     model: str = ""
+    mode: str = "uretrieve"
+    prompt_version: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,0 +1,94 @@
+"""Baseline retrievers beside U-Retrieve, for honest comparison.
+
+- ``llm-only``: no retrieval at all; the model answers from its weights.
+- ``vector``: dense search over every chunk (cosine of MiniLM embeddings).
+- ``bm25``: lexical search over every chunk.
+- ``hybrid``: the weighted sum of the two, with U-Retrieve's own weights.
+
+They share U-Retrieve's question analysis, relevance threshold, token budget
+and prompt (:mod:`medkg.queries.context`), so only the retrieval differs.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+
+import numpy as np
+
+from medkg.kg.search import SearchIndex
+from medkg.kg.store import GraphStore
+from medkg.queries.context import (
+    QuestionAnalysis,
+    Retrieval,
+    RetrievalSettings,
+    TokenCounter,
+    approx_tokens,
+    pack_passages,
+    rank_documents,
+)
+
+
+class NoRetrieval:
+    name = "llm-only"
+
+    def retrieve(self, q: QuestionAnalysis, question: str) -> Retrieval:
+        return Retrieval([], q.concepts, mode=self.name, path={"mode": self.name})
+
+
+class FlatRetriever(ABC):
+    """Rank every chunk by one score vector; subclasses choose the vector."""
+
+    name = "flat"
+
+    def __init__(self, store: GraphStore, index: SearchIndex, settings: RetrievalSettings,
+                 count: TokenCounter = approx_tokens) -> None:
+        self.store = store
+        self.index = index
+        self.settings = settings
+        self.count = count
+
+    @abstractmethod
+    def scores(self, q: QuestionAnalysis, question: str) -> np.ndarray:
+        """One score per chunk, aligned with ``index.ids``."""
+
+    def relevance(self, q: QuestionAnalysis, question: str, top: int) -> float:
+        """The threshold check uses the hybrid score for every mode, so all abstain on the same evidence."""
+        st = self.settings
+        return float(st.dense_weight * self.index.dense_scores(q.vector)[top]
+                     + st.bm25_weight * self.index.bm25_scores(question)[top])
+
+    def retrieve(self, q: QuestionAnalysis, question: str) -> Retrieval:
+        st = self.settings
+        s = self.scores(q, question)
+        order = np.argsort(-s, kind="stable")[: max(st.top_chunks, 50)]
+        ids = [self.index.ids[i] for i in order]
+        top = [(self.index.ids[i], float(s[i]), self.name) for i in order[: st.top_chunks]]
+        result = Retrieval([], q.concepts, ranking=rank_documents(ids), mode=self.name,
+                           path={"mode": self.name, "chunks": [{"id": c, "score": round(v, 4)} for c, v, _ in top]})
+        if not top or self.relevance(q, question, int(order[0])) < st.min_relevance:
+            result.path["abstain_reason"] = "no passage reached the relevance threshold"
+            return result
+        result.passages = pack_passages(self.store, top, st.budget_tokens, self.count)
+        return result
+
+
+class VectorRetriever(FlatRetriever):
+    name = "vector"
+
+    def scores(self, q: QuestionAnalysis, question: str) -> np.ndarray:
+        return self.index.dense_scores(q.vector)
+
+
+class BM25Retriever(FlatRetriever):
+    name = "bm25"
+
+    def scores(self, q: QuestionAnalysis, question: str) -> np.ndarray:
+        return self.index.bm25_scores(question)
+
+
+class HybridRetriever(FlatRetriever):
+    name = "hybrid"
+
+    def scores(self, q: QuestionAnalysis, question: str) -> np.ndarray:
+        st = self.settings
+        return st.dense_weight * self.index.dense_scores(q.vector) + st.bm25_weight * self.index.bm25_scores(question)

@@ -1,0 +1,130 @@
+"""U-Retrieve: top-down through the tag summaries, then outward through the graph.
+
+1. Read the question with the build's own pipeline: its linked concepts, their
+   semantic groups and MeSH branches become *question tags*; the embedder gives
+   its vector (:class:`~medkg.queries.context.QuestionAnalysis`).
+2. Score every top-level (level-1) summary by three signals: tag overlap
+   (IDF-weighted share of the question's tags it carries), the cosine of its
+   centroid, and the best hybrid (dense + BM25) score among its meta-graphs,
+   so that a topic holding one highly relevant passage is not lost to a
+   broad topic. Keep the best ``beam``.
+3. Score the meta-graphs (chunks) under them by dense similarity, BM25 and tag
+   overlap; keep ``top_chunks``.
+4. Expand ``hops`` steps through the graph: report entities that match the
+   question follow REFERENCES to literature passages; matched entities' IS_A
+   concepts (with BROADER parents) become background.
+5. Pack passages into the token budget, numbered for citation.
+
+Every weight and count is a field of :class:`~medkg.queries.context.RetrievalSettings`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from medkg.kg import cypher
+from medkg.kg.search import SearchIndex
+from medkg.kg.store import GraphStore
+from medkg.queries.context import (
+    QuestionAnalysis,
+    Retrieval,
+    RetrievalSettings,
+    TokenCounter,
+    approx_tokens,
+    pack_passages,
+    rank_documents,
+)
+
+
+class TagWeights:
+    """IDF of summary tags, saved by the build in ``index/tag_df.json``."""
+
+    def __init__(self, path: Path) -> None:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        self.n = max(int(data["n"]), 1)
+        self.df: dict[str, int] = data["df"]
+
+    def idf(self, tag: str) -> float:
+        return math.log((self.n + 1) / (self.df.get(tag, 0) + 1)) + 1.0
+
+    def overlap(self, question_tags: set[str], tags: list[str] | set[str]) -> float:
+        total = sum(self.idf(t) for t in question_tags)
+        if not total:
+            return 0.0
+        return sum(self.idf(t) for t in question_tags.intersection(tags)) / total
+
+
+class URetriever:
+    name = "uretrieve"
+
+    def __init__(self, store: GraphStore, index: SearchIndex, index_dir: Path, settings: RetrievalSettings,
+                 count: TokenCounter = approx_tokens) -> None:
+        self.store = store
+        self.index = index
+        self.settings = settings
+        self.count = count
+        self.summary_ids: list[str] = json.loads((index_dir / "summary_ids.json").read_text(encoding="utf-8"))
+        self.summary_vectors = np.load(index_dir / "summary_vectors.npy")
+        members = json.loads((index_dir / "summary_members.json").read_text(encoding="utf-8"))
+        self.members = {sid: np.array([index.row[c] for c in members[sid]], dtype=np.int64)
+                        for sid in self.summary_ids}
+        self.weights = TagWeights(index_dir / "tag_df.json")
+        rows = store.query(cypher.SUMMARIES_AT_LEVEL, {"level": 1})
+        self.summary_tags = {r["id"]: set(r["tags"]) for r in rows}
+        self.summary_text = {r["id"]: r["text"] for r in rows}
+
+    def retrieve(self, q: QuestionAnalysis, question: str) -> Retrieval:
+        st = self.settings
+        dense = self.index.dense_scores(q.vector)
+        bm25 = self.index.bm25_scores(question)
+        hybrid = st.dense_weight * dense + st.bm25_weight * bm25
+        centroid = self.summary_vectors @ q.vector
+        top_scores = {
+            sid: 0.5 * float(hybrid[self.members[sid]].max(initial=0.0)) + 0.3 * float(centroid[i])
+            + 0.2 * self.weights.overlap(q.tags, self.summary_tags.get(sid, set()))
+            for i, sid in enumerate(self.summary_ids)
+        }
+        beam = sorted(top_scores, key=top_scores.get, reverse=True)[: st.beam]
+        children = self.store.query(cypher.CHILD_SUMMARIES, {"ids": beam})
+        scored: dict[str, tuple[float, str]] = {}
+        for r in children:
+            i = self.index.row[r["chunk_id"]]
+            s = float(hybrid[i]) + st.tag_weight * self.weights.overlap(q.tags, r["tags"])
+            scored[r["chunk_id"]] = (s, f"summary {r['parent']}")
+        ordered = sorted(scored.items(), key=lambda kv: kv[1][0], reverse=True)
+        ranked = ordered[: st.top_chunks]
+        path: dict = {"summaries": [{"id": s, "score": round(top_scores[s], 4)} for s in beam],
+                      "chunks": [{"id": c, "score": round(v[0], 4)} for c, v in ranked]}
+        result = Retrieval([], q.concepts, ranking=rank_documents([c for c, _ in ordered]),
+                           summaries=[self.summary_text[s] for s in beam if s in self.summary_text],
+                           path=path, mode=self.name)
+        if not ranked or ranked[0][1][0] < st.min_relevance:
+            path["abstain_reason"] = "no passage reached the relevance threshold"
+            return result
+        picked = [(c, s, why) for c, (s, why) in ranked]
+        if st.hops > 0:
+            refs, result.background, path["entities"] = self._expand([c for c, _, _ in picked],
+                                                                     {c.id for c in q.concepts})
+            have = {c for c, _, _ in picked}
+            for chunk_id, score in refs[: st.max_references]:
+                if chunk_id not in have:
+                    picked.append((chunk_id, score, "references"))
+        result.passages = pack_passages(self.store, picked, st.budget_tokens, self.count)
+        return result
+
+    def _expand(self, chunk_ids: list[str], question_concepts: set[str]
+                ) -> tuple[list[tuple[str, float]], list[str], list[str]]:
+        ents = self.store.query(cypher.ENTITIES_OF_CHUNKS, {"ids": chunk_ids})
+        matched = [e for e in ents if e["concept_id"] in question_concepts and not e["negated"]]
+        refs = self.store.query(cypher.REFERENCED_CHUNKS, {"ids": [e["id"] for e in matched if e["tier"] == 1]})
+        best: dict[str, float] = {}
+        for r in refs:
+            best[r["chunk_id"]] = max(best.get(r["chunk_id"], 0.0), float(r["score"]))
+        concept_rows = self.store.query(cypher.CONCEPTS_BY_ID, {"ids": sorted({e["concept_id"] for e in matched})})
+        background = [f"{c['name']} ({c['id']})" + (f", a kind of {', '.join(sorted(set(c['broader'])))}"
+                                                    if c["broader"] else "") for c in concept_rows]
+        return sorted(best.items(), key=lambda kv: -kv[1]), background, [e["id"] for e in matched]
