@@ -31,7 +31,10 @@ from medkg.errors import GraphCorruptError, GraphNotFoundError
 log = logging.getLogger(__name__)
 
 FORMAT = "medkg-graph"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# files every graph's index/ holds (format 2 added summary_members.json)
+INDEX_FILES = ("chunk_ids.json", "chunk_vectors.npy", "bm25", "summary_ids.json", "summary_vectors.npy",
+               "summary_members.json", "tag_df.json")
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,9 @@ class GraphDir:
                 f"{self.root}: graph format {data.get('format_version')} but this medkg reads {FORMAT_VERSION};"
                 " rebuild the graph"
             )
-        for p in (self.store_path, self.lexicon_path, self.index_dir):
+        for p in (self.store_path, self.lexicon_path, *(self.index_dir / f for f in INDEX_FILES)):
             if not p.exists():
-                raise GraphCorruptError(f"{self.root}: {p.name} is missing; rebuild the graph")
+                raise GraphCorruptError(f"{self.root}: {p.relative_to(self.root)} is missing; rebuild the graph")
         return data
 
 
