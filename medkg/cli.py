@@ -66,7 +66,8 @@ def _open(args: argparse.Namespace, write: bool = False):
     from medkg.queries.api import KnowledgeGraph
 
     threads = os.environ.get("MEDKG_THREADS")
-    return KnowledgeGraph.open(args.graph, write=write, model_path=getattr(args, "model", None),
+    return KnowledgeGraph.open(args.graph, write=write, model=getattr(args, "model", None),
+                               models_dir=os.environ.get("MEDKG_MODELS"),
                                embedder_path=os.environ.get("MEDKG_EMBEDDER"),
                                n_threads=int(threads) if threads else None)
 
@@ -131,6 +132,76 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return 0
 
 
+def _models_dir() -> Path:
+    from medkg.queries.models import DEFAULT_MODELS_DIR
+
+    return Path(os.environ["MEDKG_MODELS"]) if os.environ.get("MEDKG_MODELS") else DEFAULT_MODELS_DIR
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from medkg.queries import models
+
+    mdir = _models_dir()
+    if args.action == "list":
+        for s in models.MODELS.values():
+            path = models.installed_path(s.name, mdir)
+            mark = "default" if s.name == models.DEFAULT_MODEL else ""
+            state = f"installed at {path}" if path else "not installed"
+            print(f"{s.name:20s} {mark:8s} {s.size_mb:>6d} MB  {s.licence:10s} {s.description}; {state}")
+        return 0
+    names = args.names or [models.DEFAULT_MODEL]
+    for name in names:
+        if args.action == "install":
+            print(f"installing {name} ...", file=sys.stderr)
+            path = models.install(name, mdir)
+            print(f"{name}: {path}")
+        else:
+            path = models.resolve_model(name, mdir, models.DEFAULT_MODEL)
+            report = models.verify(path)
+            print(f"{name}: ok ({path}; load {report['load_s']} s, {report['tokens_per_s']} tokens/s)")
+    return 0
+
+
+def cmd_eval_qa(args: argparse.Namespace) -> int:
+    from medkg.evaluation import qa
+    from medkg.pipelines.build import build_graph
+    from medkg.queries.api import MODES, KnowledgeGraph
+    from medkg.queries.context import RetrievalSettings
+
+    modes = [m.strip() for chunk in (args.mode or [",".join(MODES)]) for m in chunk.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise MedKGError(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
+    items = qa.read_items(args.dataset)[: args.limit or None]
+    corpus = args.corpus or args.dataset
+    cache = args.cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "medkg" / "eval"
+    gdir = qa.corpus_graph(corpus, cache, lambda paths, target: build_graph(paths, target, tier=2,
+                                                                            progress=_Progress()))
+    documents = qa.load_corpus(corpus)
+    threads = os.environ.get("MEDKG_THREADS")
+    with KnowledgeGraph.open(gdir, model=args.model, models_dir=os.environ.get("MEDKG_MODELS"),
+                             n_threads=int(threads) if threads else None) as graph:
+        if not args.no_llm:
+            graph.llm  # noqa: B018  (load once, outside the timed loop)
+        results = qa.evaluate(graph, items, documents, modes, settings=RetrievalSettings(), answer=not args.no_llm,
+                              progress=_Progress())
+        model = None if args.no_llm else graph.llm.name
+    report = {"dataset": str(args.dataset), "corpus": str(corpus), "questions": len(items), "model": model,
+              "modes": results}
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    keys = ["recall@1", "recall@5", "recall@10", "accuracy", "macro_f1", "citation_validity", "abstention_rate",
+            "latency_p50_s"]
+    print(f"{len(items)} questions, model {model or '(retrieval only)'}")
+    print(f"{'mode':10s} " + " ".join(f"{k:>17s}" for k in keys))
+    for mode, m in results.items():
+        print(f"{mode:10s} " + " ".join(f"{'-' if m[k] is None else m[k]:>17}" for k in keys))
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="medkg", description="Medical knowledge graphs with cited answers.")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
@@ -149,7 +220,7 @@ def make_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("ask", help="answer a question with citations")
     a.add_argument("question")
     a.add_argument("--json", action="store_true", help="print the Answer object as JSON")
-    a.add_argument("--model", default=os.environ.get("MEDKG_LLM_MODEL"), help="a .gguf file ($MEDKG_LLM_MODEL)")
+    a.add_argument("--model", default=os.environ.get("MEDKG_LLM_MODEL"), help="a model name from 'medkg models list' or a .gguf file ($MEDKG_LLM_MODEL)")
     a.add_argument("--beam", type=int, default=3, help="top-level summaries to descend into")
     a.add_argument("--top-chunks", type=int, default=4, help="passages taken from the chosen summaries")
     a.add_argument("--hops", type=int, default=1, help="graph hops for REFERENCES and concepts (0 = none)")
@@ -168,6 +239,25 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
     graph_arg(c)
     c.set_defaults(func=cmd_cypher)
+
+    ev = sub.add_parser("eval", help="evaluate on real data")
+    ev_sub = ev.add_subparsers(dest="what", required=True)
+    q = ev_sub.add_parser("qa", help="PubMedQA-style question answering, every mode side by side")
+    q.add_argument("--dataset", type=Path, required=True, help="PubMedQA-style JSON (questions and abstracts)")
+    q.add_argument("--corpus", type=Path, help="index this file's abstracts instead of the dataset's own")
+    q.add_argument("--mode", action="append", help="modes to run (repeat or comma-separate; default all)")
+    q.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    q.add_argument("--model", default=os.environ.get("MEDKG_LLM_MODEL"), help="model name or .gguf path")
+    q.add_argument("--no-llm", action="store_true", help="retrieval metrics only (fast)")
+    q.add_argument("--cache", type=Path, help="where corpus graphs are kept (default ~/.cache/medkg/eval)")
+    q.add_argument("--out", type=Path, help="also write the JSON report here")
+    q.add_argument("--json", action="store_true", help="print the report as JSON")
+    q.set_defaults(func=cmd_eval_qa)
+
+    m = sub.add_parser("models", help="list, install or verify the local LLMs")
+    m.add_argument("action", choices=("list", "install", "verify"))
+    m.add_argument("names", nargs="*", help="model names (default: the default model); verify also takes paths")
+    m.set_defaults(func=cmd_models)
 
     s = sub.add_parser("stats", help="counts per node and edge type, vocabulary versions")
     s.add_argument("--json", action="store_true")

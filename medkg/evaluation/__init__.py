@@ -1,0 +1,1 @@
+"""Evaluation on real data: question answering (and, later, linking)."""
