@@ -1,8 +1,10 @@
 """The ``medkg`` command line. The only place that prints, reads the environment or shows progress.
 
 Environment (all optional): ``MEDKG_GRAPH`` (graph directory), ``MEDKG_LLM_MODEL``
-(a .gguf file), ``MEDKG_EMBEDDER`` (a sentence-transformers directory),
-``MEDKG_THREADS`` (CPU threads for the LLM).
+(a model name or a .gguf file), ``MEDKG_MODELS`` (where installed models go),
+``MEDKG_LLM_CTX`` (context size), ``MEDKG_LLM_GPU_LAYERS`` (layers to offload),
+``MEDKG_THREADS`` (CPU threads for the LLM), ``MEDKG_EMBEDDER`` (a
+sentence-transformers directory).
 """
 
 from __future__ import annotations
@@ -62,14 +64,29 @@ def cmd_build(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open(args: argparse.Namespace, write: bool = False):
+def _env_int(name: str, default: int | None) -> int | None:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    try:
+        return int(value)
+    except ValueError as e:
+        raise MedKGError(f"{name}={value!r} is not a whole number") from e
+
+
+def _llm_settings(args: argparse.Namespace):
+    from medkg.queries.llm import LLMSettings
+
+    return LLMSettings(model=getattr(args, "model", None), n_ctx=_env_int("MEDKG_LLM_CTX", 4096) or 4096,
+                       n_threads=_env_int("MEDKG_THREADS", None), n_gpu_layers=_env_int("MEDKG_LLM_GPU_LAYERS", 0) or 0)
+
+
+def _open(args: argparse.Namespace, write: bool = False, graph: Path | None = None):
     from medkg.queries.api import KnowledgeGraph
 
-    threads = os.environ.get("MEDKG_THREADS")
-    return KnowledgeGraph.open(args.graph, write=write, model=getattr(args, "model", None),
+    return KnowledgeGraph.open(graph or args.graph, write=write, llm=_llm_settings(args),
                                models_dir=os.environ.get("MEDKG_MODELS"),
-                               embedder_path=os.environ.get("MEDKG_EMBEDDER"),
-                               n_threads=int(threads) if threads else None)
+                               embedder_path=os.environ.get("MEDKG_EMBEDDER"))
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -165,7 +182,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_eval_qa(args: argparse.Namespace) -> int:
     from medkg.evaluation import qa
     from medkg.pipelines.build import build_graph
-    from medkg.queries.api import MODES, KnowledgeGraph
+    from medkg.queries.api import MODES
     from medkg.queries.context import RetrievalSettings
 
     modes = [m.strip() for chunk in (args.mode or [",".join(MODES)]) for m in chunk.split(",") if m.strip()]
@@ -178,18 +195,20 @@ def cmd_eval_qa(args: argparse.Namespace) -> int:
     gdir = qa.corpus_graph(corpus, cache, lambda paths, target: build_graph(paths, target, tier=2,
                                                                             progress=_Progress()))
     documents = qa.load_corpus(corpus)
-    threads = os.environ.get("MEDKG_THREADS")
-    with KnowledgeGraph.open(gdir, model=args.model, models_dir=os.environ.get("MEDKG_MODELS"),
-                             n_threads=int(threads) if threads else None) as graph:
+    with _open(args, graph=gdir) as graph:
         if not args.no_llm:
             graph.llm  # noqa: B018  (load once, outside the timed loop)
-        results = qa.evaluate(graph, items, documents, modes, settings=RetrievalSettings(), answer=not args.no_llm,
-                              progress=_Progress())
         model = None if args.no_llm else graph.llm.name
-    report = {"dataset": str(args.dataset), "corpus": str(corpus), "questions": len(items), "model": model,
-              "modes": results}
-    if args.out:
-        args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        report = {"dataset": str(args.dataset), "corpus": str(corpus), "questions": len(items), "model": model,
+                  "modes": {}}
+
+        def save(mode: str, metrics: dict) -> None:
+            report["modes"][mode] = metrics
+            if args.out:
+                args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+
+        results = qa.evaluate(graph, items, documents, modes, settings=RetrievalSettings(), answer=not args.no_llm,
+                              progress=_Progress(), on_mode=save)
     if args.json:
         print(json.dumps(report, indent=2))
         return 0

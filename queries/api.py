@@ -20,6 +20,7 @@ from medkg.queries import prompts
 from medkg.queries.answer import generate_answer
 from medkg.queries.baselines import BM25Retriever, HybridRetriever, NoRetrieval, VectorRetriever
 from medkg.queries.context import QuestionAnalysis, Retrieval, RetrievalSettings, approx_tokens
+from medkg.queries.llm import LLMSettings
 from medkg.queries.records import Answer, ConceptRef
 from medkg.queries.uretrieve import URetriever
 
@@ -31,23 +32,20 @@ MODES = ("uretrieve", "llm-only", "vector", "bm25", "hybrid")
 
 class KnowledgeGraph:
     def __init__(self, gd: GraphDir, manifest: dict[str, Any], store: GraphStore, index: SearchIndex, *,
-                 model: str | None, models_dir: Path | None, embedder_path: Path | None, n_threads: int | None
-                 ) -> None:
+                 llm: LLMSettings, models_dir: Path | None, embedder_path: Path | None) -> None:
         self.dir = gd
         self.manifest = manifest
         self.store = store
         self.index = index
-        self._model = model
+        self._llm_settings = llm
         self._models_dir = models_dir
         self._embedder_path = embedder_path
-        self._n_threads = n_threads
         self._embedder = self._extractor = self._llm = self._uretriever = None
 
     @classmethod
-    def open(cls, path: Path | str, *, write: bool = False, model: str | Path | None = None,
-             models_dir: Path | str | None = None, embedder_path: Path | str | None = None,
-             n_threads: int | None = None) -> KnowledgeGraph:
-        """Open a built graph. ``model`` is a registered model name (``medkg models``) or a .gguf path."""
+    def open(cls, path: Path | str, *, write: bool = False, llm: LLMSettings | None = None,
+             models_dir: Path | str | None = None, embedder_path: Path | str | None = None) -> KnowledgeGraph:
+        """Open a built graph. ``llm.model`` is a registered model name (``medkg models``) or a .gguf path."""
         gd = GraphDir(Path(path))
         manifest = gd.read_manifest()
         store = open_store(manifest.get("store", "embedded"), gd.store_path, read_only=not write)
@@ -56,9 +54,9 @@ class KnowledgeGraph:
         except BaseException:
             store.close()
             raise
-        return cls(gd, manifest, store, index, model=str(model) if model else None,
+        return cls(gd, manifest, store, index, llm=llm or LLMSettings(),
                    models_dir=Path(models_dir) if models_dir else None,
-                   embedder_path=Path(embedder_path) if embedder_path else None, n_threads=n_threads)
+                   embedder_path=Path(embedder_path) if embedder_path else None)
 
     # -- lazily loaded models -------------------------------------------------
     @property
@@ -83,8 +81,9 @@ class KnowledgeGraph:
             from medkg.queries.llm import LocalLLM
             from medkg.queries.models import DEFAULT_MODEL, DEFAULT_MODELS_DIR, resolve_model
 
-            path = resolve_model(self._model, self._models_dir or DEFAULT_MODELS_DIR, DEFAULT_MODEL)
-            self._llm = LocalLLM(path, n_threads=self._n_threads)
+            st = self._llm_settings
+            path = resolve_model(st.model, self._models_dir or DEFAULT_MODELS_DIR, DEFAULT_MODEL)
+            self._llm = LocalLLM(path, n_ctx=st.n_ctx, n_threads=st.n_threads, n_gpu_layers=st.n_gpu_layers)
         return self._llm
 
     # -- questions ----------------------------------------------------------------

@@ -48,24 +48,21 @@ class FlatRetriever(ABC):
         self.count = count
 
     @abstractmethod
-    def scores(self, q: QuestionAnalysis, question: str) -> np.ndarray:
-        """One score per chunk, aligned with ``index.ids``."""
-
-    def relevance(self, q: QuestionAnalysis, question: str, top: int) -> float:
-        """The threshold check uses the hybrid score for every mode, so all abstain on the same evidence."""
-        st = self.settings
-        return float(st.dense_weight * self.index.dense_scores(q.vector)[top]
-                     + st.bm25_weight * self.index.bm25_scores(question)[top])
+    def scores(self, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
+        """One score per chunk, aligned with ``index.ids``, from the dense and BM25 scores."""
 
     def retrieve(self, q: QuestionAnalysis, question: str) -> Retrieval:
         st = self.settings
-        s = self.scores(q, question)
+        dense, bm25 = self.index.dense_scores(q.vector), self.index.bm25_scores(question)
+        s = self.scores(dense, bm25)
         order = np.argsort(-s, kind="stable")[: max(st.top_chunks, 50)]
         ids = [self.index.ids[i] for i in order]
         top = [(self.index.ids[i], float(s[i]), self.name) for i in order[: st.top_chunks]]
         result = Retrieval([], q.concepts, ranking=rank_documents(ids), mode=self.name,
                            path={"mode": self.name, "chunks": [{"id": c, "score": round(v, 4)} for c, v, _ in top]})
-        if not top or self.relevance(q, question, int(order[0])) < st.min_relevance:
+        # every mode abstains on the same evidence: the hybrid score of its best chunk
+        best = int(order[0]) if len(order) else -1
+        if best < 0 or st.dense_weight * dense[best] + st.bm25_weight * bm25[best] < st.min_relevance:
             result.path["abstain_reason"] = "no passage reached the relevance threshold"
             return result
         result.passages = pack_passages(self.store, top, st.budget_tokens, self.count)
@@ -75,20 +72,19 @@ class FlatRetriever(ABC):
 class VectorRetriever(FlatRetriever):
     name = "vector"
 
-    def scores(self, q: QuestionAnalysis, question: str) -> np.ndarray:
-        return self.index.dense_scores(q.vector)
+    def scores(self, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
+        return dense
 
 
 class BM25Retriever(FlatRetriever):
     name = "bm25"
 
-    def scores(self, q: QuestionAnalysis, question: str) -> np.ndarray:
-        return self.index.bm25_scores(question)
+    def scores(self, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
+        return bm25
 
 
 class HybridRetriever(FlatRetriever):
     name = "hybrid"
 
-    def scores(self, q: QuestionAnalysis, question: str) -> np.ndarray:
-        st = self.settings
-        return st.dense_weight * self.index.dense_scores(q.vector) + st.bm25_weight * self.index.bm25_scores(question)
+    def scores(self, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
+        return self.settings.dense_weight * dense + self.settings.bm25_weight * bm25

@@ -25,6 +25,16 @@ from medkg.errors import ModelError, ModelNotFoundError
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class LLMSettings:
+    """Which model to load and how: a registered name or a .gguf path, context, threads, GPU layers."""
+
+    model: str | None = None  # None: the default model of medkg.queries.models
+    n_ctx: int = 4096
+    n_threads: int | None = None  # None: every CPU core
+    n_gpu_layers: int = 0  # > 0 offloads layers when llama.cpp was built with GPU support (-1: all)
+
+
 @dataclass
 class Generation:
     data: dict[str, Any]

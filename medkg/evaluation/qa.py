@@ -29,7 +29,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medkg.errors import InputError
+from medkg.errors import GraphCorruptError, GraphNotFoundError, InputError
+from medkg.kg.graphdir import GraphDir
 from medkg.pipelines.readers import read_pubmedqa
 from medkg.pipelines.records import Document
 
@@ -100,17 +101,27 @@ def read_items(path: Path) -> list[QAItem]:
 
 def corpus_graph(corpus: Path, cache_dir: Path, build: Callable[[list[Path], Path], Any]) -> Path:
     """Build (or reuse) the graph of a corpus file, cached by the file's content hash."""
-    digest = hashlib.sha256(corpus.read_bytes()).hexdigest()[:16]
+    try:
+        digest = hashlib.sha256(corpus.read_bytes()).hexdigest()[:16]
+    except OSError as e:
+        raise InputError(f"{corpus}: cannot read the corpus ({e.strerror})") from e
     target = cache_dir / f"{corpus.stem}-{digest}"
-    if not (target / "manifest.json").exists():
+    try:
+        GraphDir(target).read_manifest()
+    except (GraphNotFoundError, GraphCorruptError):  # absent, or built by an older medkg: (re)build it
         log.info("indexing %s into %s", corpus, target)
         build([corpus], target)
     return target
 
 
 def evaluate(graph, items: list[QAItem], documents: dict[str, Document], modes: list[str], *, settings=None,
-             answer: bool = True, progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
-    """Run every mode over ``items`` on an open ``KnowledgeGraph``; return metrics per mode."""
+             answer: bool = True, progress: Callable[[str, int, int], None] | None = None,
+             on_mode: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, Any]:
+    """Run every mode over ``items`` on an open ``KnowledgeGraph``; return metrics per mode.
+
+    ``on_mode`` is called with each mode's metrics as soon as that mode is done,
+    so a long run that is stopped keeps what it measured.
+    """
     analyses = {}
     analysis_s = {}
     for it in items:
@@ -140,6 +151,8 @@ def evaluate(graph, items: list[QAItem], documents: dict[str, Document], modes: 
             if progress:
                 progress(mode, i, len(items))
         results[mode] = res.metrics()
+        if on_mode:
+            on_mode(mode, results[mode])
     return results
 
 
