@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 FIXTURES = Path(__file__).parent / "fixtures"
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+TEST_MODEL = "smollm2-135m"  # the small model keeps the suite fast, whatever the default for users is
+
+# subprocesses started by the CLI tests inherit this
+os.environ.setdefault("MEDKG_LLM_MODEL", TEST_MODEL)
 
 
 @pytest.fixture

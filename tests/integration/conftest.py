@@ -18,6 +18,7 @@ def sample_graph(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def graph(sample_graph: Path):
     from medkg.queries.api import KnowledgeGraph
+    from medkg.queries.llm import LLMSettings
 
-    with KnowledgeGraph.open(sample_graph) as g:
+    with KnowledgeGraph.open(sample_graph, llm=LLMSettings(model="smollm2-135m")) as g:
         yield g
