@@ -221,6 +221,38 @@ def cmd_eval_qa(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_linking(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from medkg.evaluation import linking
+    from medkg.ontologies.vocabulary import load_vocabulary
+    from medkg.pipelines.lexicon import Lexicon
+    from medkg.pipelines.nlp import Extractor
+
+    documents, gold = linking.read_gold(args.dataset)
+    if args.limit:
+        documents = documents[: args.limit]
+        keep = {d.id for d in documents}
+        gold = [g for g in gold if g.doc_id in keep]
+    with tempfile.TemporaryDirectory(prefix="medkg-eval-") as tmp:
+        lexicon_path = Path(tmp) / "lexicon.pkl"
+        Lexicon.from_vocabulary(load_vocabulary("mesh-bundled")).save(lexicon_path)
+        extractor = Extractor(lexicon_path)
+        report = linking.evaluate(documents, gold, extractor.mentions)
+    out = report.to_dict()
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"{args.dataset}: {report.documents} documents, {report.gold_mentions} gold mentions, "
+          f"{report.predicted_mentions} predicted, {out['docs_per_s']} documents/s")
+    print(f"{'level':9s} {'type':9s} {'precision':>9s} {'recall':>7s} {'f1':>7s} {'tp':>6s} {'fp':>6s} {'fn':>6s}")
+    for level, by_type in out["levels"].items():
+        for etype, m in by_type.items():
+            print(f"{level:9s} {etype:9s} {m['precision']:9.4f} {m['recall']:7.4f} {m['f1']:7.4f} "
+                  f"{m['tp']:6d} {m['fp']:6d} {m['fn']:6d}")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="medkg", description="Medical knowledge graphs with cited answers.")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
@@ -272,6 +304,11 @@ def make_parser() -> argparse.ArgumentParser:
     q.add_argument("--out", type=Path, help="also write the JSON report here")
     q.add_argument("--json", action="store_true", help="print the report as JSON")
     q.set_defaults(func=cmd_eval_qa)
+    li = ev_sub.add_parser("linking", help="mention finding and concept linking against PubTator gold")
+    li.add_argument("--dataset", type=Path, required=True, help="a PubTator file with annotations")
+    li.add_argument("--limit", type=int, default=0, help="only the first N documents")
+    li.add_argument("--json", action="store_true", help="print the report as JSON")
+    li.set_defaults(func=cmd_eval_linking)
 
     m = sub.add_parser("models", help="list, install or verify the local LLMs")
     m.add_argument("action", choices=("list", "install", "verify"))

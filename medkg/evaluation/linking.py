@@ -1,0 +1,164 @@
+"""``medkg eval linking``: mention finding and concept linking scored on PubTator gold.
+
+Three levels, each as precision, recall and F1, overall and per entity type:
+
+- ``mention``: strict span and entity type (the NER view: start, end and type
+  must all equal a gold mention's);
+- ``concept`` (the headline figure, the top-level ``precision``/``recall``/``f1``
+  of ``--json``): strict span, type and concept id; a gold mention may carry
+  several ids (composite mentions such as "breast and ovarian cancer" carry
+  ``D001943|D010051``), and a prediction with any of them counts;
+- ``document``: the set of ``(type, concept id)`` per document, as the
+  BioCreative V CDR disease-NER task scores it; mentions without an id (``-1``)
+  take no part.
+
+Entity types: BC5CDR's ``Chemical`` and ``Disease``; NCBI-disease's four classes
+(``SpecificDisease``, ``DiseaseClass``, ``Modifier``, ``CompositeMention``) are
+all ``Disease``. Predicted mentions are typed by semantic group (DISO ->
+Disease, CHEM -> Chemical); a prediction of a type the gold file never uses
+(chemicals on NCBI-disease) is not scored, because the corpus did not annotate
+it. Gold ids are made CURIEs: bare MeSH ids become ``MESH:D...``/``MESH:C...``,
+``OMIM:...`` stays as it is (the bundled MeSH cannot produce it, so such mentions
+count as misses until an OMIM-mapped vocabulary is loaded).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from medkg.errors import InputError
+from medkg.pipelines.readers import read_pubtator
+from medkg.pipelines.records import Document, Mention
+
+log = logging.getLogger(__name__)
+
+GOLD_TYPES = {"Chemical": "Chemical", "Disease": "Disease", "SpecificDisease": "Disease",
+              "DiseaseClass": "Disease", "Modifier": "Disease", "CompositeMention": "Disease"}
+GROUP_TYPES = {"DISO": "Disease", "CHEM": "Chemical"}
+
+
+@dataclass(frozen=True)
+class GoldMention:
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    type: str
+    ids: frozenset[str]
+
+
+def curie(raw: str) -> str:
+    raw = raw.strip()
+    if ":" in raw:
+        return raw
+    if raw[:1] in "DC" and raw[1:].isdigit():
+        return f"MESH:{raw}"
+    return raw
+
+
+def read_gold(path: Path) -> tuple[list[Document], list[GoldMention]]:
+    """Documents and gold mentions of a PubTator file; relation lines (``CID``) are skipped."""
+    documents = list(read_pubtator(path))
+    by_id = {d.id: d for d in documents}
+    gold: list[GoldMention] = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) < 6:
+                continue  # title, abstract, blank and relation lines
+            pmid, start, end, text, etype, ids = cols[:6]
+            doc = by_id.get(f"PMID:{pmid}")
+            try:
+                s, e = int(start), int(end)
+            except ValueError as err:
+                raise InputError(f"{path}:{lineno}: offsets {start!r}, {end!r} are not integers") from err
+            if doc is None or doc.text[s:e] != text:
+                raise InputError(f"{path}:{lineno}: mention {text!r} is not at {s}-{e} of PMID {pmid}")
+            if etype not in GOLD_TYPES:
+                continue
+            found = frozenset(curie(i) for i in ids.replace("+", "|").split("|") if i.strip() not in ("", "-1"))
+            gold.append(GoldMention(doc.id, s, e, text, GOLD_TYPES[etype], found))
+    if not gold:
+        raise InputError(f"{path}: no annotated mentions of a known type ({', '.join(sorted(GOLD_TYPES))})")
+    return documents, gold
+
+
+@dataclass
+class Counts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def scores(self) -> dict[str, float | int]:
+        p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+        r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+        f = 2 * p * r / (p + r) if p + r else 0.0
+        return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4),
+                "tp": self.tp, "fp": self.fp, "fn": self.fn}
+
+
+@dataclass
+class LinkingReport:
+    documents: int
+    gold_mentions: int
+    predicted_mentions: int
+    seconds: float
+    levels: dict[str, dict[str, Counts]] = field(default_factory=dict)  # level -> type ("all") -> counts
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = dict(self.levels["concept"]["all"].scores())
+        out.update(documents=self.documents, gold_mentions=self.gold_mentions,
+                   predicted_mentions=self.predicted_mentions, seconds=round(self.seconds, 2),
+                   docs_per_s=round(self.documents / self.seconds, 1) if self.seconds else None)
+        out["levels"] = {level: {t: c.scores() for t, c in by_type.items()} for level, by_type in self.levels.items()}
+        return out
+
+
+def score(gold: Iterable[GoldMention], predicted: Iterable[tuple[str, Mention]]) -> dict[str, dict[str, Counts]]:
+    """Counts per level and type from gold mentions and ``(doc_id, mention)`` predictions."""
+    gold = list(gold)
+    types = sorted({g.type for g in gold})
+    gold_spans = {(g.doc_id, g.start, g.end, g.type): g.ids for g in gold}
+    pred_spans: dict[tuple[str, int, int, str], str] = {}
+    for doc_id, m in predicted:
+        etype = GROUP_TYPES.get(m.semantic_group)
+        if etype in types:
+            pred_spans.setdefault((doc_id, m.start, m.end, etype), m.link.concept_id)
+    levels: dict[str, dict[str, Counts]] = {lv: {t: Counts() for t in ["all", *types]}
+                                            for lv in ("mention", "concept", "document")}
+
+    def add(level: str, etype: str, tp: int = 0, fp: int = 0, fn: int = 0) -> None:
+        for key in ("all", etype):
+            c = levels[level][key]
+            c.tp, c.fp, c.fn = c.tp + tp, c.fp + fp, c.fn + fn
+
+    for key, cid in pred_spans.items():
+        ids = gold_spans.get(key)
+        add("mention", key[3], tp=int(ids is not None), fp=int(ids is None))
+        add("concept", key[3], tp=int(bool(ids) and cid in ids), fp=int(not ids or cid not in ids))
+    for key, ids in gold_spans.items():
+        add("mention", key[3], fn=int(key not in pred_spans))
+        add("concept", key[3], fn=int(pred_spans.get(key) not in ids))
+    gold_docs = {(g.doc_id, g.type, i) for g in gold for i in g.ids}
+    pred_docs = {(k[0], k[3], cid) for k, cid in pred_spans.items()}
+    for item in pred_docs:
+        add("document", item[1], tp=int(item in gold_docs), fp=int(item not in gold_docs))
+    for item in gold_docs - pred_docs:
+        add("document", item[1], fn=1)
+    return levels
+
+
+def evaluate(documents: list[Document], gold: list[GoldMention],
+             mentions: Callable[[str], list[Mention]]) -> LinkingReport:
+    """Run ``mentions`` (text -> linked mentions) over every document and score it."""
+    t0 = time.perf_counter()
+    predicted = [(d.id, m) for d in documents for m in mentions(d.text)]
+    seconds = time.perf_counter() - t0
+    log.info("linked %d documents in %.1f s", len(documents), seconds)
+    return LinkingReport(documents=len(documents), gold_mentions=len(gold), predicted_mentions=len(predicted),
+                         seconds=seconds, levels=score(gold, predicted))
