@@ -4,7 +4,7 @@ Environment (all optional): ``MEDKG_GRAPH`` (graph directory), ``MEDKG_LLM_MODEL
 (a model name or a .gguf file), ``MEDKG_MODELS`` (where installed models go),
 ``MEDKG_LLM_CTX`` (context size), ``MEDKG_LLM_GPU_LAYERS`` (layers to offload),
 ``MEDKG_THREADS`` (CPU threads for the LLM), ``MEDKG_EMBEDDER`` (a
-sentence-transformers directory).
+sentence-transformers directory), ``MEDKG_VOCAB`` (the loaded-vocabulary library).
 """
 
 from __future__ import annotations
@@ -22,6 +22,13 @@ from typing import Any
 from medkg.errors import MedKGError
 
 log = logging.getLogger("medkg")
+
+
+def default_vocab_dir() -> Path:
+    if os.environ.get("MEDKG_VOCAB"):
+        return Path(os.environ["MEDKG_VOCAB"])
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "medkg" / "vocab"
 
 
 def default_graph_dir() -> Path:
@@ -56,7 +63,11 @@ def cmd_build(args: argparse.Namespace) -> int:
         from medkg.pipelines.embedding import Embedder
 
         emb = Embedder(Path(os.environ["MEDKG_EMBEDDER"]))
-    report = build_graph(paths, args.graph, tier=args.tier, embedder=emb, progress=_Progress())
+    from medkg.ontologies.library import VocabularyLibrary
+
+    library = VocabularyLibrary(args.vocab_dir)
+    vocab = library.vocabulary() if library.entries() else None
+    report = build_graph(paths, args.graph, tier=args.tier, vocabulary=vocab, embedder=emb, progress=_Progress())
     c = report.counts
     print(f"built {report.graph}: {report.documents} documents, {c['Chunk']} chunks, {c['Entity']} entities, "
           f"{c['Concept']} concepts, {c['RELATED']} relations in {report.seconds:.1f} s "
@@ -225,7 +236,7 @@ def cmd_eval_linking(args: argparse.Namespace) -> int:
     import tempfile
 
     from medkg.evaluation import linking
-    from medkg.ontologies.vocabulary import load_vocabulary
+    from medkg.ontologies.library import VocabularyLibrary
     from medkg.pipelines.lexicon import Lexicon
     from medkg.pipelines.nlp import Extractor
 
@@ -236,9 +247,12 @@ def cmd_eval_linking(args: argparse.Namespace) -> int:
         gold = [g for g in gold if g.doc_id in keep]
     with tempfile.TemporaryDirectory(prefix="medkg-eval-") as tmp:
         lexicon_path = Path(tmp) / "lexicon.pkl"
-        Lexicon.from_vocabulary(load_vocabulary("mesh-bundled")).save(lexicon_path)
-        extractor = Extractor(lexicon_path)
-        report = linking.evaluate(documents, gold, extractor.mentions)
+        vocab = VocabularyLibrary(args.vocab_dir).vocabulary()
+        Lexicon.from_vocabulary(vocab).save(lexicon_path)
+        without = frozenset(w.strip() for w in (args.without or "").split(",") if w.strip())
+        extractor = Extractor(lexicon_path, without=without)
+        report = linking.evaluate(documents, gold, extractor.mentions,
+                                  lambda cid: vocab.concepts[cid].mappings if cid in vocab.concepts else ())
     out = report.to_dict()
     if args.json:
         print(json.dumps(out, indent=2))
@@ -253,6 +267,40 @@ def cmd_eval_linking(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_vocab(args: argparse.Namespace) -> int:
+    from medkg.ontologies.library import VocabularyLibrary
+    from medkg.ontologies.mesh import read_compact_mesh
+    from medkg.ontologies.umls import UMLSFilter
+
+    library = VocabularyLibrary(args.vocab_dir)
+    if args.action == "load":
+        if not args.kind or not args.path:
+            raise MedKGError("vocab load needs a kind and a path, e.g. 'medkg vocab load hpo hp.obo'")
+        options: dict[str, Any] = {}
+        if args.kind == "umls":
+            options["keep"] = UMLSFilter(
+                sources=frozenset(args.sources.split(",")) if args.sources else None,
+                languages=frozenset(args.languages.split(",")), include_suppressed=args.include_suppressed)
+        t0 = time.perf_counter()
+        for e in library.load(args.kind, Path(args.path), **options):
+            print(f"{e.name}: {e.concepts} concepts, version {e.version or '?'}, from {e.source} "
+                  f"({time.perf_counter() - t0:.1f} s)")
+        return 0
+    bundled = sum(1 for _ in read_compact_mesh())
+    entries = library.entries()
+    if args.json:
+        print(json.dumps({"library": str(args.vocab_dir), "bundled": {"MESH": bundled},
+                          "loaded": [e.__dict__ for e in entries]}, indent=2))
+        return 0
+    print(f"bundled: MESH {bundled} concepts (MeSH 2024, ontologies/data/mesh_compact.tsv.gz)")
+    print(f"library: {args.vocab_dir}" + ("" if entries else " (nothing loaded; 'medkg vocab load KIND PATH')"))
+    for e in entries:
+        groups = ", ".join(f"{g} {n}" for g, n in list(e.groups.items())[:4])
+        print(f"  {e.name:8s} {e.concepts:>8d} concepts  version {e.version or '?':12s} {e.kind} <- {e.source}"
+              f"  [{groups}]")
+    return 0
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="medkg", description="Medical knowledge graphs with cited answers.")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
@@ -262,10 +310,15 @@ def make_parser() -> argparse.ArgumentParser:
         sp.add_argument("--graph", type=Path, default=default_graph_dir(),
                         help="graph directory (default: $MEDKG_GRAPH or ~/.local/share/medkg/graph)")
 
+    def vocab_arg(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--vocab-dir", type=Path, default=default_vocab_dir(),
+                        help="loaded vocabularies (default: $MEDKG_VOCAB or ~/.local/share/medkg/vocab)")
+
     b = sub.add_parser("build", help="build a graph from documents (default: the bundled sample)")
     b.add_argument("paths", nargs="*", help=".jsonl, PubTator or .txt files, or directories of them")
     b.add_argument("--tier", type=int, choices=(1, 2), help="force the tier: 1 reports, 2 literature")
     graph_arg(b)
+    vocab_arg(b)
     b.set_defaults(func=cmd_build)
 
     a = sub.add_parser("ask", help="answer a question with citations")
@@ -308,7 +361,20 @@ def make_parser() -> argparse.ArgumentParser:
     li.add_argument("--dataset", type=Path, required=True, help="a PubTator file with annotations")
     li.add_argument("--limit", type=int, default=0, help="only the first N documents")
     li.add_argument("--json", action="store_true", help="print the report as JSON")
+    li.add_argument("--without", help="switch pipeline steps off to measure what they add: abbreviations,context")
+    vocab_arg(li)
     li.set_defaults(func=cmd_eval_linking)
+
+    v = sub.add_parser("vocab", help="load vocabularies (MeSH XML, UMLS RRF, OBO, ICD-10-CM) or list them")
+    v.add_argument("action", choices=("load", "info"))
+    v.add_argument("kind", nargs="?", help="mesh, umls, obo (hpo, mondo, doid) or icd10cm")
+    v.add_argument("path", nargs="?", help="the file or directory to read")
+    v.add_argument("--sources", help="UMLS: comma-separated source vocabularies (SAB) to keep; default all")
+    v.add_argument("--languages", default="ENG", help="UMLS: comma-separated languages (LAT); default ENG")
+    v.add_argument("--include-suppressed", action="store_true", help="UMLS: keep suppressed names")
+    v.add_argument("--json", action="store_true")
+    vocab_arg(v)
+    v.set_defaults(func=cmd_vocab)
 
     m = sub.add_parser("models", help="list, install or verify the local LLMs")
     m.add_argument("action", choices=("list", "install", "verify"))

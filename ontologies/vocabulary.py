@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from medkg.errors import VocabularyError
 from medkg.ontologies.concept import Concept
@@ -22,6 +23,13 @@ log = logging.getLogger(__name__)
 # kind -> (module, function); the function takes a Path (or None for a bundled file).
 READERS: dict[str, tuple[str, str]] = {
     "mesh-bundled": ("medkg.ontologies.mesh", "read_compact_mesh"),
+    "mesh": ("medkg.ontologies.mesh_xml", "read_mesh_xml"),  # descYYYY.xml / suppYYYY.xml or their directory
+    "umls": ("medkg.ontologies.umls", "read_umls"),  # a release's META directory
+    "obo": ("medkg.ontologies.obo", "read_obo"),  # .obo, OBO Graphs JSON or a flat JSON term list
+    "hpo": ("medkg.ontologies.obo", "read_obo"),
+    "mondo": ("medkg.ontologies.obo", "read_obo"),
+    "doid": ("medkg.ontologies.obo", "read_obo"),
+    "icd10cm": ("medkg.ontologies.icd10cm", "read_icd10cm"),  # the tabular XML
 }
 
 
@@ -59,6 +67,18 @@ class Vocabulary:
             return c.categories
         return tuple(sorted({cat for p in c.parents if p in self.concepts for cat in self.concepts[p].categories}))
 
+    def semantic_group(self, concept_id: str) -> str:
+        """The concept's own group, or, when it has none (a supplementary record), its parents' commonest."""
+        c = self.concepts.get(concept_id)
+        if c is None:
+            return "UNKN"
+        own = c.semantic_group
+        if own != "UNKN":
+            return own
+        found = [self.concepts[p].semantic_group for p in c.parents if p in self.concepts]
+        found = [g for g in found if g != "UNKN"]
+        return max(sorted(set(found)), key=found.count) if found else "UNKN"
+
     def ancestors(self, concept_id: str) -> set[str]:
         """Every concept above ``concept_id`` through ``parents`` (itself excluded)."""
         seen: set[str] = set()
@@ -74,15 +94,22 @@ class Vocabulary:
         return seen
 
 
-def load_vocabulary(kind: str = "mesh-bundled", path: Path | None = None) -> Vocabulary:
-    """Read one vocabulary by kind; ``path`` may be omitted for bundled kinds."""
+def read_concepts(kind: str, path: Path | None = None, **options: Any) -> Iterator[Concept]:
+    """The reader of ``kind`` applied to ``path`` (omitted for bundled kinds), as a stream of concepts."""
     try:
         module_name, func_name = READERS[kind]
     except KeyError as e:
         raise VocabularyError(f"unknown vocabulary kind {kind!r}; known: {', '.join(sorted(READERS))}") from e
+    if path is not None and not Path(path).exists():
+        raise VocabularyError(f"{path}: no such file or directory (vocabulary kind {kind})")
     reader = getattr(importlib.import_module(module_name), func_name)
+    return reader(Path(path), **options) if path is not None else reader(**options)
+
+
+def load_vocabulary(kind: str = "mesh-bundled", path: Path | None = None) -> Vocabulary:
+    """Read one vocabulary by kind; ``path`` may be omitted for bundled kinds."""
     vocab = Vocabulary()
-    n = vocab.add(reader(path) if path is not None else reader())
+    n = vocab.add(read_concepts(kind, path))
     if n == 0:
         raise VocabularyError(f"{kind} vocabulary at {path or 'bundled file'} holds no concepts")
     log.info("loaded %d concepts (%s)", n, kind)

@@ -111,6 +111,7 @@ def build_graph(paths: list[Path | str], graph_dir: Path | str, *, tier: int | N
         closure = _concept_closure(graphs, vocab)
         batch.add_concepts(vocab.concepts[c] for c in sorted(closure))
         batch.rels["BROADER"] = [r for r in batch.rels["BROADER"] if r[1] in closure]
+        batch.rels["MAPS_TO"] = [r for r in batch.rels["MAPS_TO"] if r[1] in closure]
         t = lap("link", t)
         with open_store(store, gd.store_path, read_only=False, create=True) as st:
             st.create_schema()
@@ -192,4 +193,6 @@ def _concept_closure(graphs: list[ChunkGraph], vocab: Vocabulary) -> set[str]:
     closure = set(linked)
     for cid in linked:
         closure |= vocab.ancestors(cid)
+    # one hop across vocabularies: an HPO term's MeSH descriptor joins it to the literature's concepts
+    closure |= {m for cid in list(closure) if cid in vocab.concepts for m in vocab.concepts[cid].mappings}
     return {c for c in closure if c in vocab.concepts}

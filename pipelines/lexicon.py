@@ -106,7 +106,7 @@ class Lexicon:
         for c in vocab:
             if c.tree_numbers and all(t.startswith(excluded_branches) for t in c.tree_numbers):
                 continue
-            lex.concepts[c.id] = (c.name, c.semantic_group, vocab.categories(c.id))
+            lex.concepts[c.id] = (c.name, vocab.semantic_group(c.id), vocab.categories(c.id))
             for i, term in enumerate(c.terms):
                 for table, key in _keys(term):
                     target = acronyms if table == "acronym" else entries

@@ -1,8 +1,10 @@
 """The spaCy pipeline and the extractor that turns a document into meta-graphs.
 
 Pipeline (all registered spaCy components, so they run, serialise and test
-like any other): ``sentencizer`` -> ``medkg_dictionary`` (mentions from the
-vocabulary, linked) -> ``medkg_context`` (negation, uncertainty).
+like any other): ``sentencizer`` -> scispaCy's ``abbreviation_detector`` ->
+``medkg_dictionary`` (mentions from the vocabulary, linked) ->
+``medkg_abbreviations`` (short forms take their long form's concept) ->
+``medkg_context`` (negation, uncertainty).
 
 The tokenizer is spaCy's English one from a blank pipeline: the statistical
 ``en_core_web_sm`` knows no biomedical entity types and would only slow the
@@ -12,6 +14,7 @@ build; the trained biomedical NER comes with the vocabulary issue.
 from __future__ import annotations
 
 import logging
+import warnings
 from bisect import bisect_right
 from pathlib import Path
 
@@ -20,6 +23,10 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+import scispacy.abbreviation  # noqa: F401  (registers abbreviation_detector)
+
+from medkg.errors import MedKGError
+from medkg.pipelines import abbreviations as _abbreviations  # noqa: F401  (registers medkg_abbreviations)
 from medkg.pipelines import context as _context  # noqa: F401  (registers medkg_context)
 from medkg.pipelines.chunking import chunk_document, split_sentences
 from medkg.pipelines.lexicon import Lexicon
@@ -28,6 +35,9 @@ from medkg.pipelines.records import ChunkGraph, Document, Entity, Link, Mention
 from medkg.pipelines.relations import cooccurrence_relations
 
 log = logging.getLogger(__name__)
+
+# scispaCy's detector runs an empty matcher on every document without an abbreviation; spaCy warns each time
+warnings.filterwarnings("ignore", message=r"\[W036\] The component 'matcher'", category=UserWarning)
 
 if not Span.has_extension("link"):
     Span.set_extension("link", default=None)
@@ -65,20 +75,32 @@ def make_dictionary(nlp: Language, name: str, lexicon_path: str) -> DictionaryMa
     return DictionaryMatcher(_LEXICONS[lexicon_path])
 
 
-def make_pipeline(lexicon_path: Path) -> Language:
+OPTIONAL_STEPS = ("abbreviations", "context")
+
+
+def make_pipeline(lexicon_path: Path, without: frozenset[str] = frozenset()) -> Language:
+    """The extraction pipeline; ``without`` switches optional steps off (for ablations)."""
+    unknown = set(without) - set(OPTIONAL_STEPS)
+    if unknown:
+        raise MedKGError(f"unknown pipeline steps {sorted(unknown)}; optional: {', '.join(OPTIONAL_STEPS)}")
     nlp = spacy.blank("en")
     nlp.max_length = 5_000_000
     nlp.add_pipe("sentencizer")
+    if "abbreviations" not in without:
+        nlp.add_pipe("abbreviation_detector")
     nlp.add_pipe("medkg_dictionary", config={"lexicon_path": str(lexicon_path)})
-    nlp.add_pipe("medkg_context")
+    if "abbreviations" not in without:
+        nlp.add_pipe("medkg_abbreviations")
+    if "context" not in without:
+        nlp.add_pipe("medkg_context")
     return nlp
 
 
 class Extractor:
     """Document -> chunks -> mentions -> entities and relations (one ``ChunkGraph`` per chunk)."""
 
-    def __init__(self, lexicon_path: Path, max_chunk_chars: int = 600) -> None:
-        self.nlp = make_pipeline(lexicon_path)
+    def __init__(self, lexicon_path: Path, max_chunk_chars: int = 600, without: frozenset[str] = frozenset()) -> None:
+        self.nlp = make_pipeline(lexicon_path, without)
         self.lexicon: Lexicon = self.nlp.get_pipe("medkg_dictionary").lexicon
         self.max_chunk_chars = max_chunk_chars
 

@@ -119,16 +119,23 @@ class LinkingReport:
         return out
 
 
-def score(gold: Iterable[GoldMention], predicted: Iterable[tuple[str, Mention]]) -> dict[str, dict[str, Counts]]:
-    """Counts per level and type from gold mentions and ``(doc_id, mention)`` predictions."""
+def score(gold: Iterable[GoldMention], predicted: Iterable[tuple[str, Mention]],
+          equivalents: Callable[[str], Iterable[str]] = lambda cid: ()) -> dict[str, dict[str, Counts]]:
+    """Counts per level and type from gold mentions and ``(doc_id, mention)`` predictions.
+
+    ``equivalents(concept_id)`` names ids that count as the same concept (a
+    MONDO or DOID term's MeSH and OMIM xrefs), so a link to another vocabulary
+    is scored against gold written in MeSH/OMIM ids.
+    """
     gold = list(gold)
     types = sorted({g.type for g in gold})
     gold_spans = {(g.doc_id, g.start, g.end, g.type): g.ids for g in gold}
-    pred_spans: dict[tuple[str, int, int, str], str] = {}
+    pred_spans: dict[tuple[str, int, int, str], frozenset[str]] = {}
     for doc_id, m in predicted:
         etype = GROUP_TYPES.get(m.semantic_group)
         if etype in types:
-            pred_spans.setdefault((doc_id, m.start, m.end, etype), m.link.concept_id)
+            cid = m.link.concept_id
+            pred_spans.setdefault((doc_id, m.start, m.end, etype), frozenset({cid, *equivalents(cid)}))
     levels: dict[str, dict[str, Counts]] = {lv: {t: Counts() for t in ["all", *types]}
                                             for lv in ("mention", "concept", "document")}
 
@@ -137,28 +144,30 @@ def score(gold: Iterable[GoldMention], predicted: Iterable[tuple[str, Mention]])
             c = levels[level][key]
             c.tp, c.fp, c.fn = c.tp + tp, c.fp + fp, c.fn + fn
 
-    for key, cid in pred_spans.items():
+    for key, cids in pred_spans.items():
         ids = gold_spans.get(key)
         add("mention", key[3], tp=int(ids is not None), fp=int(ids is None))
-        add("concept", key[3], tp=int(bool(ids) and cid in ids), fp=int(not ids or cid not in ids))
+        add("concept", key[3], tp=int(bool(ids and ids & cids)), fp=int(not (ids and ids & cids)))
     for key, ids in gold_spans.items():
         add("mention", key[3], fn=int(key not in pred_spans))
-        add("concept", key[3], fn=int(pred_spans.get(key) not in ids))
+        add("concept", key[3], fn=int(not ids & pred_spans.get(key, frozenset())))
     gold_docs = {(g.doc_id, g.type, i) for g in gold for i in g.ids}
-    pred_docs = {(k[0], k[3], cid) for k, cid in pred_spans.items()}
-    for item in pred_docs:
-        add("document", item[1], tp=int(item in gold_docs), fp=int(item not in gold_docs))
-    for item in gold_docs - pred_docs:
+    found: set[tuple[str, str, str]] = set()
+    for doc_id, etype, cids in {(k[0], k[3], cids) for k, cids in pred_spans.items()}:
+        hits = {(doc_id, etype, i) for i in cids} & gold_docs
+        found |= hits
+        add("document", etype, tp=int(bool(hits)), fp=int(not hits))
+    for item in gold_docs - found:
         add("document", item[1], fn=1)
     return levels
 
 
-def evaluate(documents: list[Document], gold: list[GoldMention],
-             mentions: Callable[[str], list[Mention]]) -> LinkingReport:
+def evaluate(documents: list[Document], gold: list[GoldMention], mentions: Callable[[str], list[Mention]],
+             equivalents: Callable[[str], Iterable[str]] = lambda cid: ()) -> LinkingReport:
     """Run ``mentions`` (text -> linked mentions) over every document and score it."""
     t0 = time.perf_counter()
     predicted = [(d.id, m) for d in documents for m in mentions(d.text)]
     seconds = time.perf_counter() - t0
     log.info("linked %d documents in %.1f s", len(documents), seconds)
     return LinkingReport(documents=len(documents), gold_mentions=len(gold), predicted_mentions=len(predicted),
-                         seconds=seconds, levels=score(gold, predicted))
+                         seconds=seconds, levels=score(gold, predicted, equivalents))

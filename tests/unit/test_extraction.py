@@ -109,3 +109,23 @@ def test_lexicon_roundtrip_and_damage(tmp_path: Path, tiny_vocabulary) -> None:
     p.write_bytes(b"garbage")
     with pytest.raises(GraphCorruptError, match="damaged"):
         Lexicon.load(p)
+
+
+def test_a_documents_own_abbreviations_decide_what_they_mean(extractor: Extractor, tiny_lexicon_path: Path) -> None:
+    text = ("Skin neoplasms (SN) were counted. SN were rare. Acquired immunodeficiency syndrome (AIDS) was excluded. "
+            "Patients with severe combined immunodeficiency (AIDS) were also excluded.")
+    mentions = extractor.mentions(text)
+    by_span = {(m.start, m.end): m for m in mentions}
+    sn = [m for m in mentions if m.text == "SN"]
+    assert len(sn) == 2 and {m.link.concept_id for m in sn} == {"MESH:D012878"}  # a short form no vocabulary has
+    assert {m.link.method for m in sn} == {"abbreviation"}
+    first_aids = text.index("(AIDS)") + 1
+    assert by_span[(first_aids, first_aids + 4)].link.concept_id == "MESH:D000163"
+
+    plain = Extractor(tiny_lexicon_path, without=frozenset({"abbreviations"}))
+    assert not [m for m in plain.mentions(text) if m.text == "SN"]
+
+
+def test_a_short_form_defined_as_something_unknown_is_not_linked(extractor: Extractor) -> None:
+    text = "We measured the apparent inhibition density score (AIDS) in every sample; AIDS rose over time."
+    assert [m.text for m in extractor.mentions(text)] == []

@@ -47,3 +47,13 @@ def test_gold_span_that_does_not_match_text_is_named(tmp_path, fixtures):
     path.write_text(bad)
     with pytest.raises(InputError, match="bad.pubtator:3: mention 'enzyme deficiency' is not at 150-167"):
         read_gold(path)
+
+
+def test_links_to_other_vocabularies_count_through_their_mappings(fixtures):
+    _, gold = read_gold(fixtures / "ncbi_disease_2docs.pubtator")
+    g = next(g for g in gold if g.ids)
+    target = sorted(g.ids)[0]
+    pred = [as_prediction(g, "MONDO:0000001")]
+    assert score([g], pred)["concept"]["all"].tp == 0
+    levels = score([g], pred, equivalents=lambda cid: (target,) if cid == "MONDO:0000001" else ())
+    assert (levels["concept"]["all"].tp, levels["document"]["all"].tp, levels["document"]["all"].fn) == (1, 1, 0)
