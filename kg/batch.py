@@ -33,7 +33,7 @@ class GraphBatch:
             prev = c.id
             for e in g.entities:
                 self.nodes["Entity"].append((e.id, e.name, e.semantic_group, e.tier, e.chunk_id, e.link.concept_id,
-                                             e.negated, e.uncertain))
+                                             e.negated, e.uncertain, e.historical, e.family))
                 self.rels["IS_A"].append((e.id, e.link.concept_id, e.link.score, e.link.method,
                                           list(e.link.alternatives)))
                 for m in e.mentions:

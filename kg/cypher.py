@@ -30,7 +30,8 @@ ENTITIES_OF_CHUNKS = """
 MATCH (c:Chunk)-[:MENTIONS]->(e:Entity)
 WHERE c.id IN $ids
 RETURN DISTINCT e.id AS id, e.chunk_id AS chunk_id, e.name AS name, e.concept_id AS concept_id,
-       e.semantic_group AS semantic_group, e.negated AS negated, e.uncertain AS uncertain, e.tier AS tier
+       e.semantic_group AS semantic_group, e.negated AS negated, e.uncertain AS uncertain,
+       e.historical AS historical, e.family AS family, e.tier AS tier
 """
 
 REFERENCED_CHUNKS = """

@@ -31,8 +31,9 @@ from medkg.errors import GraphCorruptError, GraphNotFoundError
 log = logging.getLogger(__name__)
 
 FORMAT = "medkg-graph"
-FORMAT_VERSION = 2
-# files every graph's index/ holds (format 2 added summary_members.json)
+FORMAT_VERSION = 3
+# files every graph's index/ holds (format 2 added summary_members.json; format 3 the Entity
+# properties historical and family)
 INDEX_FILES = ("chunk_ids.json", "chunk_vectors.npy", "bm25", "summary_ids.json", "summary_vectors.npy",
                "summary_members.json", "tag_df.json")
 

@@ -32,7 +32,7 @@ NODE_TABLES: tuple[NodeTable, ...] = (
                         ("start", "INT64"), ("end", "INT64"), ("section", "STRING"), ("text", "STRING"))),
     NodeTable("Entity", (("id", "STRING"), ("name", "STRING"), ("semantic_group", "STRING"), ("tier", "INT64"),
                          ("chunk_id", "STRING"), ("concept_id", "STRING"), ("negated", "BOOLEAN"),
-                         ("uncertain", "BOOLEAN"))),
+                         ("uncertain", "BOOLEAN"), ("historical", "BOOLEAN"), ("family", "BOOLEAN"))),
     NodeTable("Concept", (("id", "STRING"), ("vocab", "STRING"), ("name", "STRING"), ("synonyms", "STRING[]"),
                           ("semantic_types", "STRING[]"), ("definition", "STRING"), ("tree_numbers", "STRING[]"),
                           ("vocab_version", "STRING"))),

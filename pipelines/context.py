@@ -1,4 +1,4 @@
-"""Negation and uncertainty of mentions, ConText-style (Harkema et al., 2009).
+"""Negation, uncertainty, history and experiencer of mentions, ConText-style (Harkema et al., 2009).
 
 A *trigger* phrase opens a scope: pre-triggers ("denies", "no evidence of",
 "possible") cover what follows them, post-triggers ("was ruled out",
@@ -6,9 +6,21 @@ A *trigger* phrase opens a scope: pre-triggers ("denies", "no evidence of",
 sentence unless a *terminator* ("but", "however", ";") closes it first, so
 "denies chest pain but reports dyspnoea" negates only the pain.
 
-This is the first, rule-based version: the trigger lists are short, cover
-English clinical prose, and are the place to extend. Historical and
-family-history context come with the vocabulary issue.
+Four flags, as ConText defines them:
+
+- ``negated``: "denies chest pain", "pneumonia was ruled out";
+- ``uncertain``: "possible pneumonia", "appendicitis is suspected";
+- ``historical``: "history of myocardial infarction", "status post
+  appendectomy", or anything under a past-history heading (``PAST MEDICAL
+  HISTORY:``, ``PMH:``); "no history of" is a negation and "family history
+  of" an experiencer, neither a history of the patient;
+- ``family`` (experiencer other than the patient): "mother had breast cancer",
+  "family history of diabetes", or anything under ``FAMILY HISTORY:``.
+
+Headings are found in the document text (an upper-case line start ending in a
+colon) and cover everything up to the next heading, which is how clinical
+notes are laid out. The trigger lists are short, cover English clinical prose,
+and are the place to extend.
 """
 
 from __future__ import annotations
@@ -31,6 +43,14 @@ UNCERTAIN_PRE = ("possible", "possibly", "probable", "probably", "suspected", "s
                  "cannot be excluded", "concern for", "differential diagnosis", "versus", "vs", "consistent with")
 UNCERTAIN_POST = ("is suspected", "was suspected", "is possible", "is likely", "cannot be excluded",
                   "not excluded", "is questionable", "unlikely")
+HISTORICAL_PRE = ("history of", "h/o", "hx of", "past history of", "previous", "previously", "prior", "status post",
+                  "s/p", "in the past", "remote")
+HISTORICAL_POST = ("in the past", "years ago", "months ago", "as a child", "in childhood")
+FAMILY_PRE = ("family history of", "family history", "mother", "father", "sister", "brother", "sibling", "siblings",
+              "parents", "grandmother", "grandfather", "aunt", "uncle", "cousin", "maternal", "paternal", "daughter",
+              "son")
+FAMILY_POST = ("in the family", "runs in the family", "in his family", "in her family")
+HEADING_RE = re.compile(r"^[ \t]*([A-Z][A-Z /&()-]{1,40}):", re.MULTILINE)
 TERMINATORS = ("but", "however", "although", "though", "except", "apart from", "aside from", "yet", "which",
                "while", ";", ":")
 
@@ -44,7 +64,23 @@ def _pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
 
 _NEG_PRE, _NEG_POST = _pattern(NEGATION_PRE), _pattern(NEGATION_POST)
 _UNC_PRE, _UNC_POST = _pattern(UNCERTAIN_PRE), _pattern(UNCERTAIN_POST)
+_HIST_PRE, _HIST_POST = _pattern(HISTORICAL_PRE), _pattern(HISTORICAL_POST)
+_FAM_PRE, _FAM_POST = _pattern(FAMILY_PRE), _pattern(FAMILY_POST)
 _TERM = _pattern(TERMINATORS)
+FLAGS = ("negated", "uncertain", "historical", "family")
+
+
+def heading_regions(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, flag)`` for document regions under a family- or past-history heading."""
+    heads = [(m.start(), m.group(1).upper()) for m in HEADING_RE.finditer(text)]
+    out = []
+    for i, (start, head) in enumerate(heads):
+        end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
+        if "FAMILY" in head or head in ("FH", "FHX"):
+            out.append((start, end, "family"))
+        elif "PAST" in head or head in ("PMH", "PSH", "MEDICAL HISTORY", "SURGICAL HISTORY"):
+            out.append((start, end, "historical"))
+    return out
 
 
 def _scopes(text: str, pre: re.Pattern[str], post: re.Pattern[str]) -> list[tuple[int, int]]:
@@ -61,28 +97,33 @@ def _scopes(text: str, pre: re.Pattern[str], post: re.Pattern[str]) -> list[tupl
 
 
 def mark_context(doc: Doc) -> Doc:
-    """Set ``span._.negated`` and ``span._.uncertain`` on every entity of ``doc``."""
+    """Set ``span._.negated``, ``uncertain``, ``historical`` and ``family`` on every entity of ``doc``."""
+    regions = heading_regions(doc.text)
     by_sent: dict[int, list[Span]] = {}
     for ent in doc.ents:
         by_sent.setdefault(ent.sent.start_char if doc.has_annotation("SENT_START") else 0, []).append(ent)
     for sent_start, ents in by_sent.items():
         sent = ents[0].sent if doc.has_annotation("SENT_START") else doc[:]
         text = sent.text
-        neg = _scopes(text, _NEG_PRE, _NEG_POST)
-        unc = _scopes(text, _UNC_PRE, _UNC_POST)
+        scopes = {"negated": _scopes(text, _NEG_PRE, _NEG_POST), "uncertain": _scopes(text, _UNC_PRE, _UNC_POST),
+                  "historical": _scopes(text, _HIST_PRE, _HIST_POST), "family": _scopes(text, _FAM_PRE, _FAM_POST)}
         for ent in ents:
             s, e = ent.start_char - sent.start_char, ent.end_char - sent.start_char
-            ent._.negated = any(a <= s and e <= b for a, b in neg)
-            ent._.uncertain = any(a <= s and e <= b for a, b in unc)
+            for flag, found in scopes.items():
+                inside = any(a <= s and e <= b for a, b in found)
+                under = any(a <= ent.start_char and ent.end_char <= b for a, b, f in regions if f == flag)
+                setattr(ent._, flag, inside or under)
+            if ent._.negated or ent._.family:
+                ent._.historical = False  # "no history of X" never happened; "family history of X" is not the patient's
     return doc
 
 
-for _name in ("negated", "uncertain"):
+for _name in FLAGS:
     if not Span.has_extension(_name):
         Span.set_extension(_name, default=False)
 
 
 @Language.component("medkg_context")
 def medkg_context(doc: Doc) -> Doc:
-    """spaCy component: ConText-style negation and uncertainty on ``doc.ents``."""
+    """spaCy component: ConText-style negation, uncertainty, history and experiencer on ``doc.ents``."""
     return mark_context(doc)

@@ -141,4 +141,5 @@ class Extractor:
         start, end = ent._.char_span
         link: Link = ent._.link
         return Mention(start=start, end=end, text=ent.doc.text[start:end], link=link, semantic_group=ent.label_,
-                       sentence=sentence, negated=bool(ent._.negated), uncertain=bool(ent._.uncertain))
+                       sentence=sentence, negated=bool(ent._.negated), uncertain=bool(ent._.uncertain),
+                       historical=bool(ent._.historical), family=bool(ent._.family))

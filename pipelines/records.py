@@ -74,6 +74,8 @@ class Mention:
     sentence: int = 0
     negated: bool = False
     uncertain: bool = False
+    historical: bool = False
+    family: bool = False  # about someone other than the patient
 
 
 @dataclass(slots=True)
@@ -95,6 +97,14 @@ class Entity:
     @property
     def uncertain(self) -> bool:
         return all(m.uncertain for m in self.mentions) and not self.negated
+
+    @property
+    def historical(self) -> bool:
+        return all(m.historical for m in self.mentions)
+
+    @property
+    def family(self) -> bool:
+        return all(m.family for m in self.mentions)
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,9 +79,9 @@ def test_missing_and_corrupt_graph_directories(tmp_path: Path) -> None:
     with pytest.raises(GraphCorruptError, match="damaged manifest"):
         GraphDir(d).read_manifest()
     (d / "manifest.json").write_text(json.dumps({"format": "medkg-graph", "format_version": 1}), encoding="utf-8")
-    with pytest.raises(GraphCorruptError, match="graph format 1 but this medkg reads 2; rebuild"):
+    with pytest.raises(GraphCorruptError, match="graph format 1 but this medkg reads 3; rebuild"):
         GraphDir(d).read_manifest()
-    (d / "manifest.json").write_text(json.dumps({"format": "medkg-graph", "format_version": 2}), encoding="utf-8")
+    (d / "manifest.json").write_text(json.dumps({"format": "medkg-graph", "format_version": 3}), encoding="utf-8")
     with pytest.raises(GraphCorruptError, match="store.lbug is missing"):
         GraphDir(d).read_manifest()
     (d / "store.lbug").write_bytes(b"garbage" * 100)

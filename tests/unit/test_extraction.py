@@ -60,6 +60,23 @@ def test_negation_and_uncertainty(extractor: Extractor, text: str, negated: set,
     assert {m.text for m in ms if m.uncertain} == uncertain
 
 
+@pytest.mark.parametrize("text, historical, family", [
+    ("History of pneumonia; now chest pain.", {"pneumonia"}, set()),
+    ("Status post pneumonia in 2019.", {"pneumonia"}, set()),
+    ("No history of pneumonia.", set(), set()),  # negated, so it never happened
+    ("Pneumonia years ago, chest pain today.", {"Pneumonia"}, set()),
+    ("Her mother had skin neoplasms; she has chest pain.", set(), {"skin neoplasms"}),
+    ("Family history of type 2 diabetes.", set(), {"type 2 diabetes"}),
+    ("Chest pain and pneumonia.", set(), set()),
+    ("PAST MEDICAL HISTORY: pneumonia.\nFAMILY HISTORY: anaemia in the father.\nASSESSMENT: chest pain.",
+     {"pneumonia"}, {"anaemia"}),
+])
+def test_history_and_family_context(extractor: Extractor, text: str, historical: set, family: set) -> None:
+    ms = extractor.mentions(text)
+    assert {m.text for m in ms if m.historical} == historical
+    assert {m.text for m in ms if m.family} == family
+
+
 def test_chunks_keep_offsets_and_never_cross_sections(fixtures: Path, extractor: Extractor) -> None:
     from medkg.pipelines.readers import read_jsonl
 
