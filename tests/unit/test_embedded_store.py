@@ -17,7 +17,7 @@ from medkg.pipelines.records import Document
 from medkg.queries.answer import verify_citations
 from medkg.queries.records import Citation
 
-TEXT = 'He said "no chest pain",\nthen: pneumonia, type 2 diabetes.'
+TEXT = 'He said "no chest pain",\nthen: pneumonia, type 2 diabetes. His mother had anaemia.'
 
 
 @pytest.fixture
@@ -41,12 +41,14 @@ def test_bulk_load_round_trips_text_lists_and_flags(store) -> None:
     by_name = {e["name"]: e for e in ents}
     assert by_name["Chest Pain"]["negated"] is True
     assert by_name["Pneumonia"]["negated"] is False
+    assert by_name["Anemia"]["family"] is True and by_name["Pneumonia"]["family"] is False
+    assert by_name["Anemia"]["historical"] is False
     (c,) = store.query("MATCH (c:Concept) WHERE c.id = $id RETURN c.synonyms AS s", {"id": "MESH:D003924"})
     assert "Diabetes Mellitus, Non-Insulin-Dependent" in c["s"]  # a comma inside a list item
     (b,) = store.query(cypher.CONCEPTS_BY_ID, {"ids": ["MESH:D003924"]})
     assert b["broader"] == ["Diabetes Mellitus"]
     counts = store.counts()
-    assert counts["Document"] == 1 and counts["IS_A"] == counts["Entity"] == 3
+    assert counts["Document"] == 1 and counts["IS_A"] == counts["Entity"] == 4
 
 
 def test_read_only_store_refuses_writes(store, tmp_path: Path) -> None:
