@@ -26,6 +26,7 @@ and are the place to extend.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
@@ -55,18 +56,31 @@ TERMINATORS = ("but", "however", "although", "though", "except", "apart from", "
                "while", ";", ":")
 
 
-def _pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
-    """Whole-word alternatives; punctuation triggers (``;``) need no word boundary."""
-    alts = "|".join(rf"(?<![\w/]){re.escape(p)}(?![\w/])" if p[0].isalnum() else re.escape(p)
-                    for p in sorted(phrases, key=len, reverse=True))
-    return re.compile(alts, re.IGNORECASE)
+# phrase -> its roles: (flag, "pre" | "post") or ("terminator", "")
+ROLES: dict[str, list[tuple[str, str]]] = {}
+for _flag, _pre, _post in (("negated", NEGATION_PRE, NEGATION_POST), ("uncertain", UNCERTAIN_PRE, UNCERTAIN_POST),
+                           ("historical", HISTORICAL_PRE, HISTORICAL_POST), ("family", FAMILY_PRE, FAMILY_POST)):
+    for _phrase in _pre:
+        ROLES.setdefault(_phrase.lower(), []).append((_flag, "pre"))
+    for _phrase in _post:
+        ROLES.setdefault(_phrase.lower(), []).append((_flag, "post"))
+for _phrase in TERMINATORS:
+    ROLES.setdefault(_phrase.lower(), []).append(("terminator", ""))
 
 
-_NEG_PRE, _NEG_POST = _pattern(NEGATION_PRE), _pattern(NEGATION_POST)
-_UNC_PRE, _UNC_POST = _pattern(UNCERTAIN_PRE), _pattern(UNCERTAIN_POST)
-_HIST_PRE, _HIST_POST = _pattern(HISTORICAL_PRE), _pattern(HISTORICAL_POST)
-_FAM_PRE, _FAM_POST = _pattern(FAMILY_PRE), _pattern(FAMILY_POST)
-_TERM = _pattern(TERMINATORS)
+def _pattern(phrases: list[str]) -> re.Pattern[str]:
+    """One scan for every trigger: whole-word phrases longest first; punctuation needs no word boundary.
+
+    A single alternation is far faster than one regex per list, and at any
+    position the longest phrase wins, so "no history of" is one negation
+    trigger, not also a history trigger.
+    """
+    words = [re.escape(p) for p in sorted((p for p in phrases if p[0].isalnum()), key=len, reverse=True)]
+    punct = [re.escape(p) for p in phrases if not p[0].isalnum()]
+    return re.compile(rf"(?<![\w/])(?:{'|'.join(words)})(?![\w/])|{'|'.join(punct)}", re.IGNORECASE)
+
+
+_TRIGGERS = _pattern(list(ROLES))
 FLAGS = ("negated", "uncertain", "historical", "family")
 
 
@@ -83,30 +97,36 @@ def heading_regions(text: str) -> list[tuple[int, int, str]]:
     return out
 
 
-def _scopes(text: str, pre: re.Pattern[str], post: re.Pattern[str]) -> list[tuple[int, int]]:
-    """Character scopes (relative to ``text``) covered by the triggers of one sentence."""
-    terms = [m.start() for m in _TERM.finditer(text)]
-    out = []
-    for m in pre.finditer(text):
-        end = min([t for t in terms if t >= m.end()] or [len(text)])
-        out.append((m.end(), end))
-    for m in post.finditer(text):
-        start = max([t for t in terms if t < m.start()] or [0])
-        out.append((start, m.start()))
+def _scopes(text: str) -> dict[str, list[tuple[int, int]]]:
+    """Character scopes (relative to ``text``, one sentence) of every flag's triggers."""
+    found = [(m.start(), m.end(), ROLES.get(m.group(0).lower(), [])) for m in _TRIGGERS.finditer(text)]
+    terms = [start for start, _, roles in found if any(flag == "terminator" for flag, _ in roles)]
+    out: dict[str, list[tuple[int, int]]] = {flag: [] for flag in FLAGS}
+    for start, end, roles in found:
+        for flag, direction in roles:
+            if direction == "pre":
+                out[flag].append((end, min([t for t in terms if t >= end] or [len(text)])))
+            elif direction == "post":
+                out[flag].append((max([t for t in terms if t < start] or [0]), start))
     return out
 
 
 def mark_context(doc: Doc) -> Doc:
     """Set ``span._.negated``, ``uncertain``, ``historical`` and ``family`` on every entity of ``doc``."""
-    regions = heading_regions(doc.text)
+    ents_all = doc.ents
+    if not ents_all:
+        return doc
+    doc_text = doc.text  # Doc.text re-joins the tokens on every access
+    regions = heading_regions(doc_text)
+    # one pass over the sentences: Span.sent walks the tokens again for every entity
+    sents = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
+    starts = [s.start_char for s in sents]
     by_sent: dict[int, list[Span]] = {}
-    for ent in doc.ents:
-        by_sent.setdefault(ent.sent.start_char if doc.has_annotation("SENT_START") else 0, []).append(ent)
-    for sent_start, ents in by_sent.items():
-        sent = ents[0].sent if doc.has_annotation("SENT_START") else doc[:]
-        text = sent.text
-        scopes = {"negated": _scopes(text, _NEG_PRE, _NEG_POST), "uncertain": _scopes(text, _UNC_PRE, _UNC_POST),
-                  "historical": _scopes(text, _HIST_PRE, _HIST_POST), "family": _scopes(text, _FAM_PRE, _FAM_POST)}
+    for ent in ents_all:
+        by_sent.setdefault(max(bisect_right(starts, ent.start_char) - 1, 0), []).append(ent)
+    for k, ents in by_sent.items():
+        sent = sents[k]
+        scopes = _scopes(doc_text[sent.start_char:sent.end_char])
         for ent in ents:
             s, e = ent.start_char - sent.start_char, ent.end_char - sent.start_char
             for flag, found in scopes.items():

@@ -107,7 +107,7 @@ class Extractor:
     def mentions(self, text: str) -> list[Mention]:
         """Linked mentions of any text (a question, a sentence), with negation flags."""
         doc = self.nlp(text)
-        return [self._mention(ent, 0) for ent in doc.ents]
+        return [self._mention(ent, 0, text) for ent in doc.ents]
 
     def extract(self, document: Document) -> list[ChunkGraph]:
         doc = self.nlp(document.text)
@@ -121,7 +121,7 @@ class Extractor:
             k = bisect_right(chunk_starts, start) - 1
             if k < 0 or end > chunks[k].end:
                 continue  # a mention across a chunk boundary (cannot happen with sentence chunks)
-            m = self._mention(ent, max(bisect_right(sent_starts, start) - 1, 0))
+            m = self._mention(ent, max(bisect_right(sent_starts, start) - 1, 0), document.text)
             entities, chunk = per_chunk[k], chunks[k]
             key = m.link.concept_id
             if key not in entities:
@@ -137,9 +137,10 @@ class Extractor:
         return graphs
 
     @staticmethod
-    def _mention(ent: Span, sentence: int) -> Mention:
+    def _mention(ent: Span, sentence: int, text: str) -> Mention:
+        # the document's own text: Doc.text re-joins every token on each call
         start, end = ent._.char_span
         link: Link = ent._.link
-        return Mention(start=start, end=end, text=ent.doc.text[start:end], link=link, semantic_group=ent.label_,
+        return Mention(start=start, end=end, text=text[start:end], link=link, semantic_group=ent.label_,
                        sentence=sentence, negated=bool(ent._.negated), uncertain=bool(ent._.uncertain),
                        historical=bool(ent._.historical), family=bool(ent._.family))
