@@ -77,12 +77,12 @@ def read_gold(path: Path) -> tuple[list[Document], list[GoldMention]]:
                 s, e = int(start), int(end)
             except ValueError as err:
                 raise InputError(f"{path}:{lineno}: offsets {start!r}, {end!r} are not integers") from err
-            if doc is None or doc.text[s:e] != text:
+            if doc is None or doc.text[s:e] != text.strip():  # NCBI-disease pads a few mention texts with spaces
                 raise InputError(f"{path}:{lineno}: mention {text!r} is not at {s}-{e} of PMID {pmid}")
             if etype not in GOLD_TYPES:
                 continue
             found = frozenset(curie(i) for i in ids.replace("+", "|").split("|") if i.strip() not in ("", "-1"))
-            gold.append(GoldMention(doc.id, s, e, text, GOLD_TYPES[etype], found))
+            gold.append(GoldMention(doc.id, s, e, doc.text[s:e], GOLD_TYPES[etype], found))
     if not gold:
         raise InputError(f"{path}: no annotated mentions of a known type ({', '.join(sorted(GOLD_TYPES))})")
     return documents, gold
