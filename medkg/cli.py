@@ -53,6 +53,7 @@ class _Progress:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
+    from medkg.ontologies.library import VocabularyLibrary
     from medkg.pipelines.build import build_graph, sample_paths
 
     paths = [Path(p) for p in args.paths] or sample_paths()
@@ -63,8 +64,6 @@ def cmd_build(args: argparse.Namespace) -> int:
         from medkg.pipelines.embedding import Embedder
 
         emb = Embedder(Path(os.environ["MEDKG_EMBEDDER"]))
-    from medkg.ontologies.library import VocabularyLibrary
-
     library = VocabularyLibrary(args.vocab_dir)
     vocab = library.vocabulary() if library.entries() else None
     report = build_graph(paths, args.graph, tier=args.tier, vocabulary=vocab, embedder=emb, progress=_Progress())

@@ -19,15 +19,11 @@ after the dictionary matcher, applies them:
 
 from __future__ import annotations
 
-import logging
-
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from medkg.pipelines.records import Link
-
-log = logging.getLogger(__name__)
 
 
 class AbbreviationLinker:

@@ -4,7 +4,7 @@ Pipeline (all registered spaCy components, so they run, serialise and test
 like any other): ``sentencizer`` -> scispaCy's ``abbreviation_detector`` ->
 ``medkg_dictionary`` (mentions from the vocabulary, linked) ->
 ``medkg_abbreviations`` (short forms take their long form's concept) ->
-``medkg_context`` (negation, uncertainty).
+``medkg_context`` (negation, uncertainty, history, family history).
 
 The tokenizer is spaCy's English one from a blank pipeline: the statistical
 ``en_core_web_sm`` knows no biomedical entity types and would only slow the
