@@ -26,6 +26,13 @@ RETURN c.id AS id, c.doc_id AS doc_id, c.tier AS tier, c.start AS start, c.`end`
        c.section AS section, c.text AS text, d.pmid AS pmid, d.title AS title, d.kind AS kind
 """
 
+FINDINGS_CHUNKS_OF_DOCUMENTS = """
+MATCH (d:Document)-[:HAS_CHUNK]->(c:Chunk)
+WHERE d.id IN $doc_ids AND any(s IN $sections WHERE upper(c.section) CONTAINS s)
+RETURN c.id AS id, c.doc_id AS doc_id, c.start AS start
+ORDER BY c.doc_id, c.start
+"""
+
 ENTITIES_OF_CHUNKS = """
 MATCH (c:Chunk)-[:MENTIONS]->(e:Entity)
 WHERE c.id IN $ids

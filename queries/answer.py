@@ -1,9 +1,11 @@
 """From retrieved passages to a checked, cited ``Answer``.
 
-One constrained LLM call: the output schema allows only the passage numbers
-that were shown, and for multiple-choice and yes/no/maybe questions only the
-given options, so a small model can neither cite outside the context nor
-answer off the menu. An optional bottom-up refinement climbs the summaries
+Free-text questions: one constrained LLM call whose output schema allows only
+the passage numbers that were shown. Multiple-choice and yes/no/maybe
+questions: the options are scored by calibrated likelihood and the citations
+generated under a grammar of the shown passage numbers
+(:mod:`medkg.queries.choice`). Either way a small model can neither cite
+outside the context nor answer off the menu. An optional bottom-up refinement climbs the summaries
 U-Retrieve descended through, one bounded call each.
 
 The check afterwards is independent of the model: each citation's quote must
@@ -21,6 +23,7 @@ from typing import Any
 from medkg.kg import cypher
 from medkg.kg.store import GraphStore
 from medkg.queries import prompts
+from medkg.queries.choice import OptionChooser, Prior
 from medkg.queries.context import Retrieval
 from medkg.queries.llm import Generation, LocalLLM
 from medkg.queries.records import Answer, Citation, Passage
@@ -47,42 +50,99 @@ def render_prompt(question: str, retrieval: Retrieval, options: list[str] | None
     if not retrieval.passages:
         return prompts.SYSTEM_NO_CONTEXT, prompts.USER_NO_CONTEXT.format(question=question, options=opts,
                                                                          answer_hint=hint)
-    parts = [prompts.PASSAGE.format(cid=p.cid, doc=p.pmid and f"PMID {p.pmid}" or p.doc_id,
-                                    text=" ".join(p.text.split())) for p in retrieval.passages]
+    parts = [prompts.PASSAGE.format(cid=p.cid, text=" ".join(p.text.split())) for p in retrieval.passages]
     if retrieval.background:
         parts.append("Vocabulary: " + "; ".join(retrieval.background))
-    return prompts.SYSTEM, prompts.USER.format(passages="\n".join(parts), question=question, options=opts,
-                                               answer_hint=hint)
+    return prompts.SYSTEM, prompts.USER.format(passages="\n".join(parts), question=question,
+                                               options=prompts.options_inline(options), reply=prompts.reply(options))
+
+
+def evidence_free_prompt(question: str, options: list[str] | None) -> tuple[str, str]:
+    """The prompt with the question but no evidence: what the model believes before reading the passages.
+
+    It has the same template as :func:`render_prompt`, so the two share their prefix (the system prompt and
+    the question) and the second costs only the tokens after it.
+    """
+    return prompts.SYSTEM, prompts.USER.format(passages=prompts.NO_EVIDENCE, question=question,
+                                               options=prompts.options_inline(options), reply=prompts.reply(options))
+
+
+def content_free_prompt(retrieval: Retrieval, options: list[str] | None) -> tuple[str, str]:
+    """The prompt shape of ``retrieval`` with "N/A" as question and passage (for contextual calibration)."""
+    dummy = [Passage(cid=1, chunk_id="", doc_id="N/A", pmid="", tier=2, start=0, end=3, text="N/A")]
+    blank = Retrieval(dummy if retrieval.passages else [], [], mode=retrieval.mode)
+    return render_prompt("N/A", blank, options)
 
 
 def generate_answer(question: str, retrieval: Retrieval, llm: LocalLLM, store: GraphStore,
-                    options: list[str] | None = None, refine_calls: int = 0) -> Answer:
+                    options: list[str] | None = None, refine_calls: int = 0, calibrate: bool = True,
+                    chooser: OptionChooser | None = None, evidence_weight: float = 1.0) -> Answer:
+    """Answer from ``retrieval``; questions with ``options`` are answered by :mod:`medkg.queries.choice`."""
     llm_only = retrieval.mode == "llm-only"
     if retrieval.empty and not llm_only:
         return Answer(question=question, answer=NO_EVIDENCE, citations=[], confidence=0.0, abstained=True,
                       concepts=retrieval.concepts, retrieval_path=retrieval.path, model=llm.name,
                       mode=retrieval.mode)
     system, user = render_prompt(question, retrieval, options)
-    schema = answer_schema(retrieval.passages, options)
-    gen = llm.generate_json(system, user, schema)
-    tokens = {"prompt": gen.prompt_tokens, "completion": gen.completion_tokens, "calls": 1}
-    if retrieval.passages:
-        for summary in retrieval.summaries[:refine_calls]:
-            gen = _refine(llm, system, user, gen, summary, question, options, schema)
-            tokens["prompt"] += gen.prompt_tokens
-            tokens["completion"] += gen.completion_tokens
-            tokens["calls"] += 1
+    refine = retrieval.summaries[:refine_calls] if retrieval.passages else []
+    if options and llm.can_score:
+        prior = _prior(question, retrieval, options, evidence_weight) if calibrate else None
+        data, tokens = _choose(chooser or OptionChooser(llm), system, user, question, retrieval, options,
+                               refine, prior)
+    else:
+        data, tokens = _generate(llm, system, user, question, retrieval, options, refine)
     by_cid = {p.cid: p for p in retrieval.passages}
-    cited = [by_cid[c] for c in dict.fromkeys(gen.data.get("citations", [])) if c in by_cid]
+    cited = [by_cid[c] for c in dict.fromkeys(data.get("citations", [])) if c in by_cid]
     citations = verify_citations([Citation(id=p.cid, doc_id=p.doc_id, pmid=p.pmid, chunk_id=p.chunk_id,
                                            start=p.start, end=p.end, quote=p.text, tier=p.tier) for p in cited],
                                  store)
-    text = str(gen.data.get("answer", "")).strip()
+    text = str(data.get("answer", "")).strip()
     abstained = not text or (not citations and not llm_only)
-    confidence = min(max(float(gen.data.get("confidence", 0.0) or 0.0), 0.0), 1.0)
+    confidence = min(max(float(data.get("confidence", 0.0) or 0.0), 0.0), 1.0)
     return Answer(question=question, answer=NO_EVIDENCE if abstained else text, citations=citations,
                   confidence=0.0 if abstained else confidence, abstained=abstained, concepts=retrieval.concepts,
-                  retrieval_path=retrieval.path, model=llm.name, tokens=tokens, mode=retrieval.mode)
+                  retrieval_path=retrieval.path, model=llm.name, tokens=tokens, mode=retrieval.mode,
+                  probabilities={} if abstained else data.get("probabilities", {}))
+
+
+def _prior(question: str, retrieval: Retrieval, options: list[str], evidence_weight: float) -> Prior:
+    """With evidence: the same question without it (context-aware decoding); without: content-free calibration."""
+    if retrieval.passages and evidence_weight > 0:
+        return Prior.context_aware(evidence_free_prompt(question, options), evidence_weight)
+    return Prior(content_free_prompt(retrieval, options), cache=True)
+
+
+def _choose(chooser: OptionChooser, system: str, user: str, question: str, retrieval: Retrieval,
+            options: list[str], refine: list[str], prior: Prior | None) -> tuple[dict[str, Any], dict[str, int]]:
+    """Options by likelihood against ``prior``; each refinement step re-scores with a higher summary appended."""
+    ids = [p.cid for p in retrieval.passages]
+    choice = chooser.choose(system, user, options, ids, prior)
+    tokens = {"prompt": choice.prompt_tokens, "completion": choice.completion_tokens, "calls": 1}
+    for summary in refine:
+        follow = prompts.REFINE.format(answer=choice.option, summary=summary, question=question,
+                                       options=prompts.options_line(options),
+                                       answer_hint=prompts.answer_hint(options))
+        choice = chooser.choose(system, f"{user}\n\n{follow}", options, ids, prior)
+        tokens["prompt"] += choice.prompt_tokens
+        tokens["completion"] += choice.completion_tokens
+        tokens["calls"] += 1
+    data = {"answer": choice.option, "citations": choice.citations,
+            "confidence": choice.probabilities[choice.option], "probabilities": choice.probabilities}
+    return data, tokens
+
+
+def _generate(llm: LocalLLM, system: str, user: str, question: str, retrieval: Retrieval,
+              options: list[str] | None, refine: list[str]) -> tuple[dict[str, Any], dict[str, int]]:
+    """One schema-constrained completion, plus bounded refinement."""
+    schema = answer_schema(retrieval.passages, options)
+    gen = llm.generate_json(system, user, schema)
+    tokens = {"prompt": gen.prompt_tokens, "completion": gen.completion_tokens, "calls": 1}
+    for summary in refine:
+        gen = _refine(llm, system, user, gen, summary, question, options, schema)
+        tokens["prompt"] += gen.prompt_tokens
+        tokens["completion"] += gen.completion_tokens
+        tokens["calls"] += 1
+    return gen.data, tokens
 
 
 def _refine(llm: LocalLLM, system: str, user: str, gen: Generation, summary: str, question: str,

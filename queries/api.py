@@ -19,6 +19,7 @@ from medkg.kg.store import GraphStore, open_store
 from medkg.queries import prompts
 from medkg.queries.answer import generate_answer
 from medkg.queries.baselines import BM25Retriever, HybridRetriever, NoRetrieval, VectorRetriever
+from medkg.queries.choice import OptionChooser
 from medkg.queries.context import QuestionAnalysis, Retrieval, RetrievalSettings, approx_tokens
 from medkg.queries.llm import LLMSettings
 from medkg.queries.records import Answer, ConceptRef
@@ -41,6 +42,7 @@ class KnowledgeGraph:
         self._models_dir = models_dir
         self._embedder_path = embedder_path
         self._embedder = self._extractor = self._llm = self._uretriever = None
+        self._chooser: OptionChooser | None = None  # keeps the content-free option scores between questions
 
     @classmethod
     def open(cls, path: Path | str, *, write: bool = False, llm: LLMSettings | None = None,
@@ -84,6 +86,7 @@ class KnowledgeGraph:
             st = self._llm_settings
             path = resolve_model(st.model, self._models_dir or DEFAULT_MODELS_DIR, DEFAULT_MODEL)
             self._llm = LocalLLM(path, n_ctx=st.n_ctx, n_threads=st.n_threads, n_gpu_layers=st.n_gpu_layers)
+            self._chooser = OptionChooser(self._llm)
         return self._llm
 
     # -- questions ----------------------------------------------------------------
@@ -136,7 +139,8 @@ class KnowledgeGraph:
         retrieval = self.retrieve(question, st, mode, analysis)
         t1 = time.perf_counter()
         answer = generate_answer(question.strip(), retrieval, llm, self.store, options,
-                                 st.max_refine_calls if st.refine else 0)
+                                 st.max_refine_calls if st.refine else 0, st.calibrate, self._chooser,
+                                 st.evidence_weight)
         t2 = time.perf_counter()
         answer.prompt_version = prompts.PROMPT_VERSION
         answer.retrieval_path.setdefault("ranking", retrieval.ranking)

@@ -6,20 +6,30 @@ two evaluations are only compared when they used the same prompts.
 
 from __future__ import annotations
 
-PROMPT_VERSION = "answer-v2"
+PROMPT_VERSION = "answer-v3"  # v3: options scored by calibrated likelihood, not generated
 
 SYSTEM = (
-    "You are a careful medical research assistant. Answer the question using only the numbered passages. "
-    "Cite the numbers of the passages that support your answer. If the passages do not contain the answer, "
-    "say that the sources do not answer the question."
+    "You are a careful medical research assistant. Answer the question using only the numbered evidence "
+    "passages. Cite the numbers of the passages that support your answer. If the passages do not contain the "
+    "answer, say that the sources do not answer the question."
 )
 
-USER = """Passages:
-{passages}
+# The question and the instruction come first, the evidence last. On pairs of supporting and contradicting
+# findings written for the purpose, Qwen2.5-1.5B answered 4 of 8 right with the passages first and 8 of 8 this way
+# (context-aware scoring). And the prompt without evidence (medkg.queries.answer.evidence_free_prompt) then
+# shares all but its last tokens with this one, so the model's prior costs a few tokens, not a second prompt.
+USER = """Question: {question}
+According to the evidence below, what is the answer to the question? {options}
+Reply in JSON with {reply}.
 
-Question: {question}
-{options}
-Reply in JSON with "answer"{answer_hint}, "citations" (passage numbers) and "confidence" (0 to 1)."""
+Evidence:
+{passages}"""
+
+# what the JSON reply holds: option answers are scored, so their confidence is not asked for (fewer prompt tokens)
+REPLY_OPTIONS = '"answer" and "citations" (passage numbers)'
+REPLY_FREE = '"answer" (one or two sentences), "citations" (passage numbers) and "confidence" (0 to 1)'
+
+NO_EVIDENCE = "(none)"
 
 SYSTEM_NO_CONTEXT = "You are a careful medical research assistant. Answer the question from what you know."
 
@@ -27,7 +37,7 @@ USER_NO_CONTEXT = """Question: {question}
 {options}
 Reply in JSON with "answer"{answer_hint} and "confidence" (0 to 1)."""
 
-PASSAGE = "[{cid}] ({doc}) {text}"
+PASSAGE = "[{cid}] {text}"
 
 OPTIONS = "Choose one of: {options}."
 
@@ -46,3 +56,11 @@ def answer_hint(options: list[str] | None) -> str:
 
 def options_line(options: list[str] | None) -> str:
     return OPTIONS.format(options=", ".join(options)) + "\n" if options else ""
+
+
+def reply(options: list[str] | None) -> str:
+    return REPLY_OPTIONS if options else REPLY_FREE
+
+
+def options_inline(options: list[str] | None) -> str:
+    return OPTIONS.format(options=", ".join(options)) if options else ""

@@ -55,6 +55,7 @@ class Answer:
     model: str = ""
     mode: str = "uretrieve"
     prompt_version: str = ""
+    probabilities: dict[str, float] = field(default_factory=dict)  # per option, when options were given
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

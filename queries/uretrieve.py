@@ -10,10 +10,14 @@
    broad topic. Keep the best ``beam``.
 3. Score the meta-graphs (chunks) under them by dense similarity, BM25 and tag
    overlap; keep ``top_chunks``.
-4. Expand ``hops`` steps through the graph: report entities that match the
+4. Put the findings sections (RESULTS, CONCLUSIONS, a report's IMPRESSION...)
+   of the best document first (``findings_first``): they hold the answer,
+   while the chunk most similar to the question often just restates it.
+5. Expand ``hops`` steps through the graph: report entities that match the
    question follow REFERENCES to literature passages; matched entities' IS_A
    concepts (with BROADER parents) become background.
-5. Pack passages into the token budget, numbered for citation.
+6. Pack passages into the token budget (less what the background takes; a
+   background over a quarter of the budget is left out), numbered for citation.
 
 Every weight and count is a field of :class:`~medkg.queries.context.RetrievalSettings`.
 """
@@ -38,6 +42,10 @@ from medkg.queries.context import (
     pack_passages,
     rank_documents,
 )
+
+
+# section names (upper case, matched as substrings) that report what a study or an examination found
+FINDINGS_SECTIONS = ("RESULT", "CONCLUSION", "FINDING", "IMPRESSION", "ASSESSMENT", "DIAGNOS")
 
 
 class TagWeights:
@@ -106,6 +114,8 @@ class URetriever:
             path["abstain_reason"] = "no passage reached the relevance threshold"
             return result
         picked = [(c, s, why) for c, (s, why) in ranked]
+        if st.findings_first:
+            picked = self._findings_first(picked, result.ranking[:1])
         if st.hops > 0:
             refs, result.background, path["entities"] = self._expand([c for c, _, _ in picked],
                                                                      {c.id for c in q.concepts})
@@ -113,8 +123,30 @@ class URetriever:
             for chunk_id, score in refs[: st.max_references]:
                 if chunk_id not in have:
                     picked.append((chunk_id, score, "references"))
-        result.passages = pack_passages(self.store, picked, st.budget_tokens, self.count)
+        # the vocabulary background shares the budget with the passages, so every mode gets the same number of
+        # context tokens; it is the first thing to go when the budget is tight
+        background_cost = self.count("Vocabulary: " + "; ".join(result.background)) if result.background else 0
+        if background_cost > st.budget_tokens // 4:
+            result.background, background_cost = [], 0
+        result.passages = pack_passages(self.store, picked, st.budget_tokens - background_cost, self.count)
         return result
+
+    def _findings_first(self, picked: list[tuple[str, float, str]], doc_ids: list[str]
+                        ) -> list[tuple[str, float, str]]:
+        """Put the findings sections of the best document before the rest.
+
+        The chunk most similar to a question is usually the one that restates it (background, objective);
+        the answer is in what the study found. Walking the document's HAS_CHUNK edges to its RESULTS and
+        CONCLUSIONS (or a report's FINDINGS, IMPRESSION, ASSESSMENT) puts the evidence into the budget first.
+        """
+        rows = self.store.query(cypher.FINDINGS_CHUNKS_OF_DOCUMENTS,
+                                {"doc_ids": doc_ids, "sections": list(FINDINGS_SECTIONS)})
+        if not rows:
+            return picked
+        top = picked[0][1]
+        first = [(r["id"], top, f"findings of {r['doc_id']}") for r in rows]
+        ids = {c for c, _, _ in first}
+        return first + [p for p in picked if p[0] not in ids]
 
     def _expand(self, chunk_ids: list[str], question_concepts: set[str]
                 ) -> tuple[list[tuple[str, float]], list[str], list[str]]:

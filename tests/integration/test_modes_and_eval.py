@@ -26,6 +26,16 @@ def test_every_retrieval_mode_finds_the_statin_paper(graph, mode: str) -> None:
     assert sum(len(p.text) for p in r.passages[1:]) // 4 <= RetrievalSettings().budget_tokens
 
 
+def test_uretrieve_puts_the_findings_of_the_best_document_first(graph) -> None:
+    r = graph.retrieve(Q)
+    first = r.passages[0]
+    assert first.doc_id == r.ranking[0] and "RESULT" in first.section.upper()
+    assert first.reason.startswith("findings of")
+    plain = graph.retrieve(Q, RetrievalSettings(findings_first=False))
+    assert plain.passages[0].chunk_id == plain.path["chunks"][0]["id"]  # the best-scored chunk leads instead
+    assert plain.ranking == r.ranking  # the document ranking (recall) does not change
+
+
 def test_llm_only_answers_without_context_or_citations(graph) -> None:
     a = graph.ask(Q, mode="llm-only", options=["yes", "no", "maybe"])
     assert a.mode == "llm-only" and not a.abstained
@@ -36,6 +46,35 @@ def test_options_constrain_the_answer_and_citations_stay_valid(graph) -> None:
     a = graph.ask(Q, options=["yes", "no", "maybe"])
     assert a.answer in {"yes", "no", "maybe"}
     assert a.citations and a.prompt_version
+
+
+def test_options_are_scored_with_calibrated_probabilities(graph) -> None:
+    a = graph.ask(Q, options=["yes", "no", "maybe"])
+    p = a.probabilities
+    assert set(p) == {"yes", "no", "maybe"} and abs(sum(p.values()) - 1.0) < 1e-3
+    assert a.answer == max(p, key=p.get) and a.confidence == p[a.answer]
+    assert a.tokens["completion"] >= 4  # three options scored, then at least one citation token
+    raw = graph.ask(Q, RetrievalSettings(calibrate=False), options=["yes", "no", "maybe"])
+    assert raw.probabilities != p  # the prior (the answer without evidence) was divided out
+    content_free = graph.ask(Q, RetrievalSettings(evidence_weight=0.0), options=["yes", "no", "maybe"])
+    assert content_free.probabilities not in (p, raw.probabilities)
+    assert a.tokens["prompt"] == raw.tokens["prompt"]  # the evidence-free prompt is not the answer's prompt
+
+
+def test_option_scores_are_the_models_likelihoods(graph) -> None:
+    """The chooser's raw score of an option is what the model itself gives that continuation."""
+    llm = graph.llm
+    prompt = llm.chat_tokens("You answer yes or no.", "Is the sky blue? Reply in JSON.", '{"answer": "')
+    yes, no = llm.option_logprobs(prompt, ["yes", "no"])
+    out = llm.llm.create_completion(prompt=prompt, max_tokens=1, temperature=0.0)
+    first = out["choices"][0]["text"].strip()
+    if first in {"yes", "no"}:  # greedy decoding picks the likelier option's token
+        assert (first == "yes") == (yes > no)
+    # scoring twice, or after another prompt, gives the same numbers: the KV cache is reused correctly
+    other = llm.chat_tokens("You answer yes or no.", "Is fire cold? Reply in JSON.", '{"answer": "')
+    llm.option_logprobs(other, ["yes", "no"])
+    again = llm.option_logprobs(prompt, ["yes", "no"])
+    assert again == pytest.approx([yes, no], abs=1e-3)
 
 
 def test_refinement_is_bounded(graph) -> None:
@@ -53,7 +92,7 @@ def test_unknown_mode_is_refused(graph) -> None:
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "medkg", *args], capture_output=True, text=True, timeout=600,
-                          env=os.environ.copy())
+                          env={**os.environ, "MEDKG_LLM_MODEL": "smollm2-135m"})
 
 
 def test_eval_qa_reports_every_mode(fixtures: Path, tmp_path: Path) -> None:

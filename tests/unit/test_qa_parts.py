@@ -30,7 +30,7 @@ def test_schema_constrains_citations_and_options() -> None:
 def test_prompts_differ_with_and_without_context() -> None:
     sys_ctx, user_ctx = render_prompt("Q?", Retrieval([passage(1)], []), ["yes", "no"])
     sys_none, user_none = render_prompt("Q?", Retrieval([], [], mode="llm-only"), None)
-    assert "[1] (D) text" in user_ctx and "Choose one of: yes, no." in user_ctx
+    assert "[1] text" in user_ctx and "Choose one of: yes, no." in user_ctx
     assert "Passages" not in user_none and sys_none != sys_ctx
 
 
@@ -99,3 +99,46 @@ def test_pack_passages_respects_the_token_budget(tmp_path: Path, tiny_lexicon_pa
         big = pack_passages(st, picked, budget_tokens=10_000)
     assert 1 <= len(small) < len(big) == len(graphs)
     assert [p.cid for p in big] == list(range(1, len(graphs) + 1))
+
+
+def test_citation_grammar_admits_only_shown_passages() -> None:
+    from medkg.queries.choice import citation_grammar
+
+    g = citation_grammar([1, 2, 12])
+    assert g.startswith("root ::= cid") and g.count('"," " "? cid') == 2
+    assert 'cid ::= "1" | "2" | "12"' in g
+    assert citation_grammar([4]) == 'root ::= cid "]"\ncid ::= "4"\n'  # one passage: exactly one citation
+
+
+def test_option_scores_normalise_over_the_options() -> None:
+    import math
+
+    from medkg.queries.choice import _normalise
+
+    s = _normalise([-1.0, -2.0, -30.0])
+    assert abs(sum(math.exp(x) for x in s) - 1.0) < 1e-9 and s[0] > s[1] > s[2]
+    # calibration: dividing by the prior can reverse the raw order
+    prior = _normalise([-0.1, -3.0, -30.0])
+    cal = _normalise([a - b for a, b in zip(s, prior)])
+    assert cal[1] > cal[0]
+
+
+def test_content_free_prompt_keeps_the_shape_and_drops_the_content() -> None:
+    from medkg.queries.answer import content_free_prompt
+
+    with_ctx = content_free_prompt(Retrieval([passage(1), passage(2)], [], mode="uretrieve"), ["yes", "no"])
+    assert with_ctx[1].endswith("Evidence:\n[1] N/A") and "[2]" not in with_ctx[1] and "Question: N/A" in with_ctx[1]
+    assert with_ctx == render_prompt("N/A", Retrieval([Passage(1, "", "N/A", "", 2, 0, 3, "N/A")], []),
+                                     ["yes", "no"])
+    no_ctx = content_free_prompt(Retrieval([], [], mode="llm-only"), ["yes", "no"])
+    assert "Passages" not in no_ctx[1] and "Question: N/A" in no_ctx[1]
+
+
+def test_the_evidence_free_prompt_shares_all_but_the_evidence() -> None:
+    from medkg.queries.answer import evidence_free_prompt
+
+    system, with_evidence = render_prompt("Q?", Retrieval([passage(1)], []), ["yes", "no"])
+    system_none, without = evidence_free_prompt("Q?", ["yes", "no"])
+    assert system == system_none
+    shared = with_evidence[: with_evidence.index("[1]")]
+    assert without.startswith(shared) and len(without) - len(shared) < 10  # only "(none)" differs
