@@ -99,11 +99,21 @@ def _open(args: argparse.Namespace, write: bool = False, graph: Path | None = No
                                embedder_path=os.environ.get("MEDKG_EMBEDDER"))
 
 
+def _answer_knobs(args: argparse.Namespace) -> dict[str, Any]:
+    """The answer settings given on the command line; the rest keep RetrievalSettings' defaults."""
+    knobs: dict[str, Any] = {"calibrate": not args.no_calibrate, "findings_first": not args.no_findings_first}
+    if args.budget:
+        knobs["budget_tokens"] = args.budget
+    if args.evidence_weight is not None:
+        knobs["evidence_weight"] = args.evidence_weight
+    return knobs
+
+
 def cmd_ask(args: argparse.Namespace) -> int:
     from medkg.queries.context import RetrievalSettings
 
-    settings = RetrievalSettings(beam=args.beam, top_chunks=args.top_chunks, hops=args.hops,
-                                 budget_tokens=args.budget, refine=args.refine)
+    settings = RetrievalSettings(beam=args.beam, top_chunks=args.top_chunks, hops=args.hops, refine=args.refine,
+                                 **_answer_knobs(args))
     options = [o.strip() for o in args.options.split(",")] if args.options else None
     with _open(args) as graph:
         answer = graph.ask(args.question, settings, mode=args.mode, options=options)
@@ -199,7 +209,7 @@ def cmd_eval_qa(args: argparse.Namespace) -> int:
     unknown = [m for m in modes if m not in MODES]
     if unknown:
         raise MedKGError(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
-    items = qa.read_items(args.dataset)[: args.limit or None]
+    items = qa.read_items(args.dataset)[args.offset :][: args.limit or None]
     corpus = args.corpus or args.dataset
     cache = args.cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "medkg" / "eval"
     gdir = qa.corpus_graph(corpus, cache, lambda paths, target: build_graph(paths, target, tier=2,
@@ -217,7 +227,8 @@ def cmd_eval_qa(args: argparse.Namespace) -> int:
             if args.out:
                 args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
 
-        results = qa.evaluate(graph, items, documents, modes, settings=RetrievalSettings(), answer=not args.no_llm,
+        settings = RetrievalSettings(**_answer_knobs(args))
+        results = qa.evaluate(graph, items, documents, modes, settings=settings, answer=not args.no_llm,
                               progress=_Progress(), on_mode=save)
     if args.json:
         print(json.dumps(report, indent=2))
@@ -300,6 +311,16 @@ def cmd_vocab(args: argparse.Namespace) -> int:
     return 0
 
 
+def answer_knobs(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--budget", type=int, help="context budget in LLM tokens, the same for every mode (default 160)")
+    p.add_argument("--no-calibrate", action="store_true",
+                   help="options: the model's raw option probabilities, its prior not divided out")
+    p.add_argument("--no-findings-first", action="store_true",
+                   help="U-Retrieve: do not put the best document's findings sections (RESULTS...) first")
+    p.add_argument("--evidence-weight", type=float,
+                   help="options with evidence: strength of context-aware decoding (default 1; 0 = calibration)")
+
+
 def make_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="medkg", description="Medical knowledge graphs with cited answers.")
     p.add_argument("-v", "--verbose", action="store_true", help="log progress details to stderr")
@@ -327,11 +348,11 @@ def make_parser() -> argparse.ArgumentParser:
     a.add_argument("--beam", type=int, default=3, help="top-level summaries to descend into")
     a.add_argument("--top-chunks", type=int, default=4, help="passages taken from the chosen summaries")
     a.add_argument("--hops", type=int, default=1, help="graph hops for REFERENCES and concepts (0 = none)")
-    a.add_argument("--budget", type=int, default=700, help="context budget in LLM tokens")
     a.add_argument("--mode", default="uretrieve", choices=("uretrieve", "llm-only", "vector", "bm25", "hybrid"),
                    help="retrieval: U-Retrieve (default) or a baseline")
     a.add_argument("--options", help="comma-separated answers to choose from, e.g. yes,no,maybe")
     a.add_argument("--refine", action="store_true", help="bottom-up refinement over the chosen summaries")
+    answer_knobs(a)
     graph_arg(a)
     a.set_defaults(func=cmd_ask)
 
@@ -349,7 +370,9 @@ def make_parser() -> argparse.ArgumentParser:
     q.add_argument("--dataset", type=Path, required=True, help="PubMedQA-style JSON (questions and abstracts)")
     q.add_argument("--corpus", type=Path, help="index this file's abstracts instead of the dataset's own")
     q.add_argument("--mode", action="append", help="modes to run (repeat or comma-separate; default all)")
-    q.add_argument("--limit", type=int, default=0, help="only the first N questions")
+    q.add_argument("--offset", type=int, default=0, help="skip the first N questions")
+    q.add_argument("--limit", type=int, default=0, help="only N questions (after --offset)")
+    answer_knobs(q)
     q.add_argument("--model", default=os.environ.get("MEDKG_LLM_MODEL"), help="model name or .gguf path")
     q.add_argument("--no-llm", action="store_true", help="retrieval metrics only (fast)")
     q.add_argument("--cache", type=Path, help="where corpus graphs are kept (default ~/.cache/medkg/eval)")
