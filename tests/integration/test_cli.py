@@ -14,8 +14,9 @@ pytestmark = pytest.mark.integration
 
 
 def medkg(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    """Run the CLI with the small model of the tests (SmolLM2), whatever the default model is."""
     return subprocess.run([sys.executable, "-m", "medkg", *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **(env or {})})
+                          env={**os.environ, "MEDKG_LLM_MODEL": "smollm2-135m", **(env or {})})
 
 
 def test_ask_json_and_plain(sample_graph: Path) -> None:
