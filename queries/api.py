@@ -134,6 +134,9 @@ class KnowledgeGraph:
         st = settings or RetrievalSettings()
         if options is not None and (not options or any(not str(o).strip() for o in options)):
             raise QueryError("options must be a non-empty list of non-empty strings")
+        if st.budget_tokens < 1 or st.evidence_weight < 0:
+            raise QueryError(f"the budget must be at least 1 token and the evidence weight at least 0 "
+                             f"(got {st.budget_tokens} and {st.evidence_weight})")
         t0 = time.perf_counter()
         llm = self.llm  # load (or fail on a missing model) before spending time on retrieval
         retrieval = self.retrieve(question, st, mode, analysis)

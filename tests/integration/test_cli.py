@@ -45,6 +45,7 @@ def test_graph_from_environment_and_cypher_read_only(sample_graph: Path) -> None
 
 @pytest.mark.parametrize("args, env, message", [
     (["ask", ""], {}, "the question is empty"),
+    (["ask", "asthma?", "--evidence-weight", "-1"], {}, "the evidence weight at least 0"),
     (["ask", "asthma?", "--graph", "/nonexistent/graph"], {}, "/nonexistent/graph: no graph here"),
     (["ask", "asthma?"], {"MEDKG_LLM_MODEL": "/nonexistent/model.gguf"}, "/nonexistent/model.gguf: LLM model file"),
     (["build", "/nonexistent/input.jsonl", "--graph", "{graph}-new"], {}, "input.jsonl: file not found"),
