@@ -24,7 +24,7 @@ from medkg.kg import cypher
 from medkg.kg.store import GraphStore
 from medkg.queries import prompts
 from medkg.queries.choice import OptionChooser, Prior
-from medkg.queries.context import Retrieval
+from medkg.queries.context import Retrieval, RetrievalSettings
 from medkg.queries.llm import Generation, LocalLLM
 from medkg.queries.records import Answer, Citation, Passage
 
@@ -75,9 +75,15 @@ def content_free_prompt(retrieval: Retrieval, options: list[str] | None) -> tupl
 
 
 def generate_answer(question: str, retrieval: Retrieval, llm: LocalLLM, store: GraphStore,
-                    options: list[str] | None = None, refine_calls: int = 0, calibrate: bool = True,
-                    chooser: OptionChooser | None = None, evidence_weight: float = 1.0) -> Answer:
-    """Answer from ``retrieval``; questions with ``options`` are answered by :mod:`medkg.queries.choice`."""
+                    options: list[str] | None = None, settings: RetrievalSettings | None = None,
+                    chooser: OptionChooser | None = None) -> Answer:
+    """Answer from ``retrieval``; questions with ``options`` are answered by :mod:`medkg.queries.choice`.
+
+    ``settings`` supplies refinement (``refine``, ``max_refine_calls``) and option scoring (``calibrate``,
+    ``evidence_weight``); ``chooser`` keeps cached priors between questions.
+    """
+    st = settings or RetrievalSettings()
+    refine_calls = st.max_refine_calls if st.refine else 0
     llm_only = retrieval.mode == "llm-only"
     if retrieval.empty and not llm_only:
         return Answer(question=question, answer=NO_EVIDENCE, citations=[], confidence=0.0, abstained=True,
@@ -86,7 +92,7 @@ def generate_answer(question: str, retrieval: Retrieval, llm: LocalLLM, store: G
     system, user = render_prompt(question, retrieval, options)
     refine = retrieval.summaries[:refine_calls] if retrieval.passages else []
     if options and llm.can_score:
-        prior = _prior(question, retrieval, options, evidence_weight) if calibrate else None
+        prior = _prior(question, retrieval, options, st.evidence_weight) if st.calibrate else None
         data, tokens = _choose(chooser or OptionChooser(llm), system, user, question, retrieval, options,
                                refine, prior)
     else:

@@ -141,9 +141,7 @@ class KnowledgeGraph:
         llm = self.llm  # load (or fail on a missing model) before spending time on retrieval
         retrieval = self.retrieve(question, st, mode, analysis)
         t1 = time.perf_counter()
-        answer = generate_answer(question.strip(), retrieval, llm, self.store, options,
-                                 st.max_refine_calls if st.refine else 0, st.calibrate, self._chooser,
-                                 st.evidence_weight)
+        answer = generate_answer(question.strip(), retrieval, llm, self.store, options, st, self._chooser)
         t2 = time.perf_counter()
         answer.prompt_version = prompts.PROMPT_VERSION
         answer.retrieval_path.setdefault("ranking", retrieval.ranking)
