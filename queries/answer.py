@@ -5,8 +5,9 @@ the passage numbers that were shown. Multiple-choice and yes/no/maybe
 questions: the options are scored by calibrated likelihood and the citations
 generated under a grammar of the shown passage numbers
 (:mod:`medkg.queries.choice`). Either way a small model can neither cite
-outside the context nor answer off the menu. An optional bottom-up refinement climbs the summaries
-U-Retrieve descended through, one bounded call each.
+outside the context nor answer off the menu. An optional bottom-up
+refinement climbs the summaries U-Retrieve descended through, one bounded
+call each.
 
 The check afterwards is independent of the model: each citation's quote must
 be exactly the text of its chunk in the store at its offsets; citations that
@@ -53,8 +54,18 @@ def render_prompt(question: str, retrieval: Retrieval, options: list[str] | None
     parts = [prompts.PASSAGE.format(cid=p.cid, text=" ".join(p.text.split())) for p in retrieval.passages]
     if retrieval.background:
         parts.append("Vocabulary: " + "; ".join(retrieval.background))
-    return prompts.SYSTEM, prompts.USER.format(passages="\n".join(parts), question=question,
-                                               options=prompts.options_inline(options), reply=prompts.reply(options))
+    return prompts.SYSTEM, _user(question, "\n".join(parts), options)
+
+
+def _user(question: str, passages: str, options: list[str] | None) -> str:
+    return prompts.USER.format(passages=passages, question=question, options=prompts.options_inline(options),
+                               reply=prompts.reply(options))
+
+
+def _follow_up(answer: str, summary: str, question: str, options: list[str] | None) -> str:
+    """The refinement turn: the current answer and a higher-level summary; keep or revise."""
+    return prompts.REFINE.format(answer=answer, summary=summary, question=question,
+                                 options=prompts.options_line(options), answer_hint=prompts.answer_hint(options))
 
 
 def evidence_free_prompt(question: str, options: list[str] | None) -> tuple[str, str]:
@@ -63,8 +74,7 @@ def evidence_free_prompt(question: str, options: list[str] | None) -> tuple[str,
     It has the same template as :func:`render_prompt`, so the two share their prefix (the system prompt and
     the question) and the second costs only the tokens after it.
     """
-    return prompts.SYSTEM, prompts.USER.format(passages=prompts.NO_EVIDENCE, question=question,
-                                               options=prompts.options_inline(options), reply=prompts.reply(options))
+    return prompts.SYSTEM, _user(question, prompts.NO_EVIDENCE, options)
 
 
 def content_free_prompt(retrieval: Retrieval, options: list[str] | None) -> tuple[str, str]:
@@ -125,9 +135,7 @@ def _choose(chooser: OptionChooser, system: str, user: str, question: str, retri
     choice = chooser.choose(system, user, options, ids, prior)
     tokens = {"prompt": choice.prompt_tokens, "completion": choice.completion_tokens, "calls": 1}
     for summary in refine:
-        follow = prompts.REFINE.format(answer=choice.option, summary=summary, question=question,
-                                       options=prompts.options_line(options),
-                                       answer_hint=prompts.answer_hint(options))
+        follow = _follow_up(choice.option, summary, question, options)
         choice = chooser.choose(system, f"{user}\n\n{follow}", options, ids, prior)
         tokens["prompt"] += choice.prompt_tokens
         tokens["completion"] += choice.completion_tokens
@@ -154,8 +162,7 @@ def _generate(llm: LocalLLM, system: str, user: str, question: str, retrieval: R
 def _refine(llm: LocalLLM, system: str, user: str, gen: Generation, summary: str, question: str,
             options: list[str] | None, schema: dict[str, Any]) -> Generation:
     """One bottom-up step: show the current answer and a higher-level summary; keep or revise."""
-    follow = prompts.REFINE.format(answer=gen.data.get("answer", ""), summary=summary, question=question,
-                                   options=prompts.options_line(options), answer_hint=prompts.answer_hint(options))
+    follow = _follow_up(str(gen.data.get("answer", "")), summary, question, options)
     return llm.generate_json(system, f"{user}\n\n{follow}", schema)
 
 
