@@ -9,6 +9,7 @@ from __future__ import annotations
 
 COUNT_NODES = "MATCH (n:{table}) RETURN count(n) AS n"
 COUNT_RELS = "MATCH ()-[r:{table}]->() RETURN count(r) AS n"
+COUNT_BY_TIER = "MATCH (n:{table}) RETURN n.tier AS tier, count(n) AS n"
 
 SUMMARIES_AT_LEVEL = "MATCH (s:Summary) WHERE s.level = $level RETURN s.id AS id, s.tags AS tags, s.text AS text, s.size AS size"
 
@@ -54,3 +55,21 @@ WHERE c.id IN $ids
 OPTIONAL MATCH (c)-[:BROADER]->(p:Concept)
 RETURN c.id AS id, c.name AS name, c.definition AS definition, collect(p.name) AS broader
 """
+
+# -- writes of the Neo4j backend (portable: Neo4j 5 and ArcadeDB's Bolt plugin) --------------------------------
+NEO4J_UNIQUE_ID = "CREATE CONSTRAINT medkg_{label}_id IF NOT EXISTS FOR (n:{label}) REQUIRE n.id IS UNIQUE"
+NEO4J_INDEX = "CREATE INDEX medkg_{label}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
+NEO4J_FULLTEXT_CHUNKS = "CREATE FULLTEXT INDEX medkg_chunk_text IF NOT EXISTS FOR (c:Chunk) ON EACH [c.text]"
+
+DOCUMENT_HASHES = "MATCH (d:Document) RETURN d.id AS id, d.sha256 AS sha256"
+CONCEPT_IDS = "MATCH (c:Concept) RETURN c.id AS id"
+DELETE_CONCEPTS = "MATCH (c:Concept) WHERE c.id IN $ids DETACH DELETE c"
+DELETE_SUMMARIES = "MATCH (s:Summary) DETACH DELETE s"
+DELETE_REFERENCES = "MATCH (:Entity)-[r:REFERENCES]->(:Entity) DELETE r"
+DELETE_ENTITIES_OF_DOCUMENTS = """
+MATCH (c:Chunk)-[:MENTIONS]->(e:Entity)
+WHERE c.doc_id IN $ids
+DETACH DELETE e
+"""
+DELETE_CHUNKS_OF_DOCUMENTS = "MATCH (c:Chunk) WHERE c.doc_id IN $ids DETACH DELETE c"
+DELETE_DOCUMENTS = "MATCH (d:Document) WHERE d.id IN $ids DETACH DELETE d"

@@ -84,7 +84,9 @@ class EmbeddedStore(GraphStore):
             w = csv.writer(f)
             for row in rows:
                 w.writerow([self._cell(v) for v in row])
-        self._exec(f"COPY {table} FROM '{path.as_posix()}' (header=false, parallel=false)")
+        # auto_detect off: the engine sniffs the first rows and would miss quoting that starts later
+        self._exec(f"COPY {table} FROM '{path.as_posix()}' "
+                   "(header=false, parallel=false, quote='\"', escape='\"', auto_detect=false)")
 
     @staticmethod
     def _cell(v: Any) -> Any:

@@ -1,17 +1,23 @@
-"""The graph directory: what a built graph is on disk, and how it is replaced safely.
+"""The graph directory: what a built graph is on disk, and how it changes safely.
 
 ::
 
     GRAPH/
-      manifest.json     format, versions, counts, embedder, vocabularies
-      store.lbug        the embedded store (LadybugDB, one file)
-      lexicon.pkl       the term index used to read questions
-      index/            chunk embeddings + BM25, summary embeddings
+      manifest.json     format, versions, counts, embedder, vocabularies, and which view is current
+      ledger.sqlite     every document with what extraction made of it (the build's memory: see kg/ledger.py)
+      lexicon.pkl       the term index used to read documents and questions
+      view-000007/      the current derived view
+        store.lbug      the embedded store (LadybugDB, one file)
+        index/          chunk embeddings + BM25, summary embeddings
 
-A build writes a complete new directory beside the old one and swaps it in
-with two renames, so a crash or Ctrl-C mid-build leaves the previous graph
-untouched and a half-built one never looks valid (it has no manifest in
-place of the old one).
+The ledger is updated in place, one committed batch of documents at a time,
+so an interrupted build keeps the work it had done. Everything else is derived
+from the ledger: a build writes a complete new ``view-N`` directory and then
+switches to it by rewriting the manifest (one atomic rename). A crash before
+that switch leaves the previous view in use; a crash after it leaves only an
+old view behind, which the next build removes. No reader ever sees a half-built
+view. With the Neo4j backend the store lives on the server and a view holds
+only the search index.
 """
 
 from __future__ import annotations
@@ -19,53 +25,99 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medkg.errors import GraphCorruptError, GraphNotFoundError
+from medkg.errors import GraphCorruptError, GraphNotFoundError, InputError
 
 log = logging.getLogger(__name__)
 
 FORMAT = "medkg-graph"
-FORMAT_VERSION = 3
-# files every graph's index/ holds (format 2 added summary_members.json; format 3 the Entity
-# properties historical and family)
+FORMAT_VERSION = 4
+# files every view's index/ holds
 INDEX_FILES = ("chunk_ids.json", "chunk_vectors.npy", "bm25", "summary_ids.json", "summary_vectors.npy",
                "summary_members.json", "tag_df.json")
+_VIEW = re.compile(r"^view-(\d{6})$")
 
 
-@dataclass(frozen=True)
+@dataclass
 class GraphDir:
     root: Path
+    _manifest: dict[str, Any] | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.root = Path(self.root)
 
     @property
     def manifest_path(self) -> Path:
         return self.root / "manifest.json"
 
     @property
-    def store_path(self) -> Path:
-        return self.root / "store.lbug"
+    def ledger_path(self) -> Path:
+        return self.root / "ledger.sqlite"
 
     @property
     def lexicon_path(self) -> Path:
         return self.root / "lexicon.pkl"
 
     @property
-    def index_dir(self) -> Path:
-        return self.root / "index"
+    def view_dir(self) -> Path:
+        """The current view (from the manifest)."""
+        return self.root / str(self.read_manifest()["view"])
 
+    @property
+    def store_path(self) -> Path:
+        return self.view_dir / "store.lbug"
+
+    @property
+    def index_dir(self) -> Path:
+        return self.view_dir / "index"
+
+    # -- views ----------------------------------------------------------------
+    def views(self) -> list[str]:
+        return sorted(p.name for p in self.root.iterdir() if _VIEW.match(p.name)) if self.root.is_dir() else []
+
+    def new_view(self) -> Path:
+        """An empty directory for the next view, numbered after every view present."""
+        last = max((int(_VIEW.match(v).group(1)) for v in self.views()), default=0)  # type: ignore[union-attr]
+        path = self.root / f"view-{last + 1:06d}"
+        path.mkdir(parents=True)
+        return path
+
+    def switch_to(self, view: Path, data: dict[str, Any]) -> None:
+        """Make ``view`` current by writing the manifest, then remove every other view."""
+        self.write_manifest({**data, "view": view.name})
+        self.remove_stale_views()
+
+    def remove_stale_views(self) -> None:
+        current = self._manifest.get("view") if self._manifest else None
+        for v in self.views():
+            if v != current:
+                shutil.rmtree(self.root / v, ignore_errors=True)
+                log.info("removed stale view %s", v)
+
+    # -- manifest -------------------------------------------------------------
     def write_manifest(self, data: dict[str, Any]) -> None:
         payload = {"format": FORMAT, "format_version": FORMAT_VERSION, **data}
         tmp = self.manifest_path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(payload, indent=2, sort_keys=True), encoding="utf-8")
         os.replace(tmp, self.manifest_path)
+        self._manifest = payload
+
+    def peek_manifest(self) -> dict[str, Any] | None:
+        """The manifest if a valid one is there, else None (a build in progress or an empty directory)."""
+        try:
+            return self.read_manifest()
+        except (GraphNotFoundError, GraphCorruptError):
+            return None
 
     def read_manifest(self) -> dict[str, Any]:
         """Validate the directory and return its manifest, or raise a clear error."""
+        if self._manifest is not None:
+            return self._manifest
         if not self.root.exists():
             raise GraphNotFoundError(f"{self.root}: no graph here; build one first with 'medkg build'")
         if not self.root.is_dir():
@@ -83,29 +135,23 @@ class GraphDir:
                 f"{self.root}: graph format {data.get('format_version')} but this medkg reads {FORMAT_VERSION};"
                 " rebuild the graph"
             )
-        for p in (self.store_path, self.lexicon_path, *(self.index_dir / f for f in INDEX_FILES)):
+        view = self.root / str(data.get("view", ""))
+        needed = [self.lexicon_path, *(view / "index" / f for f in INDEX_FILES)]
+        if data.get("store", "embedded") == "embedded":
+            needed.append(view / "store.lbug")
+        for p in needed:
             if not p.exists():
                 raise GraphCorruptError(f"{self.root}: {p.relative_to(self.root)} is missing; rebuild the graph")
+        self._manifest = data
         return data
 
 
-@contextmanager
-def staged_graph_dir(target: Path) -> Iterator[GraphDir]:
-    """Yield a fresh staging directory; on success, swap it in place of ``target``."""
-    target = target.resolve()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    stage = target.parent / f".{target.name}.tmp-{os.getpid()}"
-    if stage.exists():
-        shutil.rmtree(stage)
-    stage.mkdir()
-    try:
-        yield GraphDir(stage)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
-    old = target.parent / f".{target.name}.old-{os.getpid()}"
-    if target.exists():
-        os.replace(target, old)
-    os.replace(stage, target)
-    shutil.rmtree(old, ignore_errors=True)
-    log.info("graph written to %s", target)
+def refuse_foreign_dir(target: Path) -> None:
+    """Never write into a directory that is not a medkg graph (a typo must not mix files into someone's folder)."""
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        manifest = GraphDir(target).manifest_path
+        ledger = GraphDir(target).ledger_path
+        ours = ledger.exists() or (
+            manifest.exists() and f'"{FORMAT}"' in manifest.read_text(encoding="utf-8", errors="replace"))
+        if not ours:
+            raise InputError(f"{target}: exists and is not a medkg graph; refusing to write into it")

@@ -22,11 +22,15 @@ from medkg.kg.batch import GraphBatch
 class BackendSpec:
     module: str
     cls: str
-    env: tuple[str, ...] = ()
+    env: tuple[str, ...] = ()  # environment variables the CLI passes as options (NEO4J_URI -> uri)
+    required_env: tuple[str, ...] = ()
 
 
 BACKENDS: dict[str, BackendSpec] = {
     "embedded": BackendSpec("medkg.kg.embedded", "EmbeddedStore"),
+    "neo4j": BackendSpec("medkg.kg.neo4j_store", "Neo4jStore",
+                         env=("NEO4J_URI", "NEO4J_USERNAME", "NEO4J_PASSWORD", "NEO4J_DATABASE"),
+                         required_env=("NEO4J_URI",)),
 }
 
 
@@ -39,6 +43,11 @@ class GraphStore(ABC):
     @abstractmethod
     def bulk_load(self, batch: GraphBatch) -> None:
         """Load a fresh batch of rows (new keys only) as fast as the backend allows."""
+
+    def replace_contents(self, batch: GraphBatch) -> None:
+        """Make the store hold exactly ``batch``'s graph. The default suits a fresh, empty store."""
+        self.create_schema()
+        self.bulk_load(batch)
 
     @abstractmethod
     def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:

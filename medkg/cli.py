@@ -39,21 +39,46 @@ def default_graph_dir() -> Path:
 
 
 class _Progress:
-    """Build progress on stderr: a live line on a terminal, one summary line per stage otherwise."""
+    """Build progress on stderr: a live line with documents/s on a terminal, a summary line at the end."""
 
     def __init__(self) -> None:
         self.started: dict[str, float] = {}
+        self.last: tuple[str, int] | None = None
 
     def __call__(self, stage: str, done: int, total: int) -> None:
         start = self.started.setdefault(stage, time.perf_counter())
-        if sys.stderr.isatty() or done == total:
-            rate = done / max(time.perf_counter() - start, 1e-6)
-            end = "\n" if done == total else ""
-            print(f"\r  {stage}: {done}/{total} ({rate:.1f}/s)", end=end, file=sys.stderr, flush=True)
+        rate = done / max(time.perf_counter() - start, 1e-6)
+        of = f"/{total}" if total else ""
+        if sys.stderr.isatty():
+            print(f"\r  {stage}: {done}{of} documents ({rate:.1f}/s)", end="", file=sys.stderr, flush=True)
+        self.last = (stage, done)
+
+    def close(self) -> None:
+        if self.last and sys.stderr.isatty():
+            print(file=sys.stderr)
+
+
+def _store_options(store: str) -> dict[str, Any]:
+    """Connection settings of a server backend, from the environment variables its table entry names."""
+    from medkg.kg.store import BACKENDS
+
+    spec = BACKENDS.get(store)
+    if spec is None or not spec.env:
+        return {}
+    missing = [v for v in spec.required_env if not os.environ.get(v)]
+    if missing:
+        raise MedKGError(f"--store {store} needs {', '.join(missing)} in the environment")
+    return {v.split("_", 1)[1].lower(): os.environ[v] for v in spec.env if os.environ.get(v)}
+
+
+def _vocabulary(args: argparse.Namespace):
+    from medkg.ontologies.library import VocabularyLibrary
+
+    library = VocabularyLibrary(args.vocab_dir)
+    return library.vocabulary() if library.entries() else None
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from medkg.ontologies.library import VocabularyLibrary
     from medkg.pipelines.build import build_graph, sample_paths
 
     paths = [Path(p) for p in args.paths] or sample_paths()
@@ -64,13 +89,30 @@ def cmd_build(args: argparse.Namespace) -> int:
         from medkg.pipelines.embedding import Embedder
 
         emb = Embedder(Path(os.environ["MEDKG_EMBEDDER"]))
-    library = VocabularyLibrary(args.vocab_dir)
-    vocab = library.vocabulary() if library.entries() else None
-    report = build_graph(paths, args.graph, tier=args.tier, vocabulary=vocab, embedder=emb, progress=_Progress())
+    progress = _Progress()
+    try:
+        report = build_graph(paths, args.graph, tier=args.tier, vocabulary=_vocabulary(args), embedder=emb,
+                             store=args.store, store_options=_store_options(args.store), workers=args.workers,
+                             batch_docs=args.batch_docs, progress=progress)
+    finally:
+        progress.close()
     c = report.counts
-    print(f"built {report.graph}: {report.documents} documents, {c['Chunk']} chunks, {c['Entity']} entities, "
-          f"{c['Concept']} concepts, {c['RELATED']} relations in {report.seconds:.1f} s "
-          f"({report.docs_per_second:.1f} documents/s)")
+    print(f"built {report.graph}: {report.added} added, {report.replaced} replaced, {report.unchanged} unchanged "
+          f"({report.docs_per_second:.1f} documents/s); the graph has {report.documents} documents, "
+          f"{c['Chunk']} chunks, {c['Entity']} entities, {c['Concept']} concepts, {c['RELATED']} relations "
+          f"[{report.seconds:.1f} s{'' if report.view_rebuilt else ', nothing changed'}]")
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from medkg.kg.graphdir import GraphDir
+    from medkg.pipelines.build import delete_documents
+
+    store = GraphDir(args.graph).read_manifest().get("store", "embedded")
+    removed, report = delete_documents(args.ids, args.graph, vocabulary=_vocabulary(args),
+                                       store_options=_store_options(store))
+    print(f"deleted {removed} documents from {report.graph}; {report.documents} remain "
+          f"({report.counts['Entity']} entities, {report.counts['Concept']} concepts)")
     return 0
 
 
@@ -92,11 +134,15 @@ def _llm_settings(args: argparse.Namespace):
 
 
 def _open(args: argparse.Namespace, write: bool = False, graph: Path | None = None):
+    from medkg.kg.graphdir import GraphDir
     from medkg.queries.api import KnowledgeGraph
 
-    return KnowledgeGraph.open(graph or args.graph, write=write, llm=_llm_settings(args),
+    path = graph or args.graph
+    manifest = GraphDir(path).peek_manifest() or {}
+    return KnowledgeGraph.open(path, write=write, llm=_llm_settings(args),
                                models_dir=os.environ.get("MEDKG_MODELS"),
-                               embedder_path=os.environ.get("MEDKG_EMBEDDER"))
+                               embedder_path=os.environ.get("MEDKG_EMBEDDER"),
+                               store_options=_store_options(manifest.get("store", "embedded")))
 
 
 def _answer_knobs(args: argparse.Namespace) -> dict[str, Any]:
@@ -161,11 +207,15 @@ def cmd_stats(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(stats, indent=2))
         return 0
-    print(f"graph: {stats['graph']} (built {stats['built_at']}, embedder {stats['embedder']})")
+    print(f"graph: {stats['graph']} (store {stats['store']}, built {stats['built_at']}, "
+          f"embedder {stats['embedder']})")
     for name, version in stats["vocabularies"].items():
         print(f"vocabulary {name}: {version}")
     for name, n in stats["counts"].items():
-        print(f"{name:12s} {n:>10,}")
+        tiers = stats["by_tier"].get(name)
+        split = "  " + ", ".join(f"tier {t}: {k:,}" for t, k in tiers.items()) if tiers else ""
+        print(f"{name:12s} {n:>10,}{split}")
+    print("size on disk: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in stats["bytes"].items()))
     return 0
 
 
@@ -337,9 +387,21 @@ def make_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="build a graph from documents (default: the bundled sample)")
     b.add_argument("paths", nargs="*", help=".jsonl, PubTator or .txt files, or directories of them")
     b.add_argument("--tier", type=int, choices=(1, 2), help="force the tier: 1 reports, 2 literature")
+    b.add_argument("--workers", type=int, help="extraction processes (default: cores - 1; 0 = in this process)")
+    b.add_argument("--batch-docs", type=int, default=32,
+                   help="documents per committed batch: what an interrupted build can lose (default 32)")
+    b.add_argument("--store", default="embedded", choices=("embedded", "neo4j"),
+                   help="embedded (default, in the graph directory) or neo4j (NEO4J_URI, NEO4J_USERNAME, "
+                        "NEO4J_PASSWORD, NEO4J_DATABASE)")
     graph_arg(b)
     vocab_arg(b)
     b.set_defaults(func=cmd_build)
+
+    d = sub.add_parser("delete", help="remove documents and everything derived only from them")
+    d.add_argument("ids", nargs="+", help="document ids, e.g. PMID:123 or report:note-1")
+    graph_arg(d)
+    vocab_arg(d)
+    d.set_defaults(func=cmd_delete)
 
     a = sub.add_parser("ask", help="answer a question with citations")
     a.add_argument("question")
@@ -427,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"medkg: error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
-        print("medkg: interrupted", file=sys.stderr)
+        print("medkg: interrupted; committed work is kept, run the same command again to go on", file=sys.stderr)
         return 130
 
 

@@ -1,48 +1,58 @@
-"""The build: documents in, a complete graph directory out.
+"""Batch builds: documents in, the graph directory updated, resumably and idempotently.
 
-Stages, each a typed record away from the next: read documents -> extract
-meta-graphs (chunks, linked entities, relations) -> embed chunks -> tier links
-(IS_A to concepts, REFERENCES from reports to literature) -> tag summaries ->
-one bulk load into the store -> search index -> manifest.
+Two phases:
 
-This first version rebuilds the whole graph into a staging directory and swaps
-it in (see :mod:`medkg.kg.graphdir`): running it twice gives the same graph, and
-an interrupted build leaves the previous one intact. Incremental, parallel and
-resumable builds come with the graph issue.
+1. *Ledger update.* Read the inputs; a document whose id and text hash are
+   already in the ledger (:mod:`medkg.kg.ledger`) is skipped, a new or changed
+   one is extracted (chunks, linked entities, relations; in worker processes,
+   :mod:`medkg.pipelines.extract_pool`), embedded, and committed with its batch.
+   Killed half-way, a build keeps every committed batch; run again, it goes on
+   where it stopped.
+2. *View.* If the ledger changed (or the current view is missing or was made
+   from another ledger state), the derived view is rebuilt from the ledger
+   (:mod:`medkg.pipelines.assemble`): store rows, tier links, summaries and the
+   search index, in a new ``view-N`` directory that the manifest switches to
+   (:mod:`medkg.kg.graphdir`). On the Neo4j backend the server's graph is
+   synchronised instead (``GraphStore.replace_contents``).
 
-Tier 3 holds every concept the documents link to plus all their ancestors,
-so the hierarchy above each finding is complete without loading all of MeSH.
+Builds add to a graph: documents not in this run's inputs stay until
+``delete_documents`` removes them. Re-running on the same inputs changes
+nothing and returns in seconds.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
+import shutil
 import time
-from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from medkg import __version__
 from medkg.errors import InputError
-from medkg.kg import summaries as tags
-from medkg.kg.batch import GraphBatch
-from medkg.kg.graphdir import FORMAT, GraphDir, staged_graph_dir
-from medkg.kg.search import SearchIndex
+from medkg.kg.graphdir import FORMAT_VERSION, GraphDir, refuse_foreign_dir
+from medkg.kg.ledger import Ledger, LedgerRecord
 from medkg.kg.store import open_store
 from medkg.ontologies.vocabulary import Vocabulary, load_vocabulary
-from medkg.pipelines.embedding import Embedder
+from medkg.pipelines.assemble import Corpus, assemble
+from medkg.pipelines.embedding import DEFAULT_EMBEDDER, Embedder
+from medkg.pipelines.extract_pool import batched, extract_batches
 from medkg.pipelines.lexicon import Lexicon
-from medkg.pipelines.nlp import Extractor
 from medkg.pipelines.readers import read_documents
-from medkg.pipelines.records import TIER_LITERATURE, TIER_REPORT, ChunkGraph, Document
+from medkg.pipelines.records import Document
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]  # (stage, done, total)
+Progress = Callable[[str, int, int], None]  # (stage, done, total); total 0 = unknown
+BATCH_DOCS = 32  # documents per committed ledger batch (what a crash can cost)
+
 
 def sample_paths() -> list[Path]:
     """The bundled sample corpus: literature abstracts (tier 2) and synthetic notes (tier 1)."""
@@ -55,144 +65,213 @@ def sample_paths() -> list[Path]:
 @dataclass
 class BuildReport:
     graph: Path
-    documents: int
+    documents: int  # in the graph after the build
+    added: int
+    replaced: int
+    unchanged: int
     counts: dict[str, int]
     seconds: float
+    view_rebuilt: bool = True
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
+    def processed(self) -> int:
+        return self.added + self.replaced
+
+    @property
     def docs_per_second(self) -> float:
-        return self.documents / self.seconds if self.seconds else 0.0
+        """Documents processed (extracted, embedded, stored) per second of the whole build."""
+        return self.processed / self.seconds if self.seconds else 0.0
+
+
+@dataclass
+class _Run:
+    gd: GraphDir
+    vocab: Vocabulary
+    store: str
+    store_options: dict[str, Any]
+    embedder: Embedder | None
+    progress: Progress
+    timings: dict[str, float] = field(default_factory=dict)
+    _t: float = field(default_factory=time.perf_counter)
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.timings[stage] = round(self.timings.get(stage, 0.0) + now - self._t, 3)
+        self._t = now
+
+    def get_embedder(self) -> Embedder:
+        if self.embedder is None:
+            self.embedder = Embedder()
+        return self.embedder
+
+    @property
+    def embedder_name(self) -> str:
+        return self.embedder.name if self.embedder else DEFAULT_EMBEDDER
 
 
 def build_graph(paths: list[Path | str], graph_dir: Path | str, *, tier: int | None = None,
                 vocabulary: Vocabulary | None = None, embedder: Embedder | None = None,
-                store: str = "embedded", progress: Progress | None = None) -> BuildReport:
-    """Build a graph from ``paths`` (files or directories) into ``graph_dir``, replacing what is there."""
+                store: str = "embedded", store_options: dict[str, Any] | None = None, workers: int | None = None,
+                batch_docs: int = BATCH_DOCS, progress: Progress | None = None) -> BuildReport:
+    """Add the documents under ``paths`` (files or directories) to the graph in ``graph_dir``."""
     t0 = time.perf_counter()
-    target = Path(graph_dir)
-    _refuse_foreign_dir(target)
-    report = (progress or (lambda stage, done, total: None))
-    timings: dict[str, float] = {}
+    gd = _open_graph_dir(Path(graph_dir))
+    run = _Run(gd, vocabulary or load_vocabulary("mesh-bundled"), store, store_options or {}, embedder,
+               progress or (lambda stage, done, total: None), _t=t0)
+    run.lap("vocabulary")
+    with Ledger(gd.ledger_path) as ledger:
+        fingerprint = _prepare(run, ledger)
+        known = ledger.known()
+        stats = {"added": 0, "replaced": 0, "unchanged": 0}
+        todo = _new_or_changed(read_documents([Path(p) for p in paths], tier), known, fingerprint, stats)
+        _extract_into(run, ledger, todo, fingerprint, _default_workers(workers), max(1, batch_docs))
+        return _finish(run, ledger, t0, stats)
 
-    def lap(stage: str, since: float) -> float:
-        now = time.perf_counter()
-        timings[stage] = round(now - since, 3)
-        return now
 
-    docs = _read_unique([Path(p) for p in paths], tier)
-    t = lap("read", t0)
-    vocab = vocabulary or load_vocabulary("mesh-bundled")
-    t = lap("vocabulary", t)
-    with staged_graph_dir(target) as gd:
-        Lexicon.from_vocabulary(vocab).save(gd.lexicon_path)
-        extractor = Extractor(gd.lexicon_path)
-        per_doc: list[tuple[Document, list[ChunkGraph]]] = []
-        for i, doc in enumerate(docs, start=1):
-            per_doc.append((doc, extractor.extract(doc)))
-            report("extract", i, len(docs))
-        t = lap("extract", t)
-        graphs = [g for _, gs in per_doc for g in gs]
-        embedder = embedder or Embedder()
-        texts = [g.chunk.text for g in graphs]
-        parts = []
-        report("embed", 0, len(texts))
-        for i in range(0, len(texts), 256):
-            parts.append(embedder.encode(texts[i : i + 256]))
-            report("embed", min(i + 256, len(texts)), len(texts))
-        vectors = np.concatenate(parts) if parts else np.zeros((0, embedder.dim), dtype=np.float32)
-        t = lap("embed", t)
-        index = SearchIndex.build([g.chunk.id for g in graphs], [g.chunk.text for g in graphs], vectors)
-        batch = GraphBatch()
-        for doc, gs in per_doc:
-            batch.add_document(doc, gs)
-        batch.rels["REFERENCES"].extend(_references(graphs, vectors, index.row))
-        _add_summaries(batch, graphs, vocab, vectors, index.row, gd)
-        closure = _concept_closure(graphs, vocab)
-        batch.add_concepts(vocab.concepts[c] for c in sorted(closure))
-        batch.rels["BROADER"] = [r for r in batch.rels["BROADER"] if r[1] in closure]
-        batch.rels["MAPS_TO"] = [r for r in batch.rels["MAPS_TO"] if r[1] in closure]
-        t = lap("link", t)
-        with open_store(store, gd.store_path, read_only=False, create=True) as st:
-            st.create_schema()
-            st.bulk_load(batch)
+def delete_documents(ids: Iterable[str], graph_dir: Path | str, *, vocabulary: Vocabulary | None = None,
+                     store_options: dict[str, Any] | None = None) -> tuple[int, BuildReport]:
+    """Remove documents and everything derived only from them; returns (removed, report of the new view)."""
+    t0 = time.perf_counter()
+    gd = GraphDir(Path(graph_dir))
+    manifest = gd.read_manifest()
+    run = _Run(gd, vocabulary or load_vocabulary("mesh-bundled"), manifest.get("store", "embedded"),
+               store_options or {}, None, lambda stage, done, total: None)
+    with Ledger(gd.ledger_path) as ledger:
+        ids = list(ids)
+        missing = sorted(set(ids) - set(ledger.known()))
+        if missing:
+            raise InputError(f"not in the graph {gd.root}: {', '.join(missing[:10])}")
+        removed = ledger.delete(ids)
+        log.info("removed %d documents from the ledger", removed)
+        return removed, _finish(run, ledger, t0, {"added": 0, "replaced": 0, "unchanged": 0})
+
+
+# -- phase 1: the ledger ---------------------------------------------------------------------------------------
+
+def _open_graph_dir(target: Path) -> GraphDir:
+    refuse_foreign_dir(target)
+    target.mkdir(parents=True, exist_ok=True)
+    gd = GraphDir(target)
+    if not gd.ledger_path.exists() and gd.manifest_path.exists():
+        # a graph of an older format: nothing to resume from, start it again
+        log.warning("%s: replacing a graph of an older format (its ledger is missing)", target)
+        for name in ("manifest.json", "store.lbug", "lexicon.pkl", "index"):
+            p = target / name
+            shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+    for debris in target.glob(".*.tmp*"):
+        shutil.rmtree(debris, ignore_errors=True) if debris.is_dir() else debris.unlink(missing_ok=True)
+    return gd
+
+
+def _prepare(run: _Run, ledger: Ledger) -> str:
+    """Write the lexicon if the vocabulary changed; return the extraction fingerprint."""
+    fingerprint = hashlib.sha256(json.dumps(
+        {"medkg": __version__, "format": FORMAT_VERSION, "vocabularies": run.vocab.versions,
+         "concepts": len(run.vocab.concepts), "embedder": run.embedder_name}, sort_keys=True).encode()
+    ).hexdigest()[:16]
+    if ledger.get_meta("fingerprint") != fingerprint or not run.gd.lexicon_path.exists():
+        tmp = run.gd.root / ".lexicon.pkl.tmp"
+        Lexicon.from_vocabulary(run.vocab).save(tmp)
+        os.replace(tmp, run.gd.lexicon_path)
+        ledger.set_meta("fingerprint", fingerprint)
+        ledger.set_meta("vocabularies", json.dumps(run.vocab.versions, sort_keys=True))
+    run.lap("lexicon")
+    return fingerprint
+
+
+def _new_or_changed(docs: Iterable[Document], known: dict[str, tuple[str, str]], fingerprint: str,
+                    stats: dict[str, int]) -> Iterator[Document]:
+    seen: set[str] = set()
+    for doc in docs:
+        if doc.id in seen:
+            log.warning("document %s appears twice in the inputs; keeping the first copy", doc.id)
+            continue
+        seen.add(doc.id)
+        old = known.get(doc.id)
+        if old == (doc.sha256, fingerprint):
+            stats["unchanged"] += 1
+            continue
+        stats["replaced" if old else "added"] += 1
+        yield doc
+    if not seen:
+        raise InputError("no documents found in the inputs")
+
+
+def _extract_into(run: _Run, ledger: Ledger, todo: Iterator[Document], fingerprint: str, workers: int,
+                  batch_docs: int) -> None:
+    """Extract, embed and commit ``todo`` batch by batch."""
+    done = 0
+    first = next(todo, None)
+    if first is None:
+        return
+    stream = _chain(first, todo)
+    for extracted in extract_batches(batched(stream, batch_docs), run.gd.lexicon_path, workers):
+        texts = [g.chunk.text for _, gs in extracted for g in gs]
+        vectors = run.get_embedder().encode(texts)
+        records, row = [], 0
+        for doc, gs in extracted:
+            records.append(LedgerRecord(doc, gs, vectors[row : row + len(gs)]))
+            row += len(gs)
+        ledger.put(records, fingerprint)
+        done += len(records)
+        run.progress("extract+embed", done, 0)
+    run.lap("extract+embed")
+
+
+def _chain(first: Document, rest: Iterator[Document]) -> Iterator[Document]:
+    yield first
+    yield from rest
+
+
+def _default_workers(workers: int | None) -> int:
+    if workers is not None:
+        return max(0, workers)
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+# -- phase 2: the view -----------------------------------------------------------------------------------------
+
+def _finish(run: _Run, ledger: Ledger, t0: float, stats: dict[str, int]) -> BuildReport:
+    gd, state = run.gd, ledger.state()
+    if len(ledger) == 0:
+        raise InputError(f"{gd.root}: the graph would have no documents left; remove the directory instead")
+    current = gd.peek_manifest()
+    rebuilt = not (current and current.get("ledger_state") == state and current.get("store") == run.store)
+    if rebuilt:
+        counts = _write_view(run, ledger, state)
+    else:
+        counts = current["counts"]  # type: ignore[index]
+        log.info("nothing changed; the graph is up to date")
+    gd.remove_stale_views()
+    return BuildReport(graph=gd.root.resolve(), documents=len(ledger), counts=counts,
+                       seconds=round(time.perf_counter() - t0, 3), view_rebuilt=rebuilt,
+                       stage_seconds=run.timings, **stats)
+
+
+def _write_view(run: _Run, ledger: Ledger, state: str) -> dict[str, int]:
+    gd = run.gd
+    dim = run.embedder.dim if run.embedder else 0
+    corpus = Corpus.from_ledger(ledger, dim)
+    if not dim and len(corpus.vectors):
+        dim = int(corpus.vectors.shape[1])
+    run.lap("read ledger")
+    view = gd.new_view()
+    try:
+        batch, _ = assemble(corpus, run.vocab, view / "index")
+        run.lap("link+summaries+index")
+        with open_store(run.store, view / "store.lbug", read_only=False, create=True, **run.store_options) as st:
+            st.replace_contents(batch)
             counts = st.counts()
-        index.save(gd.index_dir)
-        t = lap("store", t)
-        gd.write_manifest({
-            "medkg_version": __version__, "store": store, "embedder": embedder.name, "dim": embedder.dim,
-            "vocabularies": vocab.versions, "documents": len(docs), "counts": counts,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "stage_seconds": timings,
-        })
-    return BuildReport(graph=target.resolve(), documents=len(docs), counts=counts,
-                       seconds=round(time.perf_counter() - t0, 3), stage_seconds=timings)
+        run.lap("store")
+    except BaseException:
+        shutil.rmtree(view, ignore_errors=True)
+        raise
+    gd.switch_to(view, {
+        "medkg_version": __version__, "store": run.store, "embedder": run.embedder_name, "dim": dim,
+        "vocabularies": run.vocab.versions, "documents": len(corpus.documents), "counts": counts,
+        "ledger_state": state, "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "stage_seconds": run.timings,
+    })
+    return counts
 
-
-def _refuse_foreign_dir(target: Path) -> None:
-    """Never replace a directory that is not a medkg graph (a typo must not delete someone's files)."""
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        manifest = GraphDir(target).manifest_path
-        if not manifest.exists() or f'"{FORMAT}"' not in manifest.read_text(encoding="utf-8", errors="replace"):
-            raise InputError(f"{target}: exists and is not a medkg graph; refusing to overwrite it")
-
-
-def _read_unique(paths: list[Path], tier: int | None) -> list[Document]:
-    docs: dict[str, Document] = {}
-    for doc in read_documents(paths, tier):
-        if doc.id in docs:
-            log.warning("document %s appears twice; keeping the first copy", doc.id)
-            continue
-        docs[doc.id] = doc
-    if not docs:
-        raise InputError(f"no documents found in {', '.join(map(str, paths))}")
-    return list(docs.values())
-
-
-def _references(graphs: list[ChunkGraph], vectors: np.ndarray, row: dict[str, int], per_entity: int = 5
-                ) -> list[tuple[str, str, float]]:
-    """REFERENCES: each report entity -> the literature entities of the same concept in the most similar chunks."""
-    lit: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for g in graphs:
-        if g.chunk.tier == TIER_LITERATURE:
-            for e in g.entities:
-                lit[e.link.concept_id].append((e.id, g.chunk.id))
-    out = []
-    for g in graphs:
-        if g.chunk.tier != TIER_REPORT:
-            continue
-        v = vectors[row[g.chunk.id]]
-        for e in g.entities:
-            targets = lit.get(e.link.concept_id, [])
-            scored = sorted(((float(vectors[row[cid]] @ v), eid) for eid, cid in targets), reverse=True)
-            out.extend((e.id, eid, round(max(s, 0.0), 4)) for s, eid in scored[:per_entity])
-    return out
-
-
-def _add_summaries(batch: GraphBatch, graphs: list[ChunkGraph], vocab: Vocabulary, vectors: np.ndarray,
-                   row: dict[str, int], gd: GraphDir) -> None:
-    linked = {e.link.concept_id for g in graphs for e in g.entities}
-    categories = {cid: vocab.categories(cid) for cid in linked}
-    names = {cid: vocab.concepts[cid].name for cid in linked}
-    base = tags.level0(graphs, categories)
-    top = tags.level1(graphs, base, names)
-    for s in base + top:
-        batch.nodes["Summary"].append((s.id, s.level, s.tags, s.text, s.size))
-    batch.rels["SUMMARIZES"].extend((s.id, s.chunk_ids[0]) for s in base)
-    batch.rels["CHILD_OF"].extend((child, s.id) for s in top for child in s.children)
-    gd.index_dir.mkdir(parents=True, exist_ok=True)
-    np.save(gd.index_dir / "summary_vectors.npy", tags.summary_vectors(top, vectors, row))
-    (gd.index_dir / "summary_ids.json").write_text(json.dumps([s.id for s in top]), encoding="utf-8")
-    members = {s.id: s.chunk_ids for s in top}
-    (gd.index_dir / "summary_members.json").write_text(json.dumps(members), encoding="utf-8")
-    df = Counter(t for s in base for t in s.tags)
-    (gd.index_dir / "tag_df.json").write_text(json.dumps({"n": len(base), "df": df}), encoding="utf-8")
-
-
-def _concept_closure(graphs: list[ChunkGraph], vocab: Vocabulary) -> set[str]:
-    linked = {e.link.concept_id for g in graphs for e in g.entities}
-    closure = set(linked)
-    for cid in linked:
-        closure |= vocab.ancestors(cid)
-    # one hop across vocabularies: an HPO term's MeSH descriptor joins it to the literature's concepts
-    closure |= {m for cid in list(closure) if cid in vocab.concepts for m in vocab.concepts[cid].mappings}
-    return {c for c in closure if c in vocab.concepts}

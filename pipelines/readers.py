@@ -1,4 +1,4 @@
-"""Document readers: JSONL, PubTator, PubMedQA JSON and plain-text reports.
+"""Document readers: JSONL, PubTator, PubMed XML, PubMedQA JSON, plain-text and CSV reports.
 
 Each reader yields :class:`~medkg.pipelines.records.Document` records and
 raises :class:`~medkg.errors.InputError` naming the file (and line) when the
@@ -12,6 +12,8 @@ changed report replaces its old version instead of adding a second one.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 from collections.abc import Iterator
@@ -23,6 +25,7 @@ from medkg.pipelines.records import TIER_LITERATURE, TIER_REPORT, Document, Sect
 log = logging.getLogger(__name__)
 
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
+SUPPORTED = ".jsonl, .pubtator, .xml/.xml.gz (PubMed), .json (PubMedQA), .csv or .txt"
 
 
 def _read_text(path: Path) -> str:
@@ -102,13 +105,57 @@ def read_report(path: Path, tier: int | None = None) -> Iterator[Document]:
                    title=path.stem, source=path.name)
 
 
+CSV_TEXT_COLUMNS = ("text", "transcription", "report", "note", "note_text", "body")
+CSV_ID_COLUMNS = ("id", "document_id", "report_id", "note_id")
+CSV_TITLE_COLUMNS = ("title", "sample_name", "description")
+
+
+def _pick(fields: list[str], names: tuple[str, ...]) -> str | None:
+    lower = {f.strip().lower(): f for f in fields}
+    return next((lower[n] for n in names if n in lower), None)
+
+
+def read_csv_reports(path: Path, tier: int | None = None) -> Iterator[Document]:
+    """Reports as CSV rows, one per document (MTSamples-style exports and the like).
+
+    The text is the first column named one of ``text``, ``transcription``,
+    ``report``, ``note``, ``note_text``, ``body``; the id the first of ``id``,
+    ``document_id``, ``report_id``, ``note_id`` (else the row number), prefixed
+    with the file's stem so ids from different files never collide. Rows with an
+    empty text are skipped with a warning naming the row.
+    """
+    reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
+    fields = reader.fieldnames or []
+    text_col, id_col = _pick(fields, CSV_TEXT_COLUMNS), _pick(fields, CSV_ID_COLUMNS)
+    title_col = _pick(fields, CSV_TITLE_COLUMNS)
+    if text_col is None:
+        raise InputError(f"{path}: no text column; name one of {', '.join(CSV_TEXT_COLUMNS)} (found: "
+                         f"{', '.join(fields) or 'nothing'})")
+    n = 0
+    try:
+        for rowno, row in enumerate(reader, start=2):
+            text = row.get(text_col) or ""
+            if not text.strip():
+                log.warning("%s: row %d has an empty %s; skipped", path, rowno - 1, text_col)
+                continue
+            key = (row.get(id_col) or "").strip() if id_col else ""
+            n += 1
+            yield Document(id=f"report:{path.stem}:{key or rowno - 1}", text=text, tier=tier or TIER_REPORT,
+                           kind="report", title=(row.get(title_col) or "").strip() if title_col else "",
+                           source=path.name)
+    except csv.Error as e:
+        raise InputError(f"{path}:{reader.line_num}: malformed CSV ({e})") from e
+    if n == 0:
+        raise InputError(f"{path}: no row has any text in column {text_col!r}")
+
+
 def read_documents(paths: list[Path], tier: int | None = None) -> Iterator[Document]:
     """Read every supported file under ``paths`` in a stable (sorted) order."""
     for p in paths:
         if p.is_dir():
             files = sorted(f for f in p.rglob("*") if f.is_file() and _reader_for(f) is not None)
             if not files:
-                raise InputError(f"{p}: no readable documents (.jsonl, .pubtator, .txt) in this directory")
+                raise InputError(f"{p}: no readable documents ({SUPPORTED}) in this directory")
         elif not p.exists():
             raise InputError(f"{p}: file not found")
         else:
@@ -116,7 +163,7 @@ def read_documents(paths: list[Path], tier: int | None = None) -> Iterator[Docum
         for f in files:
             reader = _reader_for(f)
             if reader is None:
-                raise InputError(f"{f}: unsupported file type {f.suffix!r} (use .jsonl, .pubtator or .txt)")
+                raise InputError(f"{f}: unsupported file type {f.suffix!r} (use {SUPPORTED})")
             n = 0
             for doc in reader(f, tier):
                 n += 1
@@ -132,6 +179,12 @@ def _reader_for(path: Path):
         return read_pubtator
     if path.suffix.lower() in TEXT_SUFFIXES:
         return read_report
+    if name.endswith((".xml", ".xml.gz")):
+        from medkg.pipelines.pubmed_xml import read_pubmed_xml
+
+        return read_pubmed_xml
+    if name.endswith(".csv"):
+        return read_csv_reports
     if name.endswith(".json"):
         return read_pubmedqa
     return None

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from medkg.errors import QueryError
+from medkg.kg import cypher
 from medkg.kg.graphdir import GraphDir
 from medkg.kg.search import SearchIndex
 from medkg.kg.store import GraphStore, open_store
@@ -46,11 +47,17 @@ class KnowledgeGraph:
 
     @classmethod
     def open(cls, path: Path | str, *, write: bool = False, llm: LLMSettings | None = None,
-             models_dir: Path | str | None = None, embedder_path: Path | str | None = None) -> KnowledgeGraph:
-        """Open a built graph. ``llm.model`` is a registered model name (``medkg models``) or a .gguf path."""
+             models_dir: Path | str | None = None, embedder_path: Path | str | None = None,
+             store_options: dict[str, Any] | None = None) -> KnowledgeGraph:
+        """Open a built graph. ``llm.model`` is a registered model name (``medkg models``) or a .gguf path.
+
+        ``store_options`` are the connection settings of a server backend (``uri``, ``username``,
+        ``password``, ``database`` for Neo4j); the embedded store needs none.
+        """
         gd = GraphDir(Path(path))
         manifest = gd.read_manifest()
-        store = open_store(manifest.get("store", "embedded"), gd.store_path, read_only=not write)
+        store = open_store(manifest.get("store", "embedded"), gd.store_path, read_only=not write,
+                           **(store_options or {}))
         try:
             index = SearchIndex.load(gd.index_dir)
         except BaseException:
@@ -156,7 +163,16 @@ class KnowledgeGraph:
         return self.store.query(query, params)
 
     def stats(self) -> dict[str, Any]:
-        return {"graph": str(self.dir.root), "counts": self.store.counts(),
+        """Counts per node and edge type, nodes per tier, sizes on disk, vocabulary versions."""
+        by_tier: dict[str, dict[str, int]] = {}
+        for table in ("Document", "Chunk", "Entity"):
+            rows = self.store.query(cypher.COUNT_BY_TIER.format(table=table))
+            by_tier[table] = {str(r["tier"]): int(r["n"]) for r in sorted(rows, key=lambda r: r["tier"])}
+        view = self.dir.view_dir
+        return {"graph": str(self.dir.root), "store": self.manifest.get("store", "embedded"),
+                "counts": self.store.counts(), "by_tier": by_tier,
+                "bytes": {"store": _size(view / "store.lbug"), "index": _size(view / "index"),
+                          "ledger": _size(self.dir.ledger_path)},
                 "vocabularies": self.manifest.get("vocabularies", {}), "embedder": self.manifest.get("embedder"),
                 "built_at": self.manifest.get("built_at")}
 
@@ -176,3 +192,9 @@ def _check_question(question: str) -> str:
     if len(question) > MAX_QUESTION_CHARS:
         raise QueryError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
     return question.strip()
+
+
+def _size(path: Path) -> int:
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file()) if path.is_dir() else 0

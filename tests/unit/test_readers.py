@@ -71,3 +71,43 @@ def test_report_ids_are_stable_per_file(tmp_path: Path) -> None:
     assert first.id == second.id == "report:note-7"
     assert first.sha256 != second.sha256
     assert first.tier == 1
+
+
+def test_pubmed_xml_text_agrees_with_pubtator_offsets(fixtures: Path) -> None:
+    """The same two NCBI-disease abstracts as PubMed XML: gold PubTator spans index the XML text too."""
+    xml = {d.id: d for d in read_documents([fixtures / "pubmed_2docs.xml"])}
+    pubtator = {d.id: d for d in read_pubtator(fixtures / "ncbi_disease_2docs.pubtator")}
+    assert xml.keys() == pubtator.keys()
+    for doc_id, doc in xml.items():
+        assert doc.text == pubtator[doc_id].text.rstrip() and doc.date == "1996"  # the file ends lines with a space
+    labels = [s.label for s in xml["PMID:8808605"].sections]
+    assert labels == ["TITLE", "BACKGROUND", "RESULTS"]
+    s = xml["PMID:8808605"].sections[2]
+    assert xml["PMID:8808605"].text[s.start : s.end].startswith("We found that")
+
+
+def test_pubmed_xml_gzip_and_malformed(fixtures: Path, tmp_path: Path) -> None:
+    import gzip
+
+    gz = tmp_path / "pubmed24n0001.xml.gz"
+    gz.write_bytes(gzip.compress((fixtures / "pubmed_2docs.xml").read_bytes()))
+    assert len(list(read_documents([gz]))) == 2
+    bad = tmp_path / "cut.xml"
+    bad.write_text((fixtures / "pubmed_2docs.xml").read_text(encoding="utf-8")[:900], encoding="utf-8")
+    with pytest.raises(InputError, match=r"cut.xml: malformed XML"):
+        list(read_documents([bad]))
+    other = tmp_path / "other.xml"
+    other.write_text("<html><body>hello</body></html>", encoding="utf-8")
+    with pytest.raises(InputError, match="no PubmedArticle with an abstract"):
+        list(read_documents([other]))
+
+
+def test_csv_reports_pick_columns_and_skip_empty_rows(tmp_path: Path) -> None:
+    p = tmp_path / "notes.csv"
+    p.write_text('note_id,title,note_text\nn1,Visit,"Denies chest pain,\nno fever."\nn2,Empty,\n', encoding="utf-8")
+    (doc,) = read_documents([p])
+    assert doc.id == "report:notes:n1" and doc.tier == 1 and doc.title == "Visit"
+    assert doc.text == "Denies chest pain,\nno fever."
+    p.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(InputError, match="notes.csv: no text column; name one of text, transcription"):
+        list(read_documents([p]))

@@ -1,0 +1,146 @@
+"""The ledger: every document of a graph and what extraction made of it.
+
+A SQLite file in the graph directory with one row per document: its id, the
+SHA-256 of its text, and the extraction result (the document record, its
+chunk meta-graphs and their embeddings). It is the build's memory:
+
+- *resumable*: extraction commits one batch of documents at a time, so a build
+  killed half-way keeps every committed batch and the next run skips them;
+- *idempotent*: a document whose id and hash are already there is not touched;
+  one whose text changed replaces its old row (same id, one row);
+- *derived views*: the store and the search index are rebuilt from the ledger
+  alone, so deleting a document (``medkg delete``) needs no input files.
+
+The ``fingerprint`` records what produced the rows (vocabulary versions,
+extraction and embedder versions); rows made under another fingerprint are
+re-extracted from their stored text by the next build.
+
+Payloads are pickles of medkg's own records, written and read only by medkg
+on the user's machine (the same trust as the store file beside it).
+"""
+
+from __future__ import annotations
+
+import pickle
+import sqlite3
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from medkg.errors import GraphCorruptError
+from medkg.pipelines.records import ChunkGraph, Document
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    fingerprint TEXT NOT NULL,
+    payload BLOB NOT NULL,
+    vectors BLOB NOT NULL,
+    dim INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+@dataclass
+class LedgerRecord:
+    """One document as the build needs it: the document, its meta-graphs, one vector per chunk."""
+
+    document: Document
+    graphs: list[ChunkGraph]
+    vectors: np.ndarray  # (len(graphs), dim) float32
+
+
+class Ledger:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        try:
+            self._db = sqlite3.connect(self.path, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as e:
+            raise GraphCorruptError(f"{self.path}: the build ledger is damaged ({e}); remove the graph and rebuild"
+                                    ) from e
+
+    # -- reading ----------------------------------------------------------------
+    def known(self) -> dict[str, tuple[str, str]]:
+        """document id -> (sha256, fingerprint) for every stored document."""
+        return {r[0]: (r[1], r[2]) for r in self._db.execute("SELECT id, sha256, fingerprint FROM documents")}
+
+    def __len__(self) -> int:
+        return int(self._db.execute("SELECT count(*) FROM documents").fetchone()[0])
+
+    def state(self) -> str:
+        """A digest of (id, sha256, fingerprint) over all documents: equal states mean equal derived views."""
+        import hashlib
+
+        h = hashlib.sha256()
+        for row in self._db.execute("SELECT id, sha256, fingerprint FROM documents ORDER BY id"):
+            h.update("\t".join(row).encode("utf-8") + b"\n")
+        return h.hexdigest()
+
+    def records(self, ids: Iterable[str] | None = None) -> Iterator[LedgerRecord]:
+        """Stored records in id order (all of them, or those in ``ids``)."""
+        if ids is None:
+            rows = self._db.execute("SELECT id, payload, vectors, dim FROM documents ORDER BY id")
+        else:
+            wanted = sorted(set(ids))
+            rows = (r for i in range(0, len(wanted), 500) for r in self._db.execute(
+                f"SELECT id, payload, vectors, dim FROM documents WHERE id IN ({','.join('?' * len(wanted[i:i + 500]))})"
+                " ORDER BY id", wanted[i : i + 500]))
+        for doc_id, payload, vectors, dim in rows:
+            try:
+                doc, graphs = pickle.loads(zlib.decompress(payload))
+            except (zlib.error, pickle.UnpicklingError, EOFError, AttributeError) as e:
+                raise GraphCorruptError(f"{self.path}: the stored record of {doc_id} is damaged ({e})") from e
+            vecs = np.frombuffer(vectors, dtype=np.float32).reshape(-1, dim) if dim else np.zeros((0, 0), np.float32)
+            yield LedgerRecord(doc, graphs, vecs)
+
+    def get_meta(self, key: str) -> str | None:
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    # -- writing ----------------------------------------------------------------
+    def put(self, records: list[LedgerRecord], fingerprint: str) -> None:
+        """Insert or replace ``records`` in one transaction (all of them or none)."""
+        rows = [(r.document.id, r.document.sha256, fingerprint,
+                 zlib.compress(pickle.dumps((r.document, r.graphs), protocol=5), 1),
+                 np.ascontiguousarray(r.vectors, dtype=np.float32).tobytes(), int(r.vectors.shape[1]))
+                for r in records]
+        with self._transaction():
+            self._db.executemany("INSERT OR REPLACE INTO documents VALUES (?, ?, ?, ?, ?, ?)", rows)
+
+    def delete(self, ids: Iterable[str]) -> int:
+        ids = list(ids)
+        with self._transaction():
+            n = sum(self._db.execute("DELETE FROM documents WHERE id = ?", (i,)).rowcount for i in ids)
+        return n
+
+    def set_meta(self, key: str, value: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    def _transaction(self):
+        db = self._db
+
+        class _Tx:
+            def __enter__(self) -> None:
+                db.execute("BEGIN IMMEDIATE")
+
+            def __exit__(self, exc_type, *rest) -> None:
+                db.execute("ROLLBACK" if exc_type else "COMMIT")
+
+        return _Tx()
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,213 @@
+"""The Neo4j backend: the same schema on any Bolt server (Neo4j 5, or ArcadeDB for the tests).
+
+Writes use only the portable subset of Cypher (``UNWIND $rows ... MERGE``,
+uniqueness constraints, plain indexes), so the same code runs on Neo4j and on
+ArcadeDB's Bolt plugin. Full-text and vector indexes are created only where
+the server accepts them (medkg's own search index does retrieval either way;
+the native ones are for users' own Cypher).
+
+A build does not wipe the server: ``replace_contents`` compares the
+documents on the server with the build's (id and text hash), deletes what is
+gone or changed, and merges what is new, one batch of documents per
+transaction, writing each document's ``Document`` node last. A sync killed
+half-way is finished by the next one; running it twice changes nothing.
+Corpus-wide parts (summaries, REFERENCES, the concept closure) are replaced
+as a whole, as on the embedded store.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from medkg.errors import StoreError
+from medkg.kg import cypher
+from medkg.kg.batch import GraphBatch
+from medkg.kg.schema import NODE_TABLES, NODES, REL_TABLES, RELS
+from medkg.kg.store import GraphStore
+
+log = logging.getLogger(__name__)
+
+ROWS_PER_TX = 2000
+DOCS_PER_TX = 200
+_WRITE_CLAUSE = re.compile(r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|LOAD\s+CSV|FOREACH|CALL)\b", re.I)
+_STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`")
+# relationship rows are unique by (source, target) except these, keyed by more columns
+_REL_KEYS = {"MENTIONS": ("start",), "RELATED": ("type",)}
+
+
+class Neo4jStore(GraphStore):
+    def __init__(self, path: Path | None = None, *, read_only: bool = True, create: bool = False,
+                 uri: str = "", username: str = "", password: str = "", database: str = "") -> None:
+        import neo4j
+        from neo4j.exceptions import AuthError, ServiceUnavailable
+
+        if not uri:
+            raise StoreError("the neo4j store needs a server address (NEO4J_URI, e.g. bolt://localhost:7687)")
+        self.uri, self.database = uri, database or None
+        self.read_only = read_only and not create
+        try:
+            self._driver = neo4j.GraphDatabase.driver(uri, auth=(username, password) if username else None)
+            self._driver.verify_connectivity()
+        except ServiceUnavailable as e:
+            raise StoreError(f"cannot reach the graph server at {uri} ({e}); is it running?") from e
+        except AuthError as e:
+            raise StoreError(f"the graph server at {uri} refused the credentials of {username!r}") from e
+        except ValueError as e:
+            raise StoreError(f"bad server address {uri!r} ({e})") from e
+
+    # -- running statements -----------------------------------------------------
+    def _run(self, stmt: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
+
+        try:
+            records, _, _ = self._driver.execute_query(stmt, params or {}, database_=self.database)
+        except (ServiceUnavailable, SessionExpired) as e:
+            raise StoreError(f"lost the graph server at {self.uri} ({e})") from e
+        except Neo4jError as e:
+            raise StoreError(f"query failed: {e.message or e}") from e
+        return [_plain(r.data()) for r in records]
+
+    def query(self, cypher_text: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        if self.read_only and _WRITE_CLAUSE.search(_STRINGS.sub("''", cypher_text)):
+            raise StoreError("the graph is open read-only; pass --write to change it")
+        return self._run(cypher_text, params)
+
+    def _write_rows(self, stmt: str, rows: list[dict[str, Any]]) -> None:
+        for i in range(0, len(rows), ROWS_PER_TX):
+            self._run(stmt, {"rows": rows[i : i + ROWS_PER_TX]})
+
+    # -- schema -------------------------------------------------------------------
+    def create_schema(self) -> None:
+        for t in NODE_TABLES:
+            self._run(cypher.NEO4J_UNIQUE_ID.format(label=t.name))
+        for label, prop in (("Chunk", "doc_id"), ("Entity", "chunk_id"), ("Entity", "concept_id")):
+            self._run(cypher.NEO4J_INDEX.format(label=label, prop=prop))
+        try:
+            self._run(cypher.NEO4J_FULLTEXT_CHUNKS)
+        except StoreError as e:
+            log.info("the server has no full-text indexes (%s); medkg's own BM25 index serves retrieval", e)
+
+    # -- writing --------------------------------------------------------------------
+    def bulk_load(self, batch: GraphBatch) -> None:
+        for t in NODE_TABLES:
+            self._merge_nodes(t.name, batch.nodes.get(t.name, []))
+        for r in REL_TABLES:
+            self._merge_rels(r.name, batch.rels.get(r.name, []))
+
+    def _merge_nodes(self, table: str, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        names = [n for n, _ in NODES[table].columns]
+        sets = ", ".join(f"n.`{n}` = row.`{n}`" for n in names[1:])
+        stmt = f"UNWIND $rows AS row MERGE (n:{table} {{id: row.id}}) SET {sets}"
+        self._write_rows(stmt, [dict(zip(names, r)) for r in rows])
+
+    def _merge_rels(self, table: str, rows: list[tuple]) -> None:
+        if not rows:
+            return
+        spec = RELS[table]
+        names = ["src", "dst", *(n for n, _ in spec.columns)]
+        keys = _REL_KEYS.get(table, ())
+        key_map = "".join(f" {{{', '.join(f'`{k}`: row.`{k}`' for k in keys)}}}") if keys else ""
+        rest = [n for n, _ in spec.columns if n not in keys]
+        sets = (" SET " + ", ".join(f"r.`{n}` = row.`{n}`" for n in rest)) if rest else ""
+        stmt = (f"UNWIND $rows AS row MATCH (a:{spec.source} {{id: row.src}}) MATCH (b:{spec.target} {{id: row.dst}}) "
+                f"MERGE (a)-[r:{table}{key_map}]->(b){sets}")
+        self._write_rows(stmt, [dict(zip(names, r)) for r in rows])
+
+    def replace_contents(self, batch: GraphBatch) -> None:
+        """Synchronise the server's graph with ``batch`` (see the module docstring)."""
+        self.create_schema()
+        on_server = {r["id"]: r["sha256"] for r in self._run(cypher.DOCUMENT_HASHES)}
+        wanted = {row[0]: row[6] for row in batch.nodes["Document"]}
+        stale = sorted(d for d, sha in on_server.items() if wanted.get(d) != sha)
+        fresh = sorted(d for d, sha in wanted.items() if on_server.get(d) != sha)
+        log.info("server sync: %d documents to remove or replace, %d to write", len(stale), len(fresh))
+        for i in range(0, len(stale), DOCS_PER_TX):
+            self.delete_documents(stale[i : i + DOCS_PER_TX])
+        self._run(cypher.DELETE_SUMMARIES)
+        self._run(cypher.DELETE_REFERENCES)
+        self._sync_concepts(batch)
+        by_doc = _split_by_document(batch, set(fresh))
+        for i in range(0, len(fresh), DOCS_PER_TX):
+            part = _merge_parts(by_doc.pop(d) for d in fresh[i : i + DOCS_PER_TX])
+            for t in ("Chunk", "Entity"):
+                self._merge_nodes(t, part.nodes[t])
+            for r in ("NEXT", "MENTIONS", "RELATED", "IS_A"):
+                self._merge_rels(r, part.rels[r])
+            self._merge_nodes("Document", part.nodes["Document"])  # last: marks the document complete
+            self._merge_rels("HAS_CHUNK", part.rels["HAS_CHUNK"])
+        self._merge_nodes("Summary", batch.nodes["Summary"])
+        for r in ("SUMMARIZES", "CHILD_OF", "REFERENCES"):
+            self._merge_rels(r, batch.rels[r])
+
+    def _sync_concepts(self, batch: GraphBatch) -> None:
+        wanted = {row[0] for row in batch.nodes["Concept"]}
+        gone = [r["id"] for r in self._run(cypher.CONCEPT_IDS) if r["id"] not in wanted]
+        for i in range(0, len(gone), ROWS_PER_TX):
+            self._run(cypher.DELETE_CONCEPTS, {"ids": gone[i : i + ROWS_PER_TX]})
+        self._merge_nodes("Concept", batch.nodes["Concept"])
+        for r in ("BROADER", "MAPS_TO"):
+            self._merge_rels(r, batch.rels[r])
+
+    def delete_documents(self, ids: list[str]) -> None:
+        """Remove documents with their chunks and entities (and every edge touching them)."""
+        for stmt in (cypher.DELETE_ENTITIES_OF_DOCUMENTS, cypher.DELETE_CHUNKS_OF_DOCUMENTS, cypher.DELETE_DOCUMENTS):
+            self._run(stmt, {"ids": ids})
+
+    # -- reading --------------------------------------------------------------------
+    def counts(self) -> dict[str, int]:
+        out = {t.name: self._run(cypher.COUNT_NODES.format(table=t.name))[0]["n"] for t in NODE_TABLES}
+        out.update({r.name: self._run(cypher.COUNT_RELS.format(table=r.name))[0]["n"] for r in REL_TABLES})
+        return out
+
+    def close(self) -> None:
+        driver = getattr(self, "_driver", None)
+        self._driver = None
+        if driver is not None:
+            driver.close()
+
+
+def _plain(value: Any) -> Any:
+    """Driver values to plain Python: nodes and relationships become property dicts."""
+    from neo4j.graph import Node, Relationship
+
+    if isinstance(value, (Node, Relationship)):
+        return dict(value)
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
+def _split_by_document(batch: GraphBatch, doc_ids: set[str]) -> dict[str, GraphBatch]:
+    """The per-document rows (documents, chunks, entities and their edges) of each of ``doc_ids``."""
+    owner = {row[0]: row[1] for row in batch.nodes["Chunk"] if row[1] in doc_ids}
+    owner.update({row[0]: owner[row[4]] for row in batch.nodes["Entity"] if row[4] in owner})
+    owner.update({d: d for d in doc_ids})
+    parts: dict[str, GraphBatch] = {d: GraphBatch() for d in doc_ids}
+    for table in ("Document", "Chunk", "Entity"):
+        key = 1 if table == "Chunk" else 0
+        for row in batch.nodes[table]:
+            if row[key] in owner:
+                parts[owner[row[key]]].nodes[table].append(row)
+    for name in ("HAS_CHUNK", "NEXT", "MENTIONS", "RELATED", "IS_A"):
+        for row in batch.rels[name]:
+            if row[0] in owner:
+                parts[owner[row[0]]].rels[name].append(row)
+    return parts
+
+
+def _merge_parts(parts: Iterable[GraphBatch]) -> GraphBatch:
+    out = GraphBatch()
+    for p in parts:
+        for k, rows in p.nodes.items():
+            out.nodes[k].extend(rows)
+        for k, rows in p.rels.items():
+            out.rels[k].extend(rows)
+    return out

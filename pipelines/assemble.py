@@ -1,0 +1,115 @@
+"""From the ledger to a derived view: store rows, tier links, tag summaries, search index.
+
+Everything here is a pure function of the ledger's records and the
+vocabulary, so a view rebuilt after a crash, a re-run or a deletion is the
+same view. Tier links and summaries are corpus-wide (a new abstract may
+become the best reference of an old report finding), which is why they are
+recomputed as a whole rather than patched.
+
+Tier 3 holds every concept the documents link to plus all their ancestors,
+so the hierarchy above each finding is complete without loading all of MeSH.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from medkg.kg import summaries as tags
+from medkg.kg.batch import GraphBatch
+from medkg.kg.ledger import Ledger
+from medkg.kg.search import SearchIndex
+from medkg.ontologies.vocabulary import Vocabulary
+from medkg.pipelines.records import TIER_LITERATURE, TIER_REPORT, ChunkGraph, Document
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Corpus:
+    documents: list[tuple[Document, list[ChunkGraph]]]
+    graphs: list[ChunkGraph]
+    vectors: np.ndarray  # one row per graph, in the order of ``graphs``
+
+    @classmethod
+    def from_ledger(cls, ledger: Ledger, dim: int) -> Corpus:
+        docs, graphs, parts = [], [], []
+        for rec in ledger.records():
+            docs.append((rec.document, rec.graphs))
+            graphs.extend(rec.graphs)
+            if len(rec.graphs):
+                parts.append(rec.vectors)
+        vectors = np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
+        return cls(docs, graphs, vectors)
+
+
+def assemble(corpus: Corpus, vocab: Vocabulary, index_dir: Path) -> tuple[GraphBatch, SearchIndex]:
+    """The store rows of the whole corpus, and its search index (written to ``index_dir``)."""
+    graphs, vectors = corpus.graphs, corpus.vectors
+    index = SearchIndex.build([g.chunk.id for g in graphs], [g.chunk.text for g in graphs], vectors)
+    batch = GraphBatch()
+    for doc, gs in corpus.documents:
+        batch.add_document(doc, gs)
+    batch.rels["REFERENCES"].extend(references(graphs, vectors, index.row))
+    add_summaries(batch, graphs, vocab, vectors, index.row, index_dir)
+    closure = concept_closure(graphs, vocab)
+    batch.add_concepts(vocab.concepts[c] for c in sorted(closure))
+    batch.rels["BROADER"] = [r for r in batch.rels["BROADER"] if r[1] in closure]
+    batch.rels["MAPS_TO"] = [r for r in batch.rels["MAPS_TO"] if r[1] in closure]
+    index.save(index_dir)
+    return batch, index
+
+
+def references(graphs: list[ChunkGraph], vectors: np.ndarray, row: dict[str, int], per_entity: int = 5
+               ) -> list[tuple[str, str, float]]:
+    """REFERENCES: each report entity -> the literature entities of the same concept in the most similar chunks."""
+    lit: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for g in graphs:
+        if g.chunk.tier == TIER_LITERATURE:
+            for e in g.entities:
+                lit[e.link.concept_id].append((e.id, g.chunk.id))
+    out = []
+    for g in graphs:
+        if g.chunk.tier != TIER_REPORT:
+            continue
+        v = vectors[row[g.chunk.id]]
+        for e in g.entities:
+            targets = lit.get(e.link.concept_id, [])
+            scored = sorted(((float(vectors[row[cid]] @ v), eid) for eid, cid in targets), reverse=True)
+            out.extend((e.id, eid, round(max(s, 0.0), 4)) for s, eid in scored[:per_entity])
+    return out
+
+
+def add_summaries(batch: GraphBatch, graphs: list[ChunkGraph], vocab: Vocabulary, vectors: np.ndarray,
+                  row: dict[str, int], index_dir: Path) -> None:
+    linked = {e.link.concept_id for g in graphs for e in g.entities}
+    categories = {cid: vocab.categories(cid) for cid in linked}
+    names = {cid: vocab.concepts[cid].name if cid in vocab.concepts else cid for cid in linked}
+    base = tags.level0(graphs, categories)
+    top = tags.level1(graphs, base, names)
+    for s in base + top:
+        batch.nodes["Summary"].append((s.id, s.level, s.tags, s.text, s.size))
+    batch.rels["SUMMARIZES"].extend((s.id, s.chunk_ids[0]) for s in base)
+    batch.rels["CHILD_OF"].extend((child, s.id) for s in top for child in s.children)
+    index_dir.mkdir(parents=True, exist_ok=True)
+    np.save(index_dir / "summary_vectors.npy", tags.summary_vectors(top, vectors, row))
+    (index_dir / "summary_ids.json").write_text(json.dumps([s.id for s in top]), encoding="utf-8")
+    members = {s.id: s.chunk_ids for s in top}
+    (index_dir / "summary_members.json").write_text(json.dumps(members), encoding="utf-8")
+    df = Counter(t for s in base for t in s.tags)
+    (index_dir / "tag_df.json").write_text(json.dumps({"n": len(base), "df": df}), encoding="utf-8")
+
+
+def concept_closure(graphs: list[ChunkGraph], vocab: Vocabulary) -> set[str]:
+    linked = {e.link.concept_id for g in graphs for e in g.entities}
+    closure = set(linked)
+    for cid in linked:
+        closure |= vocab.ancestors(cid)
+    # one hop across vocabularies: an HPO term's MeSH descriptor joins it to the literature's concepts
+    closure |= {m for cid in list(closure) if cid in vocab.concepts for m in vocab.concepts[cid].mappings}
+    return {c for c in closure if c in vocab.concepts}

@@ -1,0 +1,73 @@
+"""Extraction across processes, in document order, with bounded memory.
+
+spaCy releases no GIL worth having, so parallel extraction means processes.
+Each worker loads the pipeline once (``spawn``: no torch or llama.cpp state is
+inherited from the parent) and turns a batch of documents into meta-graphs.
+The parent keeps at most ``2 x workers`` batches in flight, so reading a
+100k-document input does not hold it all in memory, and gets the results back
+in input order while it embeds and commits the previous batch: on two cores
+one worker extracting beside the parent's embedding keeps both busy.
+
+``workers=0`` extracts in the calling process (tests, one-core machines).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+
+from medkg.pipelines.records import ChunkGraph, Document
+
+log = logging.getLogger(__name__)
+
+Extracted = list[tuple[Document, list[ChunkGraph]]]
+
+_WORKER_EXTRACTOR = None
+
+
+def _init_worker(lexicon_path: str) -> None:
+    global _WORKER_EXTRACTOR
+    from medkg.pipelines.nlp import Extractor
+
+    _WORKER_EXTRACTOR = Extractor(Path(lexicon_path))
+
+
+def _extract_batch(docs: list[Document]) -> Extracted:
+    assert _WORKER_EXTRACTOR is not None
+    return [(d, _WORKER_EXTRACTOR.extract(d)) for d in docs]
+
+
+def batched(items: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    batch: list[Document] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def extract_batches(batches: Iterable[list[Document]], lexicon_path: Path, workers: int) -> Iterator[Extracted]:
+    """Yield each batch's ``(document, meta-graphs)`` pairs, in the order the batches came."""
+    if workers <= 0:
+        from medkg.pipelines.nlp import Extractor
+
+        extractor = Extractor(lexicon_path)
+        for batch in batches:
+            yield [(d, extractor.extract(d)) for d in batch]
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                             initargs=(str(lexicon_path),)) as pool:
+        pending: deque[Future[Extracted]] = deque()
+        for batch in batches:
+            pending.append(pool.submit(_extract_batch, batch))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()

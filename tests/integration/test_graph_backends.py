@@ -1,0 +1,141 @@
+"""One behavioural suite for every store backend: the embedded store and a real Bolt server.
+
+The Bolt server is ArcadeDB started by the fixture (or the Neo4j of NEO4J_URI).
+Builds use a vocabulary of a few MeSH concepts and the real embedder, so each
+build takes seconds while exercising the whole path: ledger, view, store sync.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+import pytest
+
+from medkg.errors import InputError, StoreError
+from medkg.kg.store import open_store
+from medkg.pipelines.build import build_graph, delete_documents
+from medkg.queries.api import KnowledgeGraph
+
+from bolt_server import ArcadeDB, neo4j_options_from_env
+
+pytestmark = pytest.mark.integration
+
+DOCS = {
+    "PMID:1": "Type 2 diabetes and pneumonia in older patients. RESULTS: Pneumonia was more frequent.",
+    "PMID:2": "Anaemia in AIDS. Patients with AIDS had anaemia more often than controls.",
+    "report:n1": "Denies chest pain. History of type 2 diabetes. Possible pneumonia.",
+}
+
+
+@pytest.fixture(scope="session")
+def bolt_server(tmp_path_factory):
+    if neo4j_options_from_env():
+        yield None
+        return
+    server = ArcadeDB(tmp_path_factory.mktemp("arcadedb")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(params=["embedded", "neo4j"])
+def backend(request, bolt_server):
+    if request.param == "embedded":
+        yield "embedded", {}
+        return
+    if bolt_server is None:
+        opts = neo4j_options_from_env() or {}
+        with open_store("neo4j", None, read_only=True, **opts) as st:
+            if any(st.counts().values()):
+                pytest.skip("the Neo4j database of NEO4J_URI is not empty; the tests need an empty one")
+        yield "neo4j", opts
+        with open_store("neo4j", None, read_only=False, **opts) as st:
+            st.query("MATCH (n) DETACH DELETE n")
+        return
+    name = f"kg{secrets.token_hex(4)}"
+    bolt_server.create_database(name)
+    yield "neo4j", bolt_server.options(name)
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from medkg.pipelines.embedding import Embedder
+
+    return Embedder()
+
+
+def write_docs(path: Path, docs: dict[str, str]) -> Path:
+    path.write_text("".join(json.dumps({"id": k, "text": v, "tier": 1 if k.startswith("report") else 2}) + "\n"
+                            for k, v in docs.items()), encoding="utf-8")
+    return path
+
+
+def test_build_rebuild_change_and_delete(tmp_path: Path, backend, embedder, tiny_vocabulary) -> None:
+    store, opts = backend
+
+    def build(docs: dict[str, str]):
+        return build_graph([write_docs(tmp_path / "docs.jsonl", docs)], tmp_path / "g", vocabulary=tiny_vocabulary,
+                           embedder=embedder, store=store, store_options=opts, workers=0)
+
+    first = build(DOCS)
+    assert (first.added, first.replaced, first.documents) == (3, 0, 3)
+    assert first.counts["Document"] == 3 and first.counts["IS_A"] == first.counts["Entity"] > 5
+    assert first.counts["REFERENCES"] > 0 and first.counts["Summary"] > 0
+
+    again = build(DOCS)
+    assert (again.added, again.unchanged, again.view_rebuilt) == (0, 3, False)
+    assert again.counts == first.counts
+
+    changed = dict(DOCS, **{"PMID:2": "Skin neoplasms and beta-catenin. No anaemia was seen."})
+    third = build(changed)
+    assert (third.added, third.replaced, third.unchanged) == (0, 1, 2)
+    with KnowledgeGraph.open(tmp_path / "g", store_options=opts) as g:
+        texts = [r["t"] for r in g.cypher("MATCH (c:Chunk) WHERE c.doc_id = 'PMID:2' RETURN c.text AS t")]
+        assert " ".join(texts).startswith("Skin neoplasms")
+        dup = g.cypher("MATCH (e:Entity) RETURN count(e) AS n, count(DISTINCT e.id) AS d")[0]
+        assert dup["n"] == dup["d"]
+        assert g.cypher("MATCH (c:Concept) WHERE c.id = 'MESH:D000163' RETURN count(c) AS n")[0]["n"] == 0  # AIDS gone
+        counts_after_change = g.stats()["counts"]
+
+    # the same final inputs built from scratch (in the embedded store) give the same graph
+    fresh = build_graph([write_docs(tmp_path / "final.jsonl", changed)], tmp_path / "fresh",
+                        vocabulary=tiny_vocabulary, embedder=embedder, workers=0)
+    assert fresh.counts == counts_after_change
+
+    removed, report = delete_documents(["PMID:1"], tmp_path / "g", vocabulary=tiny_vocabulary, store_options=opts)
+    assert removed == 1 and report.documents == 2 and report.counts["Document"] == 2
+    with KnowledgeGraph.open(tmp_path / "g", store_options=opts) as g:
+        assert g.cypher("MATCH (c:Chunk) WHERE c.doc_id = 'PMID:1' RETURN count(c) AS n")[0]["n"] == 0
+        stats = g.stats()
+        assert stats["by_tier"]["Document"] == {"1": 1, "2": 1}
+        r = g.retrieve("Is beta-catenin found in skin neoplasms?")
+        assert r.passages and r.passages[0].doc_id == "PMID:2"
+    with pytest.raises(InputError, match="not in the graph"):
+        delete_documents(["PMID:404"], tmp_path / "g", vocabulary=tiny_vocabulary, store_options=opts)
+
+
+def test_read_only_refuses_writes_and_write_mode_allows_them(tmp_path: Path, backend, embedder, tiny_vocabulary
+                                                            ) -> None:
+    store, opts = backend
+    build_graph([write_docs(tmp_path / "docs.jsonl", DOCS)], tmp_path / "g", vocabulary=tiny_vocabulary,
+                embedder=embedder, store=store, store_options=opts, workers=0)
+    with KnowledgeGraph.open(tmp_path / "g", store_options=opts) as g:
+        before = g.stats()["counts"]
+        with pytest.raises(StoreError, match="read-only"):
+            g.cypher("MATCH (c:Concept) DETACH DELETE c")
+        assert g.stats()["counts"] == before
+    with KnowledgeGraph.open(tmp_path / "g", store_options=opts, write=True) as g:
+        g.cypher("MATCH (c:Concept) WHERE c.id = $id SET c.definition = $d", {"id": "MESH:D011014", "d": "lung"})
+        rows = g.cypher("MATCH (c:Concept) WHERE c.id = 'MESH:D011014' RETURN c.definition AS d")
+        assert rows == [{"d": "lung"}]
+
+
+def test_a_server_that_is_down_is_a_clear_error() -> None:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(StoreError, match=f"cannot reach the graph server at bolt://127.0.0.1:{port}"):
+        open_store("neo4j", None, uri=f"bolt://127.0.0.1:{port}", username="neo4j", password="x")
