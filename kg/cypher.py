@@ -73,3 +73,44 @@ DETACH DELETE e
 """
 DELETE_CHUNKS_OF_DOCUMENTS = "MATCH (c:Chunk) WHERE c.doc_id IN $ids DETACH DELETE c"
 DELETE_DOCUMENTS = "MATCH (d:Document) WHERE d.id IN $ids DETACH DELETE d"
+
+# -- the RDF view (kg/rdf.py), read page by page ----------------------------------------------------------------
+RDF_CONCEPTS = """
+MATCH (c:Concept) RETURN c.id AS id, c.vocab AS vocab, c.name AS name, c.synonyms AS synonyms,
+c.definition AS definition ORDER BY id SKIP $skip LIMIT $limit
+"""
+RDF_BROADER = "MATCH (x:Concept)-[:BROADER]->(y:Concept) RETURN x.id AS a, y.id AS b ORDER BY a, b SKIP $skip LIMIT $limit"
+RDF_MAPS_TO = "MATCH (x:Concept)-[:MAPS_TO]->(y:Concept) RETURN x.id AS a, y.id AS b ORDER BY a, b SKIP $skip LIMIT $limit"
+RDF_DOCUMENTS = """
+MATCH (d:Document) RETURN d.id AS id, d.tier AS tier, d.kind AS kind, d.title AS title, d.pmid AS pmid
+ORDER BY id SKIP $skip LIMIT $limit
+"""
+RDF_CHUNKS = """
+MATCH (c:Chunk) RETURN c.id AS id, c.doc_id AS doc_id, c.start AS start, c.`end` AS end_, c.section AS section,
+c.text AS text ORDER BY id SKIP $skip LIMIT $limit
+"""
+RDF_NEXT = "MATCH (x:Chunk)-[:NEXT]->(y:Chunk) RETURN x.id AS a, y.id AS b ORDER BY a SKIP $skip LIMIT $limit"
+RDF_ENTITIES = """
+MATCH (e:Entity)-[l:IS_A]->(c:Concept)
+RETURN e.id AS id, e.name AS name, e.tier AS tier, e.semantic_group AS semantic_group, e.chunk_id AS chunk_id,
+       c.id AS concept_id, l.score AS score, l.method AS method, e.negated AS negated, e.uncertain AS uncertain,
+       e.historical AS historical, e.family AS family
+ORDER BY id SKIP $skip LIMIT $limit
+"""
+RDF_MENTIONS = """
+MATCH (c:Chunk)-[m:MENTIONS]->(e:Entity)
+RETURN e.id AS entity, c.doc_id AS doc_id, m.start AS start, m.`end` AS end_, m.text AS text
+ORDER BY entity, start SKIP $skip LIMIT $limit
+"""
+RDF_RELATED = """
+MATCH (x:Entity)-[r:RELATED]->(y:Entity)
+RETURN x.id AS a, y.id AS b, r.type AS type, r.score AS score, r.chunk_id AS chunk_id
+ORDER BY a, b, type SKIP $skip LIMIT $limit
+"""
+RDF_REFERENCES = "MATCH (x:Entity)-[:REFERENCES]->(y:Entity) RETURN x.id AS a, y.id AS b ORDER BY a, b SKIP $skip LIMIT $limit"
+RDF_SUMMARIES = """
+MATCH (s:Summary) RETURN s.id AS id, s.level AS level, s.text AS text, s.tags AS tags
+ORDER BY id SKIP $skip LIMIT $limit
+"""
+RDF_SUMMARIZES = "MATCH (x:Summary)-[:SUMMARIZES]->(y:Chunk) RETURN x.id AS a, y.id AS b ORDER BY a, b SKIP $skip LIMIT $limit"
+RDF_CHILD_OF = "MATCH (x:Summary)-[:CHILD_OF]->(y:Summary) RETURN x.id AS a, y.id AS b ORDER BY a, b SKIP $skip LIMIT $limit"

@@ -201,6 +201,27 @@ def cmd_cypher(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    fmt = args.format or ("nt" if str(args.out).endswith(".nt") else "turtle")
+    with _open(args) as graph:
+        n = graph.export_rdf(args.out, fmt)
+    print(f"wrote {n:,} triples to {args.out} ({fmt})")
+    return 0
+
+
+def cmd_sparql(args: argparse.Namespace) -> int:
+    with _open(args) as graph:
+        cols, rows = graph.sparql(args.query)
+    if args.json:
+        print(json.dumps([dict(zip(cols, r)) for r in rows], indent=2, ensure_ascii=False, default=str))
+    else:
+        print("\t".join(cols))
+        for row in rows:
+            print("\t".join("" if v is None else str(v) for v in row))
+        print(f"({len(rows)} rows)", file=sys.stderr)
+    return 0
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
     with _open(args) as graph:
         stats = graph.stats()
@@ -425,6 +446,19 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
     graph_arg(c)
     c.set_defaults(func=cmd_cypher)
+
+    x = sub.add_parser("export", help="export the graph as RDF (SKOS, PROV-O, Web Annotation)")
+    x.add_argument("what", choices=("rdf",))
+    x.add_argument("--out", type=Path, required=True, help="the file to write (.ttl or .nt)")
+    x.add_argument("--format", choices=("turtle", "nt"), help="default: from the file name, else turtle")
+    graph_arg(x)
+    x.set_defaults(func=cmd_export)
+
+    sp = sub.add_parser("sparql", help="a SPARQL SELECT or ASK query over the graph's RDF view")
+    sp.add_argument("query")
+    sp.add_argument("--json", action="store_true")
+    graph_arg(sp)
+    sp.set_defaults(func=cmd_sparql)
 
     ev = sub.add_parser("eval", help="evaluate on real data")
     ev_sub = ev.add_subparsers(dest="what", required=True)

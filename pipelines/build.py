@@ -116,6 +116,9 @@ def build_graph(paths: list[Path | str], graph_dir: Path | str, *, tier: int | N
                 batch_docs: int = BATCH_DOCS, progress: Progress | None = None) -> BuildReport:
     """Add the documents under ``paths`` (files or directories) to the graph in ``graph_dir``."""
     t0 = time.perf_counter()
+    for p in map(Path, paths):
+        if not p.exists():
+            raise InputError(f"{p}: file not found")
     gd = _open_graph_dir(Path(graph_dir))
     run = _Run(gd, vocabulary or load_vocabulary("mesh-bundled"), store, store_options or {}, embedder,
                progress or (lambda stage, done, total: None), _t=t0)

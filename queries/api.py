@@ -29,6 +29,7 @@ from medkg.queries.uretrieve import URetriever
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+RDF_CACHE = "rdf.nt"  # the N-Triples of a view, written on the first SPARQL query (views never change)
 MODES = ("uretrieve", "llm-only", "vector", "bm25", "hybrid")
 
 
@@ -43,6 +44,7 @@ class KnowledgeGraph:
         self._models_dir = models_dir
         self._embedder_path = embedder_path
         self._embedder = self._extractor = self._llm = self._uretriever = None
+        self._rdf = None  # the RDF view, loaded on the first SPARQL query
         self._chooser: OptionChooser | None = None  # keeps the content-free option scores between questions
 
     @classmethod
@@ -158,9 +160,29 @@ class KnowledgeGraph:
 
     # -- exploration --------------------------------------------------------------
     def cypher(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run Cypher on the store (read-only unless the graph was opened with ``write=True``)."""
         if not query.strip():
             raise QueryError("the Cypher query is empty")
-        return self.store.query(query, params)
+        rows = self.store.query(query, params)
+        if not self.store.read_only:  # the cached RDF view may no longer match the store
+            self._rdf = None
+            (self.dir.view_dir / RDF_CACHE).unlink(missing_ok=True)
+        return rows
+
+    # -- the RDF view -----------------------------------------------------------
+    def export_rdf(self, out: Path | str, fmt: str = "turtle") -> int:
+        """Write the RDF view (SKOS, PROV-O, Web Annotation) to ``out``; returns the number of triples."""
+        from medkg.kg import rdf
+
+        return rdf.export(self.store, Path(out), fmt)
+
+    def sparql(self, query: str) -> tuple[list[str], list[list[Any]]]:
+        """Answer a SPARQL SELECT or ASK query over the RDF view: (column names, rows)."""
+        from medkg.kg import rdf
+
+        if self._rdf is None:
+            self._rdf = rdf.load_view(self.store, self.dir.view_dir / RDF_CACHE)
+        return rdf.sparql(self._rdf, query)
 
     def stats(self) -> dict[str, Any]:
         """Counts per node and edge type, nodes per tier, sizes on disk, vocabulary versions."""

@@ -43,12 +43,29 @@ def test_graph_from_environment_and_cypher_read_only(sample_graph: Path) -> None
     assert json.loads(stats.stdout)["counts"]["Concept"] > 300  # nothing was deleted
 
 
+def test_stats_export_rdf_and_sparql(sample_graph: Path, tmp_path: Path) -> None:
+    env = {"MEDKG_GRAPH": str(sample_graph)}
+    stats = json.loads(medkg("stats", "--json", env=env).stdout)
+    assert stats["by_tier"]["Document"] == {"1": 6, "2": 32} and stats["bytes"]["store"] > 0
+    res = medkg("export", "rdf", "--out", str(tmp_path / "g.nt"), env=env)
+    assert res.returncode == 0 and "triples" in res.stdout
+    lines = (tmp_path / "g.nt").read_text(encoding="utf-8").splitlines()
+    assert any("<http://id.nlm.nih.gov/mesh/D001064>" in ln and "prefLabel" in ln for ln in lines)
+    q = ("PREFIX mkg: <https://w3id.org/medkg#> SELECT ?tier (COUNT(?d) AS ?n) "
+         "WHERE { ?d a mkg:Document ; mkg:tier ?tier } GROUP BY ?tier ORDER BY ?tier")
+    res = medkg("sparql", q, "--json", env=env)
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout) == [{"tier": 1, "n": 6}, {"tier": 2, "n": 32}]
+
+
 @pytest.mark.parametrize("args, env, message", [
     (["ask", ""], {}, "the question is empty"),
     (["ask", "asthma?", "--evidence-weight", "-1"], {}, "the evidence weight at least 0"),
     (["ask", "asthma?", "--graph", "/nonexistent/graph"], {}, "/nonexistent/graph: no graph here"),
     (["ask", "asthma?"], {"MEDKG_LLM_MODEL": "/nonexistent/model.gguf"}, "/nonexistent/model.gguf: LLM model file"),
     (["build", "/nonexistent/input.jsonl", "--graph", "{graph}-new"], {}, "input.jsonl: file not found"),
+    (["sparql", "DROP ALL"], {}, "only SELECT and ASK are answered"),
+    (["delete", "PMID:404"], {}, "not in the graph"),
 ])
 def test_errors_are_one_clear_line(sample_graph: Path, args: list[str], env: dict, message: str) -> None:
     args = [a.replace("{graph}", str(sample_graph)) for a in args]
