@@ -31,7 +31,8 @@ def default_embedder_path() -> Path:
 
 
 class Embedder:
-    def __init__(self, model_path: Path | None = None, batch_size: int = 64) -> None:
+    # 16: on two CPU cores small batches pad less; measured 30 chunks/s against 19-23 with 64
+    def __init__(self, model_path: Path | None = None, batch_size: int = 16) -> None:
         path = Path(model_path) if model_path else default_embedder_path()
         if not (path / "config.json").exists() and not (path / "modules.json").exists():
             raise ModelNotFoundError(f"{path}: no sentence-transformers model here (config.json missing)")
