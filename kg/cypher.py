@@ -61,7 +61,9 @@ NEO4J_UNIQUE_ID = "CREATE CONSTRAINT medkg_{label}_id IF NOT EXISTS FOR (n:{labe
 NEO4J_INDEX = "CREATE INDEX medkg_{label}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
 NEO4J_FULLTEXT_CHUNKS = "CREATE FULLTEXT INDEX medkg_chunk_text IF NOT EXISTS FOR (c:Chunk) ON EACH [c.text]"
 
-DOCUMENT_HASHES = "MATCH (d:Document) RETURN d.id AS id, d.sha256 AS sha256"
+DOCUMENT_DIGESTS = "MATCH (d:Document) RETURN d.id AS id, d.medkg_digest AS digest"
+CHUNK_DOC_IDS = "MATCH (c:Chunk) RETURN DISTINCT c.doc_id AS doc_id"
+SET_DOCUMENT_DIGESTS = "UNWIND $rows AS row MATCH (d:Document {id: row.id}) SET d.medkg_digest = row.digest"
 CONCEPT_IDS = "MATCH (c:Concept) RETURN c.id AS id"
 DELETE_CONCEPTS = "MATCH (c:Concept) WHERE c.id IN $ids DETACH DELETE c"
 DELETE_SUMMARIES = "MATCH (s:Summary) DETACH DELETE s"

@@ -5,18 +5,20 @@
     GRAPH/
       manifest.json     format, versions, counts, embedder, vocabularies, and which view is current
       ledger.sqlite     every document with what extraction made of it (the build's memory: see kg/ledger.py)
-      lexicon.pkl       the term index used to read documents and questions
+      lexicon.pkl       the term index extraction uses (replaced when the vocabulary changes)
       view-000007/      the current derived view
         store.lbug      the embedded store (LadybugDB, one file)
         index/          chunk embeddings + BM25, summary embeddings
+        lexicon.pkl     the lexicon the view was built with (a hard link), used to read questions
+      view-000006/      the previous view, kept for readers that opened it before the switch
 
 The ledger is updated in place, one committed batch of documents at a time,
 so an interrupted build keeps the work it had done. Everything else is derived
 from the ledger: a build writes a complete new ``view-N`` directory and then
 switches to it by rewriting the manifest (one atomic rename). A crash before
-that switch leaves the previous view in use; a crash after it leaves only an
-old view behind, which the next build removes. No reader ever sees a half-built
-view. With the Neo4j backend the store lives on the server and a view holds
+that switch leaves the previous view in use; views older than the previous one
+are removed by the next build. No reader ever sees a half-built view, and a
+reader that opened the previous view keeps its files until the build after. With the Neo4j backend the store lives on the server and a view holds
 only the search index.
 """
 
@@ -76,6 +78,10 @@ class GraphDir:
     def index_dir(self) -> Path:
         return self.view_dir / "index"
 
+    @property
+    def view_lexicon_path(self) -> Path:
+        return self.view_dir / "lexicon.pkl"
+
     # -- views ----------------------------------------------------------------
     def views(self) -> list[str]:
         return sorted(p.name for p in self.root.iterdir() if _VIEW.match(p.name)) if self.root.is_dir() else []
@@ -88,14 +94,17 @@ class GraphDir:
         return path
 
     def switch_to(self, view: Path, data: dict[str, Any]) -> None:
-        """Make ``view`` current by writing the manifest, then remove every other view."""
-        self.write_manifest({**data, "view": view.name})
+        """Make ``view`` current by writing the manifest, then remove views older than the one it replaces."""
+        previous = (self.peek_manifest() or {}).get("view")
+        self.write_manifest({**data, "view": view.name, "previous_view": previous})
         self.remove_stale_views()
 
     def remove_stale_views(self) -> None:
-        current = self._manifest.get("view") if self._manifest else None
+        """Remove every view but the current one and the one it replaced (half-built ones included)."""
+        m = self._manifest or {}
+        keep = {m.get("view"), m.get("previous_view")}
         for v in self.views():
-            if v != current:
+            if v not in keep:
                 shutil.rmtree(self.root / v, ignore_errors=True)
                 log.info("removed stale view %s", v)
 
@@ -136,7 +145,7 @@ class GraphDir:
                 " rebuild the graph"
             )
         view = self.root / str(data.get("view", ""))
-        needed = [self.lexicon_path, *(view / "index" / f for f in INDEX_FILES)]
+        needed = [view / "lexicon.pkl", *(view / "index" / f for f in INDEX_FILES)]
         if data.get("store", "embedded") == "embedded":
             needed.append(view / "store.lbug")
         for p in needed:
@@ -148,7 +157,7 @@ class GraphDir:
 
 def refuse_foreign_dir(target: Path) -> None:
     """Never write into a directory that is not a medkg graph (a typo must not mix files into someone's folder)."""
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+    if target.exists() and (not target.is_dir() or any(p.name != ".lock" for p in target.iterdir())):
         manifest = GraphDir(target).manifest_path
         ledger = GraphDir(target).ledger_path
         ours = ledger.exists() or (

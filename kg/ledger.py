@@ -1,7 +1,7 @@
 """The ledger: every document of a graph and what extraction made of it.
 
 A SQLite file in the graph directory with one row per document: its id, the
-SHA-256 of its text, and the extraction result (the document record, its
+hash of its content (``Document.content_key``), and the extraction result (the document record, its
 chunk meta-graphs and their embeddings). It is the build's memory:
 
 - *resumable*: extraction commits one batch of documents at a time, so a build
@@ -36,7 +36,7 @@ from medkg.pipelines.records import ChunkGraph, Document
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
     id TEXT PRIMARY KEY,
-    sha256 TEXT NOT NULL,
+    content_key TEXT NOT NULL,
     fingerprint TEXT NOT NULL,
     payload BLOB NOT NULL,
     vectors BLOB NOT NULL,
@@ -58,29 +58,30 @@ class LedgerRecord:
 class Ledger:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
+        self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
         try:
-            self._db = sqlite3.connect(self.path, isolation_level=None)
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.executescript(_SCHEMA)
         except sqlite3.DatabaseError as e:
+            self._db.close()
             raise GraphCorruptError(f"{self.path}: the build ledger is damaged ({e}); remove the graph and rebuild"
                                     ) from e
 
     # -- reading ----------------------------------------------------------------
     def known(self) -> dict[str, tuple[str, str]]:
-        """document id -> (sha256, fingerprint) for every stored document."""
-        return {r[0]: (r[1], r[2]) for r in self._db.execute("SELECT id, sha256, fingerprint FROM documents")}
+        """document id -> (content key, fingerprint) for every stored document."""
+        return {r[0]: (r[1], r[2]) for r in self._db.execute("SELECT id, content_key, fingerprint FROM documents")}
 
     def __len__(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM documents").fetchone()[0])
 
     def state(self) -> str:
-        """A digest of (id, sha256, fingerprint) over all documents: equal states mean equal derived views."""
+        """A digest of (id, content key, fingerprint) over all documents: equal states mean equal views."""
         import hashlib
 
         h = hashlib.sha256()
-        for row in self._db.execute("SELECT id, sha256, fingerprint FROM documents ORDER BY id"):
+        for row in self._db.execute("SELECT id, content_key, fingerprint FROM documents ORDER BY id"):
             h.update("\t".join(row).encode("utf-8") + b"\n")
         return h.hexdigest()
 
@@ -108,7 +109,7 @@ class Ledger:
     # -- writing ----------------------------------------------------------------
     def put(self, records: list[LedgerRecord], fingerprint: str) -> None:
         """Insert or replace ``records`` in one transaction (all of them or none)."""
-        rows = [(r.document.id, r.document.sha256, fingerprint,
+        rows = [(r.document.id, r.document.content_key, fingerprint,
                  zlib.compress(pickle.dumps((r.document, r.graphs), protocol=5), 1),
                  np.ascontiguousarray(r.vectors, dtype=np.float32).tobytes(), int(r.vectors.shape[1]))
                 for r in records]

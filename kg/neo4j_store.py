@@ -7,9 +7,9 @@ the server accepts them (medkg's own search index does retrieval either way;
 the native ones are for users' own Cypher).
 
 A build does not wipe the server: ``replace_contents`` compares the
-documents on the server with the build's (id and text hash), deletes what is
-gone or changed, and merges what is new, one batch of documents per
-transaction, writing each document's ``Document`` node last. A sync killed
+documents on the server with the build's (id and a hash of all their rows),
+deletes what is gone or changed, and merges what is new, one batch of
+documents per transaction, marking each document complete last. A sync killed
 half-way is finished by the next one; running it twice changes nothing.
 Corpus-wide parts (summaries, REFERENCES, the concept closure) are replaced
 as a whole, as on the embedded store.
@@ -17,6 +17,7 @@ as a whole, as on the embedded store.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 from collections.abc import Iterable
@@ -49,14 +50,20 @@ class Neo4jStore(GraphStore):
             raise StoreError("the neo4j store needs a server address (NEO4J_URI, e.g. bolt://localhost:7687)")
         self.uri, self.database = uri, database or None
         self.read_only = read_only and not create
+        from neo4j.exceptions import ConfigurationError
+
+        self._driver = None
         try:
             self._driver = neo4j.GraphDatabase.driver(uri, auth=(username, password) if username else None)
             self._driver.verify_connectivity()
         except ServiceUnavailable as e:
+            self.close()
             raise StoreError(f"cannot reach the graph server at {uri} ({e}); is it running?") from e
         except AuthError as e:
+            self.close()
             raise StoreError(f"the graph server at {uri} refused the credentials of {username!r}") from e
-        except ValueError as e:
+        except (ValueError, ConfigurationError) as e:
+            self.close()
             raise StoreError(f"bad server address {uri!r} ({e})") from e
 
     # -- running statements -----------------------------------------------------
@@ -120,27 +127,34 @@ class Neo4jStore(GraphStore):
         self._write_rows(stmt, [dict(zip(names, r)) for r in rows])
 
     def replace_contents(self, batch: GraphBatch) -> None:
-        """Synchronise the server's graph with ``batch`` (see the module docstring)."""
+        """Synchronise the server's graph with ``batch`` (see the module docstring).
+
+        Each document's rows are hashed; the hash is written on its ``Document`` node by the last statement
+        of its transaction, so a document is complete on the server exactly when its hash is there and
+        equal. Documents on the server with another hash, or none (chunks left by a sync that died), are
+        deleted first; the rest are merged.
+        """
         self.create_schema()
-        on_server = {r["id"]: r["sha256"] for r in self._run(cypher.DOCUMENT_HASHES)}
-        wanted = {row[0]: row[6] for row in batch.nodes["Document"]}
-        stale = sorted(d for d, sha in on_server.items() if wanted.get(d) != sha)
-        fresh = sorted(d for d, sha in wanted.items() if on_server.get(d) != sha)
+        parts = _split_by_document(batch, {row[0] for row in batch.nodes["Document"]})
+        wanted = {d: _digest(p) for d, p in parts.items()}
+        on_server = {r["id"]: r["digest"] for r in self._run(cypher.DOCUMENT_DIGESTS)}
+        on_server.update({r["doc_id"]: None for r in self._run(cypher.CHUNK_DOC_IDS) if r["doc_id"] not in on_server})
+        stale = sorted(d for d, h in on_server.items() if wanted.get(d) != h)
+        fresh = sorted(d for d, h in wanted.items() if on_server.get(d) != h)
         log.info("server sync: %d documents to remove or replace, %d to write", len(stale), len(fresh))
         for i in range(0, len(stale), DOCS_PER_TX):
             self.delete_documents(stale[i : i + DOCS_PER_TX])
         self._run(cypher.DELETE_SUMMARIES)
         self._run(cypher.DELETE_REFERENCES)
         self._sync_concepts(batch)
-        by_doc = _split_by_document(batch, set(fresh))
         for i in range(0, len(fresh), DOCS_PER_TX):
-            part = _merge_parts(by_doc.pop(d) for d in fresh[i : i + DOCS_PER_TX])
-            for t in ("Chunk", "Entity"):
+            ids = fresh[i : i + DOCS_PER_TX]
+            part = _merge_parts(parts[d] for d in ids)
+            for t in ("Chunk", "Entity", "Document"):
                 self._merge_nodes(t, part.nodes[t])
-            for r in ("NEXT", "MENTIONS", "RELATED", "IS_A"):
+            for r in ("HAS_CHUNK", "NEXT", "MENTIONS", "RELATED", "IS_A"):
                 self._merge_rels(r, part.rels[r])
-            self._merge_nodes("Document", part.nodes["Document"])  # last: marks the document complete
-            self._merge_rels("HAS_CHUNK", part.rels["HAS_CHUNK"])
+            self._run(cypher.SET_DOCUMENT_DIGESTS, {"rows": [{"id": d, "digest": wanted[d]} for d in ids]})
         self._merge_nodes("Summary", batch.nodes["Summary"])
         for r in ("SUMMARIZES", "CHILD_OF", "REFERENCES"):
             self._merge_rels(r, batch.rels[r])
@@ -201,6 +215,15 @@ def _split_by_document(batch: GraphBatch, doc_ids: set[str]) -> dict[str, GraphB
             if row[0] in owner:
                 parts[owner[row[0]]].rels[name].append(row)
     return parts
+
+
+def _digest(part: GraphBatch) -> str:
+    h = hashlib.sha256()
+    for table in (*part.nodes.values(), *part.rels.values()):
+        for row in sorted(map(repr, table)):
+            h.update(row.encode("utf-8"))
+        h.update(b"|")
+    return h.hexdigest()[:32]
 
 
 def _merge_parts(parts: Iterable[GraphBatch]) -> GraphBatch:

@@ -183,7 +183,18 @@ def export(store: GraphStore, out: Path, fmt: str = "turtle") -> int:
     kind = FORMATS.get(fmt.lower())
     if kind is None:
         raise InputError(f"unknown RDF format {fmt!r}; use turtle or nt")
-    tmp = out.with_name(out.name + ".tmp")
+    tmp = out.with_name(f".{out.name}.{os.getpid()}.tmp")  # unique: two exports never share a file
+    try:
+        n = _write(store, tmp, kind)
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        raise InputError(f"{out}: cannot write the RDF export ({e.strerror or e})") from e
+    os.replace(tmp, out)
+    log.info("wrote %d triples to %s", n, out)
+    return n
+
+
+def _write(store: GraphStore, tmp: Path, kind: str) -> int:
     n = 0
     if kind == "nt":  # streamed: a line per triple, no graph in memory
         with open(tmp, "w", encoding="utf-8") as f:
@@ -191,13 +202,11 @@ def export(store: GraphStore, out: Path, fmt: str = "turtle") -> int:
                 f.write(f"{s.n3()} {p.n3()} {o.n3()} .\n")
                 n += 1
     else:  # N-Triples first (streamed), then Oxigraph parses and writes them as Turtle
-        n = export(store, tmp, "nt")
+        n = _write(store, tmp, "nt")
         g = Graph(store="Oxigraph")
         g.parse(str(tmp), format="nt")
         bind_prefixes(g)
         g.serialize(destination=str(tmp), format="turtle")
-    os.replace(tmp, out)
-    log.info("wrote %d triples to %s", n, out)
     return n
 
 

@@ -89,10 +89,13 @@ def cmd_build(args: argparse.Namespace) -> int:
         from medkg.pipelines.embedding import Embedder
 
         emb = Embedder(Path(os.environ["MEDKG_EMBEDDER"]))
+    from medkg.kg.graphdir import GraphDir
+
+    store = args.store or (GraphDir(args.graph).peek_manifest() or {}).get("store", "embedded")
     progress = _Progress()
     try:
         report = build_graph(paths, args.graph, tier=args.tier, vocabulary=_vocabulary(args), embedder=emb,
-                             store=args.store, store_options=_store_options(args.store), workers=args.workers,
+                             store=store, store_options=_store_options(store), workers=args.workers,
                              batch_docs=args.batch_docs, progress=progress)
     finally:
         progress.close()
@@ -411,9 +414,9 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--workers", type=int, help="extraction processes (default: cores - 1; 0 = in this process)")
     b.add_argument("--batch-docs", type=int, default=32,
                    help="documents per committed batch: what an interrupted build can lose (default 32)")
-    b.add_argument("--store", default="embedded", choices=("embedded", "neo4j"),
-                   help="embedded (default, in the graph directory) or neo4j (NEO4J_URI, NEO4J_USERNAME, "
-                        "NEO4J_PASSWORD, NEO4J_DATABASE)")
+    b.add_argument("--store", choices=("embedded", "neo4j"),
+                   help="embedded (in the graph directory) or neo4j (NEO4J_URI, NEO4J_USERNAME, NEO4J_PASSWORD, "
+                        "NEO4J_DATABASE); default: the graph's current store, embedded for a new graph")
     graph_arg(b)
     vocab_arg(b)
     b.set_defaults(func=cmd_build)

@@ -29,6 +29,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -92,6 +93,7 @@ class _Run:
     store_options: dict[str, Any]
     embedder: Embedder | None
     progress: Progress
+    embedder_label: str = DEFAULT_EMBEDDER  # the name recorded when no embedder is loaded
     timings: dict[str, float] = field(default_factory=dict)
     _t: float = field(default_factory=time.perf_counter)
 
@@ -107,29 +109,42 @@ class _Run:
 
     @property
     def embedder_name(self) -> str:
-        return self.embedder.name if self.embedder else DEFAULT_EMBEDDER
+        return self.embedder.name if self.embedder else self.embedder_label
+
+    @property
+    def store_identity(self) -> str:
+        """Which store the view is in: the backend, and for a server its address and database (no password)."""
+        o = self.store_options
+        return self.store if not o.get("uri") else f"{self.store}:{o['uri']}/{o.get('database', '')}"
 
 
 def build_graph(paths: list[Path | str], graph_dir: Path | str, *, tier: int | None = None,
                 vocabulary: Vocabulary | None = None, embedder: Embedder | None = None,
-                store: str = "embedded", store_options: dict[str, Any] | None = None, workers: int | None = None,
+                store: str | None = None, store_options: dict[str, Any] | None = None, workers: int | None = None,
                 batch_docs: int = BATCH_DOCS, progress: Progress | None = None) -> BuildReport:
-    """Add the documents under ``paths`` (files or directories) to the graph in ``graph_dir``."""
+    """Add the documents under ``paths`` (files or directories) to the graph in ``graph_dir``.
+
+    ``store`` defaults to the graph's current backend (``embedded`` for a new graph).
+    """
     t0 = time.perf_counter()
     for p in map(Path, paths):
         if not p.exists():
             raise InputError(f"{p}: file not found")
     gd = _open_graph_dir(Path(graph_dir))
-    run = _Run(gd, vocabulary or load_vocabulary("mesh-bundled"), store, store_options or {}, embedder,
-               progress or (lambda stage, done, total: None), _t=t0)
-    run.lap("vocabulary")
-    with Ledger(gd.ledger_path) as ledger:
-        fingerprint = _prepare(run, ledger)
-        known = ledger.known()
-        stats = {"added": 0, "replaced": 0, "unchanged": 0}
-        todo = _new_or_changed(read_documents([Path(p) for p in paths], tier), known, fingerprint, stats)
-        _extract_into(run, ledger, todo, fingerprint, _default_workers(workers), max(1, batch_docs))
-        return _finish(run, ledger, t0, stats)
+    with graph_lock(gd):
+        current = gd.peek_manifest() or {}
+        run = _Run(gd, vocabulary or load_vocabulary("mesh-bundled"), store or current.get("store", "embedded"),
+                   store_options or {}, embedder, progress or (lambda stage, done, total: None), _t=t0)
+        run.lap("vocabulary")
+        with Ledger(gd.ledger_path) as ledger:
+            fingerprint = _prepare(run, ledger)
+            known = ledger.known()
+            stats = {"added": 0, "replaced": 0, "unchanged": 0}
+            seen: set[str] = set()
+            todo = _new_or_changed(read_documents([Path(p) for p in paths], tier), known, fingerprint, stats, seen)
+            _extract_into(run, ledger, _chain(todo, _outdated(ledger, known, fingerprint, seen, stats)),
+                          fingerprint, _default_workers(workers), max(1, batch_docs))
+            return _finish(run, ledger, t0, stats)
 
 
 def delete_documents(ids: Iterable[str], graph_dir: Path | str, *, vocabulary: Vocabulary | None = None,
@@ -138,16 +153,37 @@ def delete_documents(ids: Iterable[str], graph_dir: Path | str, *, vocabulary: V
     t0 = time.perf_counter()
     gd = GraphDir(Path(graph_dir))
     manifest = gd.read_manifest()
-    run = _Run(gd, vocabulary or load_vocabulary("mesh-bundled"), manifest.get("store", "embedded"),
-               store_options or {}, None, lambda stage, done, total: None)
-    with Ledger(gd.ledger_path) as ledger:
-        ids = list(ids)
-        missing = sorted(set(ids) - set(ledger.known()))
-        if missing:
+    with graph_lock(gd), Ledger(gd.ledger_path) as ledger:
+        run = _Run(gd, vocabulary or load_vocabulary("mesh-bundled"), manifest.get("store", "embedded"),
+                   store_options or {}, None, lambda stage, done, total: None,
+                   embedder_label=manifest.get("embedder", DEFAULT_EMBEDDER))
+        ids, known = set(ids), ledger.known()
+        missing = sorted(ids - set(known))
+        pending = manifest.get("ledger_state") != ledger.state()  # an earlier delete or build did not finish
+        if missing and not pending:
             raise InputError(f"not in the graph {gd.root}: {', '.join(missing[:10])}")
-        removed = ledger.delete(ids)
+        if not set(known) - ids:
+            raise InputError(f"{gd.root}: deleting {len(ids & set(known))} documents would leave the graph empty; "
+                             "remove the directory instead")
+        removed = ledger.delete(ids & set(known))
         log.info("removed %d documents from the ledger", removed)
         return removed, _finish(run, ledger, t0, {"added": 0, "replaced": 0, "unchanged": 0})
+
+
+@contextmanager
+def graph_lock(gd: GraphDir) -> Iterator[None]:
+    """One build or delete at a time per graph directory (an advisory lock, released if the process dies)."""
+    import fcntl
+
+    with open(gd.root / ".lock", "a+b") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            raise InputError(f"{gd.root}: another build or delete is running on this graph; wait for it") from e
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
 
 
 # -- phase 1: the ledger ---------------------------------------------------------------------------------------
@@ -184,21 +220,36 @@ def _prepare(run: _Run, ledger: Ledger) -> str:
 
 
 def _new_or_changed(docs: Iterable[Document], known: dict[str, tuple[str, str]], fingerprint: str,
-                    stats: dict[str, int]) -> Iterator[Document]:
-    seen: set[str] = set()
+                    stats: dict[str, int], seen: set[str]) -> Iterator[Document]:
     for doc in docs:
         if doc.id in seen:
             log.warning("document %s appears twice in the inputs; keeping the first copy", doc.id)
             continue
         seen.add(doc.id)
         old = known.get(doc.id)
-        if old == (doc.sha256, fingerprint):
+        if old == (doc.content_key, fingerprint):
             stats["unchanged"] += 1
             continue
         stats["replaced" if old else "added"] += 1
         yield doc
     if not seen:
         raise InputError("no documents found in the inputs")
+
+
+def _outdated(ledger: Ledger, known: dict[str, tuple[str, str]], fingerprint: str, seen: set[str],
+              stats: dict[str, int]) -> Iterator[Document]:
+    """Stored documents extracted under another fingerprint (a new vocabulary, embedder or medkg), from their text.
+
+    Runs after the inputs are read (``seen`` is complete then); documents are loaded a block at a time and
+    before their rows are replaced.
+    """
+    stale = sorted(d for d, (_, fp) in known.items() if fp != fingerprint and d not in seen)
+    if stale:
+        log.info("re-extracting %d stored documents made with another vocabulary or embedder", len(stale))
+    for i in range(0, len(stale), 200):
+        docs = [r.document for r in ledger.records(stale[i : i + 200])]
+        stats["replaced"] += len(docs)
+        yield from docs
 
 
 def _extract_into(run: _Run, ledger: Ledger, todo: Iterator[Document], fingerprint: str, workers: int,
@@ -208,7 +259,7 @@ def _extract_into(run: _Run, ledger: Ledger, todo: Iterator[Document], fingerpri
     first = next(todo, None)
     if first is None:
         return
-    stream = _chain(first, todo)
+    stream = _chain(iter([first]), todo)
     for extracted in extract_batches(batched(stream, batch_docs), run.gd.lexicon_path, workers):
         texts = [g.chunk.text for _, gs in extracted for g in gs]
         vectors = run.get_embedder().encode(texts)
@@ -222,9 +273,9 @@ def _extract_into(run: _Run, ledger: Ledger, todo: Iterator[Document], fingerpri
     run.lap("extract+embed")
 
 
-def _chain(first: Document, rest: Iterator[Document]) -> Iterator[Document]:
-    yield first
-    yield from rest
+def _chain(*parts: Iterator[Document]) -> Iterator[Document]:
+    for part in parts:
+        yield from part
 
 
 def _default_workers(workers: int | None) -> int:
@@ -240,7 +291,8 @@ def _finish(run: _Run, ledger: Ledger, t0: float, stats: dict[str, int]) -> Buil
     if len(ledger) == 0:
         raise InputError(f"{gd.root}: the graph would have no documents left; remove the directory instead")
     current = gd.peek_manifest()
-    rebuilt = not (current and current.get("ledger_state") == state and current.get("store") == run.store)
+    rebuilt = not (current and current.get("ledger_state") == state
+                   and current.get("store_identity", current.get("store")) == run.store_identity)
     if rebuilt:
         counts = _write_view(run, ledger, state)
     else:
@@ -261,6 +313,7 @@ def _write_view(run: _Run, ledger: Ledger, state: str) -> dict[str, int]:
     run.lap("read ledger")
     view = gd.new_view()
     try:
+        _link_or_copy(gd.lexicon_path, view / "lexicon.pkl")  # the view keeps the lexicon it was built with
         batch, _ = assemble(corpus, run.vocab, view / "index")
         run.lap("link+summaries+index")
         with open_store(run.store, view / "store.lbug", read_only=False, create=True, **run.store_options) as st:
@@ -271,10 +324,19 @@ def _write_view(run: _Run, ledger: Ledger, state: str) -> dict[str, int]:
         shutil.rmtree(view, ignore_errors=True)
         raise
     gd.switch_to(view, {
-        "medkg_version": __version__, "store": run.store, "embedder": run.embedder_name, "dim": dim,
+        "medkg_version": __version__, "store": run.store, "store_identity": run.store_identity,
+        "embedder": run.embedder_name, "dim": dim,
         "vocabularies": run.vocab.versions, "documents": len(corpus.documents), "counts": counts,
         "ledger_state": state, "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "stage_seconds": run.timings,
     })
     return counts
 
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    """A hard link where the file system allows one (the build replaces ``src`` by rename, never in place)."""
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)

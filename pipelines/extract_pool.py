@@ -18,9 +18,15 @@ import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
+from medkg.errors import MedKGError
 from medkg.pipelines.records import ChunkGraph, Document
+
+
+class ExtractionError(MedKGError):
+    """Extraction could not go on (a worker process died)."""
 
 log = logging.getLogger(__name__)
 
@@ -29,15 +35,14 @@ Extracted = list[tuple[Document, list[ChunkGraph]]]
 _WORKER_EXTRACTOR = None
 
 
-def _init_worker(lexicon_path: str) -> None:
+def _extract_batch(lexicon_path: str, docs: list[Document]) -> Extracted:
+    # the pipeline loads on a worker's first batch, not in a pool initializer: an error loading it then
+    # reaches the parent as itself (a MedKGError naming the file), not as a broken pool
     global _WORKER_EXTRACTOR
-    from medkg.pipelines.nlp import Extractor
+    if _WORKER_EXTRACTOR is None:
+        from medkg.pipelines.nlp import Extractor
 
-    _WORKER_EXTRACTOR = Extractor(Path(lexicon_path))
-
-
-def _extract_batch(docs: list[Document]) -> Extracted:
-    assert _WORKER_EXTRACTOR is not None
+        _WORKER_EXTRACTOR = Extractor(Path(lexicon_path))
     return [(d, _WORKER_EXTRACTOR.extract(d)) for d in docs]
 
 
@@ -62,12 +67,18 @@ def extract_batches(batches: Iterable[list[Document]], lexicon_path: Path, worke
             yield [(d, extractor.extract(d)) for d in batch]
         return
     ctx = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(str(lexicon_path),)) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
         pending: deque[Future[Extracted]] = deque()
-        for batch in batches:
-            pending.append(pool.submit(_extract_batch, batch))
-            if len(pending) >= 2 * workers:
+        try:
+            for batch in batches:
+                pending.append(pool.submit(_extract_batch, str(lexicon_path), batch))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
                 yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
+        except BrokenProcessPool as e:
+            raise ExtractionError("an extraction worker died (out of memory, or killed); committed batches are "
+                                  "kept: run the build again, with fewer --workers if memory is short") from e
+        finally:
+            for f in pending:
+                f.cancel()

@@ -65,14 +65,22 @@ class DictionaryMatcher:
         return doc
 
 
-_LEXICONS: dict[str, Lexicon] = {}
+# loaded lexicons, shared by the pipelines of one process; keyed by the file's identity as well as its path,
+# because a build replaces the lexicon at the same path when the vocabulary changes
+_LEXICONS: dict[tuple[str, int, int, int], Lexicon] = {}
 
 
 @Language.factory("medkg_dictionary", default_config={"lexicon_path": ""})
 def make_dictionary(nlp: Language, name: str, lexicon_path: str) -> DictionaryMatcher:
-    if lexicon_path not in _LEXICONS:
-        _LEXICONS[lexicon_path] = Lexicon.load(Path(lexicon_path))
-    return DictionaryMatcher(_LEXICONS[lexicon_path])
+    try:
+        st = Path(lexicon_path).stat()
+    except OSError as e:
+        raise MedKGError(f"{lexicon_path}: the lexicon is missing ({e.strerror}); rebuild the graph") from e
+    key = (lexicon_path, st.st_ino, st.st_mtime_ns, st.st_size)
+    if key not in _LEXICONS:
+        _LEXICONS.clear()  # one vocabulary at a time: a lexicon of a full MeSH is hundreds of MB in memory
+        _LEXICONS[key] = Lexicon.load(Path(lexicon_path))
+    return DictionaryMatcher(_LEXICONS[key])
 
 
 OPTIONAL_STEPS = ("abbreviations", "context")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import zlib
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -75,7 +76,7 @@ def read_pubmed_xml(path: Path, tier: int | None = None) -> Iterator[Document]:
                 yield doc
         except ET.ParseError as e:
             raise InputError(f"{path}: malformed XML ({e})") from e
-        except (OSError, EOFError) as e:  # a truncated .gz
+        except (OSError, EOFError, zlib.error) as e:  # a truncated or damaged .gz
             raise InputError(f"{path}: cannot read ({e})") from e
     if skipped:
         log.info("%s: skipped %d articles without an abstract", path, skipped)

@@ -20,7 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from medkg.errors import InputError
-from medkg.pipelines.records import TIER_LITERATURE, TIER_REPORT, Document, Section
+from medkg.pipelines.records import TIER_LITERATURE, TIER_REPORT, Document, Section, content_id
 
 log = logging.getLogger(__name__)
 
@@ -120,13 +120,17 @@ def read_csv_reports(path: Path, tier: int | None = None) -> Iterator[Document]:
 
     The text is the first column named one of ``text``, ``transcription``,
     ``report``, ``note``, ``note_text``, ``body``; the id the first of ``id``,
-    ``document_id``, ``report_id``, ``note_id`` (else the row number), prefixed
-    with the file's stem so ids from different files never collide. Rows with an
-    empty text are skipped with a warning naming the row.
+    ``document_id``, ``report_id``, ``note_id``, else an unnamed first column (a
+    spreadsheet's or pandas' row index), else a hash of the text (so inserting a
+    row never renames the others), prefixed with the file's stem so ids from
+    different files never collide. Rows with an empty text are skipped with a
+    warning naming the row.
     """
     reader = csv.DictReader(io.StringIO(_read_text(path), newline=""))
     fields = reader.fieldnames or []
     text_col, id_col = _pick(fields, CSV_TEXT_COLUMNS), _pick(fields, CSV_ID_COLUMNS)
+    if id_col is None and fields and not fields[0].strip():
+        id_col = fields[0]
     title_col = _pick(fields, CSV_TITLE_COLUMNS)
     if text_col is None:
         raise InputError(f"{path}: no text column; name one of {', '.join(CSV_TEXT_COLUMNS)} (found: "
@@ -140,7 +144,8 @@ def read_csv_reports(path: Path, tier: int | None = None) -> Iterator[Document]:
                 continue
             key = (row.get(id_col) or "").strip() if id_col else ""
             n += 1
-            yield Document(id=f"report:{path.stem}:{key or rowno - 1}", text=text, tier=tier or TIER_REPORT,
+            key = key or content_id(text, "row")
+            yield Document(id=f"report:{path.stem}:{key}", text=text, tier=tier or TIER_REPORT,
                            kind="report", title=(row.get(title_col) or "").strip() if title_col else "",
                            source=path.name)
     except csv.Error as e:

@@ -39,6 +39,14 @@ class Document:
     def sha256(self) -> str:
         return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
 
+    @property
+    def content_key(self) -> str:
+        """A hash of everything extraction reads (text, tier, kind, title, date, pmid, sections; not the file
+        name): a build re-extracts a document when it changes."""
+        parts = [self.text, str(self.tier), self.kind, self.title, self.date, self.pmid,
+                 ";".join(f"{s.label}:{s.start}:{s.end}" for s in self.sections)]
+        return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+
 
 @dataclass(frozen=True, slots=True)
 class Chunk:

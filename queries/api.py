@@ -83,7 +83,7 @@ class KnowledgeGraph:
         if self._extractor is None:
             from medkg.pipelines.nlp import Extractor
 
-            self._extractor = Extractor(self.dir.lexicon_path)
+            self._extractor = Extractor(self.dir.view_lexicon_path)
         return self._extractor
 
     @property

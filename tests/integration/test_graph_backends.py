@@ -139,3 +139,40 @@ def test_a_server_that_is_down_is_a_clear_error() -> None:
         port = s.getsockname()[1]
     with pytest.raises(StoreError, match=f"cannot reach the graph server at bolt://127.0.0.1:{port}"):
         open_store("neo4j", None, uri=f"bolt://127.0.0.1:{port}", username="neo4j", password="x")
+
+
+def test_a_new_vocabulary_re_extracts_stored_documents(tmp_path: Path, backend, embedder, tiny_vocabulary) -> None:
+    """Documents not in this run's inputs are re-extracted from their stored text when the vocabulary changed."""
+    from medkg.ontologies.vocabulary import Vocabulary
+
+    store, opts = backend
+    build_graph([write_docs(tmp_path / "a.jsonl", DOCS)], tmp_path / "g", vocabulary=tiny_vocabulary,
+                embedder=embedder, store=store, store_options=opts, workers=0)
+    smaller = Vocabulary()
+    smaller.add(c for c in tiny_vocabulary.concepts.values() if c.id != "MESH:D011014")  # no Pneumonia
+    report = build_graph([write_docs(tmp_path / "b.jsonl", {"PMID:9": "Skin neoplasms in AIDS."})], tmp_path / "g",
+                         vocabulary=smaller, embedder=embedder, store=store, store_options=opts, workers=0)
+    assert (report.added, report.replaced, report.documents) == (1, 3, 4)
+    with KnowledgeGraph.open(tmp_path / "g", store_options=opts) as g:
+        rows = g.cypher("MATCH (e:Entity) WHERE e.concept_id = 'MESH:D011014' RETURN count(e) AS n")
+        assert rows[0]["n"] == 0  # no entity is left linked to the concept that is gone
+        assert g.stats()["counts"]["Document"] == 4
+
+
+def test_deleting_everything_is_refused_and_keeps_the_graph(tmp_path: Path, embedder, tiny_vocabulary) -> None:
+    build_graph([write_docs(tmp_path / "a.jsonl", DOCS)], tmp_path / "g", vocabulary=tiny_vocabulary,
+                embedder=embedder, workers=0)
+    with pytest.raises(InputError, match="would leave the graph empty"):
+        delete_documents(list(DOCS), tmp_path / "g", vocabulary=tiny_vocabulary)
+    with KnowledgeGraph.open(tmp_path / "g") as g:
+        assert g.stats()["counts"]["Document"] == 3
+
+
+def test_one_build_at_a_time(tmp_path: Path, embedder, tiny_vocabulary) -> None:
+    from medkg.kg.graphdir import GraphDir
+    from medkg.pipelines.build import graph_lock
+
+    (tmp_path / "g").mkdir()
+    with graph_lock(GraphDir(tmp_path / "g")), pytest.raises(InputError, match="another build or delete"):
+        build_graph([write_docs(tmp_path / "a.jsonl", DOCS)], tmp_path / "g", vocabulary=tiny_vocabulary,
+                    embedder=embedder, workers=0)

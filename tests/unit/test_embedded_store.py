@@ -85,7 +85,7 @@ def test_missing_and_corrupt_graph_directories(tmp_path: Path) -> None:
         GraphDir(d).read_manifest()
     (d / "manifest.json").write_text(json.dumps({"format": "medkg-graph", "format_version": 4, "view": "view-000001"}),
                                      encoding="utf-8")
-    with pytest.raises(GraphCorruptError, match="lexicon.pkl is missing"):
+    with pytest.raises(GraphCorruptError, match="view-000001/lexicon.pkl is missing"):
         GraphDir(d).read_manifest()
     (d / "store.lbug").write_bytes(b"garbage" * 100)
     with pytest.raises(GraphCorruptError, match="cannot open the graph store"):
@@ -95,19 +95,22 @@ def test_missing_and_corrupt_graph_directories(tmp_path: Path) -> None:
 def test_a_view_becomes_current_only_when_the_manifest_says_so(tmp_path: Path) -> None:
     gd = GraphDir(tmp_path / "graph")
     gd.root.mkdir()
+    (gd.root / "lexicon.pkl").write_bytes(b"lexicon")
     first = gd.new_view()
     gd.switch_to(first, {"documents": 1})
     half_built = gd.new_view()  # a build that crashes before switching leaves this behind
     (half_built / "store.lbug").write_bytes(b"partial")
-    assert GraphDir(gd.root).peek_manifest() is None  # no lexicon yet: not a usable graph
+    assert GraphDir(gd.root).peek_manifest() is None  # the view has no index: not a usable graph
     assert json.loads(gd.manifest_path.read_text())["view"] == first.name
-    gd.remove_stale_views()
-    assert gd.views() == [first.name] and not half_built.exists()
     second = gd.new_view()
-    assert second.name == "view-000002"
+    assert second.name == "view-000003"
     gd.switch_to(second, {"documents": 2})
-    assert gd.views() == [second.name]
-    assert json.loads(gd.manifest_path.read_text())["documents"] == 2
+    # the current view and the one it replaced stay (a reader may still use it); the half-built one goes
+    assert gd.views() == [first.name, second.name]
+    third = gd.new_view()
+    gd.switch_to(third, {"documents": 3})
+    assert gd.views() == [second.name, third.name]
+    assert json.loads(gd.manifest_path.read_text())["documents"] == 3
 
 
 def test_copy_keeps_quoted_lists_that_first_appear_late_in_the_file(tmp_path: Path) -> None:

@@ -31,7 +31,7 @@ def test_records_round_trip_and_a_changed_text_replaces_its_row(tmp_path: Path, 
         assert len(ledger) == 2 and ledger.state() != before
         (a,) = ledger.records(["a"])
         assert a.document.text == "Type 2 diabetes."
-        assert ledger.known()["a"] == (a.document.sha256, "f1")
+        assert ledger.known()["a"] == (a.document.content_key, "f1")
         assert ledger.delete(["a", "zzz"]) == 1 and list(ledger.known()) == ["b"]
 
 

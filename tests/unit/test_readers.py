@@ -108,6 +108,10 @@ def test_csv_reports_pick_columns_and_skip_empty_rows(tmp_path: Path) -> None:
     (doc,) = read_documents([p])
     assert doc.id == "report:notes:n1" and doc.tier == 1 and doc.title == "Visit"
     assert doc.text == "Denies chest pain,\nno fever."
+    p.write_text("text\nPneumonia.\nAnaemia.\n", encoding="utf-8")
+    ids = [d.id for d in read_documents([p])]
+    p.write_text("text\nChest pain.\nPneumonia.\nAnaemia.\n", encoding="utf-8")  # a row inserted first
+    assert [d.id for d in read_documents([p])][1:] == ids  # without an id column, ids come from the text
     p.write_text("a,b\n1,2\n", encoding="utf-8")
     with pytest.raises(InputError, match="notes.csv: no text column; name one of text, transcription"):
         list(read_documents([p]))
