@@ -13,16 +13,13 @@ COUNT_BY_TIER = "MATCH (n:{table}) RETURN n.tier AS tier, count(n) AS n"
 
 SUMMARIES_AT_LEVEL = "MATCH (s:Summary) WHERE s.level = $level RETURN s.id AS id, s.tags AS tags, s.text AS text, s.size AS size"
 
-CHILD_SUMMARIES = """
-MATCH (c:Summary)-[:CHILD_OF]->(p:Summary)
-WHERE p.id IN $ids
-MATCH (c)-[:SUMMARIZES]->(ch:Chunk)
-RETURN p.id AS parent, c.id AS summary, ch.id AS chunk_id, c.tags AS tags
-"""
+# by primary key (one index lookup per id; a relationship walk or "IN $ids" scans the table in LadybugDB)
+SUMMARY_TAGS = "UNWIND $ids AS i MATCH (s:Summary {id: i}) RETURN s.id AS id, s.tags AS tags"
 
 CHUNKS_BY_ID = """
-MATCH (d:Document)-[:HAS_CHUNK]->(c:Chunk)
-WHERE c.id IN $ids
+UNWIND $ids AS i
+MATCH (c:Chunk {id: i})
+MATCH (d:Document {id: c.doc_id})
 RETURN c.id AS id, c.doc_id AS doc_id, c.tier AS tier, c.start AS start, c.`end` AS end_,
        c.section AS section, c.text AS text, d.pmid AS pmid, d.title AS title, d.kind AS kind
 """

@@ -119,7 +119,7 @@ class KnowledgeGraph:
         st = settings or RetrievalSettings()
         count = self._llm.count_tokens if self._llm is not None else approx_tokens
         if mode == "uretrieve":
-            if self._uretriever is None or self._uretriever.settings is not st:
+            if self._uretriever is None or self._uretriever.settings != st:
                 self._uretriever = URetriever(self.store, self.index, self.dir.index_dir, st, count)
             return self._uretriever
         flat = {"vector": VectorRetriever, "bm25": BM25Retriever, "hybrid": HybridRetriever}

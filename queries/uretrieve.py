@@ -48,6 +48,10 @@ from medkg.queries.context import (
 FINDINGS_SECTIONS = ("RESULT", "CONCLUSION", "FINDING", "IMPRESSION", "ASSESSMENT", "DIAGNOS")
 
 
+CANDIDATES = 256  # chunks under the chosen summaries scored with their tags (see URetriever._score_children)
+MAX_CANDIDATES = 2048
+
+
 class TagWeights:
     """IDF of summary tags, saved by the build in ``index/tag_df.json``."""
 
@@ -97,13 +101,7 @@ class URetriever:
             for i, sid in enumerate(self.summary_ids)
         }
         beam = sorted(top_scores, key=top_scores.get, reverse=True)[: st.beam]
-        children = self.store.query(cypher.CHILD_SUMMARIES, {"ids": beam})
-        scored: dict[str, tuple[float, str]] = {}
-        for r in children:
-            i = self.index.row[r["chunk_id"]]
-            s = float(hybrid[i]) + st.tag_weight * self.weights.overlap(q.tags, r["tags"])
-            scored[r["chunk_id"]] = (s, f"summary {r['parent']}")
-        ordered = sorted(scored.items(), key=lambda kv: kv[1][0], reverse=True)
+        ordered = self._score_children(q, beam, hybrid)
         ranked = ordered[: st.top_chunks]
         path: dict = {"summaries": [{"id": s, "score": round(top_scores[s], 4)} for s in beam],
                       "chunks": [{"id": c, "score": round(v[0], 4)} for c, v in ranked]}
@@ -131,6 +129,30 @@ class URetriever:
         result.passages = pack_passages(self.store, picked, st.budget_tokens - background_cost, self.count)
         return result
 
+    def _score_children(self, q: QuestionAnalysis, beam: list[str], hybrid: np.ndarray
+                        ) -> list[tuple[str, tuple[float, str]]]:
+        """The chunks under the chosen summaries, best first: hybrid score + tag overlap of their meta-graph.
+
+        Topics grow with the corpus (thousands of chunks each at 100k documents), so only the candidates
+        that can still reach the top are scored with their tags: the tag term adds at most ``tag_weight``,
+        so every chunk whose hybrid score is within ``tag_weight`` of the best ``CANDIDATES``-th is fetched
+        (its level-0 summary, by primary key), which keeps the head of the ranking exact.
+        """
+        st = self.settings
+        rows = np.concatenate([self.members[s] for s in beam]) if beam else np.zeros(0, dtype=np.int64)
+        parent = np.concatenate([np.full(len(self.members[s]), k) for k, s in enumerate(beam)]) if beam else rows
+        if len(rows) > CANDIDATES:
+            scores = hybrid[rows]
+            floor = np.partition(scores, -CANDIDATES)[-CANDIDATES] - st.tag_weight
+            keep = np.flatnonzero(scores >= floor)
+            keep = keep[np.argsort(-scores[keep])][:MAX_CANDIDATES]
+            rows, parent = rows[keep], parent[keep]
+        chunk_ids = [self.index.ids[i] for i in rows]
+        tags = {r["id"]: r["tags"] for r in self.store.query(cypher.SUMMARY_TAGS, {"ids": [f"S0:{c}" for c in chunk_ids]})}
+        scored = {c: (float(hybrid[i]) + st.tag_weight * self.weights.overlap(q.tags, tags.get(f"S0:{c}", [])),
+                      f"summary {beam[p]}") for c, i, p in zip(chunk_ids, rows, parent)}
+        return sorted(scored.items(), key=lambda kv: kv[1][0], reverse=True)
+
     def _findings_first(self, picked: list[tuple[str, float, str]], doc_ids: list[str]
                         ) -> list[tuple[str, float, str]]:
         """Put the findings sections of the best document before the rest.
@@ -152,7 +174,8 @@ class URetriever:
                 ) -> tuple[list[tuple[str, float]], list[str], list[str]]:
         ents = self.store.query(cypher.ENTITIES_OF_CHUNKS, {"ids": chunk_ids})
         matched = [e for e in ents if e["concept_id"] in question_concepts and not e["negated"]]
-        refs = self.store.query(cypher.REFERENCED_CHUNKS, {"ids": [e["id"] for e in matched if e["tier"] == 1]})
+        report_ids = [e["id"] for e in matched if e["tier"] == 1]  # only report findings have REFERENCES
+        refs = self.store.query(cypher.REFERENCED_CHUNKS, {"ids": report_ids}) if report_ids else []
         best: dict[str, float] = {}
         for r in refs:
             best[r["chunk_id"]] = max(best.get(r["chunk_id"], 0.0), float(r["score"]))
