@@ -86,21 +86,45 @@ class URetriever:
                         for sid in self.summary_ids}
         self.weights = TagWeights(index_dir / "tag_df.json")
         rows = store.query(cypher.SUMMARIES_AT_LEVEL, {"level": 1})
-        self.summary_tags = {r["id"]: set(r["tags"]) for r in rows}
         self.summary_text = {r["id"]: r["text"] for r in rows}
+        # top-level scoring is vectorised (tens of thousands of topics at 100k documents): members laid out
+        # flat for one max-reduce, and an inverted index tag -> topics for the tag overlap
+        sizes = [len(self.members[sid]) for sid in self.summary_ids]
+        self._flat = (np.concatenate([self.members[sid] for sid in self.summary_ids]) if self.summary_ids
+                      else np.zeros(0, dtype=np.int64))
+        self._offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64) if sizes else self._flat
+        position = {sid: i for i, sid in enumerate(self.summary_ids)}
+        postings: dict[str, list[int]] = {}
+        for r in rows:
+            if r["id"] in position:
+                for tag in r["tags"]:
+                    postings.setdefault(tag, []).append(position[r["id"]])
+        self._postings = {t: np.array(v, dtype=np.int64) for t, v in postings.items()}
+
+    def _top_level_scores(self, q: QuestionAnalysis, hybrid: np.ndarray) -> np.ndarray:
+        """0.5 x the best chunk's hybrid score + 0.3 x centroid similarity + 0.2 x IDF-weighted tag overlap."""
+        n = len(self.summary_ids)
+        if n == 0:
+            return np.zeros(0, dtype=np.float32)
+        best = np.maximum(np.maximum.reduceat(hybrid[self._flat], self._offsets), 0.0)
+        overlap = np.zeros(n, dtype=np.float64)
+        total = sum(self.weights.idf(t) for t in q.tags)
+        if total:
+            for tag in q.tags:
+                if tag in self._postings:
+                    overlap[self._postings[tag]] += self.weights.idf(tag)
+            overlap /= total
+        return 0.5 * best + 0.3 * (self.summary_vectors @ q.vector) + 0.2 * overlap
 
     def retrieve(self, q: QuestionAnalysis, question: str) -> Retrieval:
         st = self.settings
         dense = self.index.dense_scores(q.vector)
         bm25 = self.index.bm25_scores(question)
         hybrid = st.dense_weight * dense + st.bm25_weight * bm25
-        centroid = self.summary_vectors @ q.vector
-        top_scores = {
-            sid: 0.5 * float(hybrid[self.members[sid]].max(initial=0.0)) + 0.3 * float(centroid[i])
-            + 0.2 * self.weights.overlap(q.tags, self.summary_tags.get(sid, set()))
-            for i, sid in enumerate(self.summary_ids)
-        }
-        beam = sorted(top_scores, key=top_scores.get, reverse=True)[: st.beam]
+        scores = self._top_level_scores(q, hybrid)
+        order = np.argsort(-scores, kind="stable")[: st.beam]
+        beam = [self.summary_ids[i] for i in order]
+        top_scores = {self.summary_ids[i]: float(scores[i]) for i in order}
         ordered = self._score_children(q, beam, hybrid)
         ranked = ordered[: st.top_chunks]
         path: dict = {"summaries": [{"id": s, "score": round(top_scores[s], 4)} for s in beam],
