@@ -15,7 +15,7 @@ For each size, side by side:
   (ArcadeDB started here) instead; extraction is shared, so the table gives the
   store phase of both and the whole-build rate of both (extraction + store);
 - ``--view-size N``: a view over N documents made by replicating the largest
-  built ledger's records with new ids (extraction and embedding are not rerun:
+  built ledger's records (or ``--view-from GRAPH``'s) with new ids (extraction and embedding are not rerun:
   their cost grows linearly and is measured above), to time the store/index
   phase and ``retrieve`` (U-Retrieve, LLM excluded) on a graph of that size.
 
@@ -100,7 +100,7 @@ def dir_mb(path: Path) -> float:
 
 def replicate_ledger(src: Path, dst: Path, n: int) -> None:
     """A ledger of n documents: src's records, repeated with new ids (``~vK``) in every id they contain."""
-    from medkg.kg.ledger import Ledger, LedgerRecord
+    from medkg.kg.ledger import Ledger
 
     with Ledger(src) as a:
         base = list(a.records())

@@ -42,7 +42,7 @@ class GraphStore(ABC):
 
     @abstractmethod
     def bulk_load(self, batch: GraphBatch) -> None:
-        """Load a fresh batch of rows (new keys only) as fast as the backend allows."""
+        """Load a batch of rows as fast as the backend allows (embedded: COPY into a fresh store; Neo4j: MERGE)."""
 
     def replace_contents(self, batch: GraphBatch) -> None:
         """Make the store hold exactly ``batch``'s graph. The default suits a fresh, empty store."""
@@ -67,8 +67,10 @@ class GraphStore(ABC):
         self.close()
 
 
-def open_store(backend: str, path: Path, *, read_only: bool = True, create: bool = False, **options: Any
+def open_store(backend: str, path: Path | None, *, read_only: bool = True, create: bool = False, **options: Any
                ) -> GraphStore:
+    """Open a backend by name. ``path`` is the embedded store's file (a server backend ignores it and takes
+    its connection from ``options``: ``uri``, ``username``, ``password``, ``database``)."""
     try:
         spec = BACKENDS[backend]
     except KeyError as e:
