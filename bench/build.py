@@ -1,7 +1,7 @@
 """Batch builds at growing sizes: documents/s, peak memory, store size, re-run cost, Bolt vs embedded, ask latency.
 
 Corpus: the real abstracts in ../shared/data (BC5CDR train+dev, NCBI-disease
-train+dev, PubMedQA PQA-L dev: about 3,300 distinct documents). Sizes beyond
+train+dev, PubMedQA PQA-L dev: 2,192 distinct documents). Sizes beyond
 that repeat them with new ids (``PMID:123~r2``) and the report says so.
 
 For each size, side by side:
