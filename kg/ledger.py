@@ -21,10 +21,12 @@ on the user's machine (the same trust as the store file beside it).
 
 from __future__ import annotations
 
+import hashlib
 import pickle
 import sqlite3
 import zlib
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,8 +80,6 @@ class Ledger:
 
     def state(self) -> str:
         """A digest of (id, content key, fingerprint) over all documents: equal states mean equal views."""
-        import hashlib
-
         h = hashlib.sha256()
         for row in self._db.execute("SELECT id, content_key, fingerprint FROM documents ORDER BY id"):
             h.update("\t".join(row).encode("utf-8") + b"\n")
@@ -125,17 +125,15 @@ class Ledger:
     def set_meta(self, key: str, value: str) -> None:
         self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
-    def _transaction(self):
-        db = self._db
-
-        class _Tx:
-            def __enter__(self) -> None:
-                db.execute("BEGIN IMMEDIATE")
-
-            def __exit__(self, exc_type, *rest) -> None:
-                db.execute("ROLLBACK" if exc_type else "COMMIT")
-
-        return _Tx()
+    @contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def close(self) -> None:
         self._db.close()
