@@ -43,3 +43,16 @@ def normalise_curie(raw: str, namespace: str = "") -> str | None:
     if not local:
         return None
     return f"{PREFIXES.get(prefix, prefix)}:{local}"
+
+
+def pubtator_curie(raw: str) -> str | None:
+    """An id of a PubTator annotation as a CURIE: bare MeSH ids (``D003920``, ``C012345``) get ``MESH:``.
+
+    None for PubTator's "no id" (``-1``) and empty cells; other ids go through :func:`normalise_curie`.
+    """
+    raw = raw.strip()
+    if raw in ("", "-1"):
+        return None
+    if raw[:1] in "DC" and raw[1:].isdigit():
+        return f"MESH:{raw}"
+    return normalise_curie(raw) or raw

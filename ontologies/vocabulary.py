@@ -30,7 +30,9 @@ READERS: dict[str, tuple[str, str]] = {
     "mondo": ("medkg.ontologies.obo", "read_obo"),
     "doid": ("medkg.ontologies.obo", "read_obo"),
     "icd10cm": ("medkg.ontologies.icd10cm", "read_icd10cm"),  # the tabular XML
+    "pubtator": ("medkg.ontologies.annotated", "read_annotated_names"),  # names from a corpus's gold mentions
 }
+ANNOTATED = "ANNOTATED"
 
 
 @dataclass
@@ -39,10 +41,18 @@ class Vocabulary:
 
     concepts: dict[str, Concept] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
+    # concept id -> names an annotated corpus gave it (``pubtator`` loads): added to the concept, not replacing it
+    annotated: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def add(self, concepts: Iterable[Concept]) -> int:
         n = 0
         for c in concepts:
+            if c.vocab.startswith(ANNOTATED):
+                self.annotated[c.id] = self.annotated.get(c.id, ()) + c.terms
+                if c.id in self.concepts:
+                    n += 1
+                    self.versions.setdefault(c.vocab, c.vocab_version)
+                    continue
             self.concepts[c.id] = c
             if c.vocab_version:
                 self.versions.setdefault(c.vocab, c.vocab_version)

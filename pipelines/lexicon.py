@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import logging
 import pickle
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,10 +32,13 @@ from spacy.lang.en.stop_words import STOP_WORDS
 
 from medkg.errors import GraphCorruptError
 from medkg.ontologies.vocabulary import Vocabulary
+from medkg.pipelines.candidates import CandidateIndex
+from medkg.pipelines.terms import TOKEN_RE, Token, normalise, singular, tokens
+
+__all__ = ["Lexicon", "Token", "normalise", "singular", "tokens"]
 
 log = logging.getLogger(__name__)
 
-TOKEN_RE = re.compile(r"[A-Za-z0-9]+")
 MAX_TERM_TOKENS = 8
 # MeSH branches that describe research, society or publications, not medicine.
 EXCLUDED_MESH_BRANCHES = ("H", "I", "J", "K", "L", "M", "V", "Z", "N05", "N06", "E05", "G17")
@@ -50,37 +52,8 @@ GENERIC_TERMS = frozenset(
 )
 
 
-_BRITISH = (("tumour", "tumor"), ("aem", "em"), ("oed", "ed"), ("oes", "es"), ("paed", "ped"), ("haem", "hem"))
 # head words that MeSH names formally while prose uses everyday words
 HEAD_VARIANTS = {"neoplasm": ("tumor", "cancer"), "neoplasms": ("tumors", "cancers")}
-
-
-def singular(token: str) -> str:
-    """Crude normal form of a lower-cased token, for matching only.
-
-    'tumours' -> 'tumor', 'anaemia' -> 'anemia', 'glass' stays 'glass'.
-    """
-    for gb, us in _BRITISH:
-        if gb in token:
-            token = token.replace(gb, us)
-    if len(token) > 4 and token.endswith("s") and not token.endswith(("ss", "us", "is", "ys")):
-        return token[:-1]
-    return token
-
-
-def normalise(text: str) -> str:
-    return " ".join(singular(t.lower()) for t in TOKEN_RE.findall(text))
-
-
-@dataclass(frozen=True, slots=True)
-class Token:
-    text: str
-    start: int
-    end: int
-
-
-def tokens(text: str) -> list[Token]:
-    return [Token(m.group(), m.start(), m.end()) for m in TOKEN_RE.finditer(text)]
 
 
 @dataclass
@@ -94,12 +67,15 @@ class Lexicon:
     entries: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     acronyms: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     concepts: dict[str, tuple[str, str, tuple[str, ...]]] = field(default_factory=dict)
-    first_tokens: set[str] = field(default_factory=set)
+    first_tokens: dict[str, int] = field(default_factory=dict)  # first token of a key -> most tokens of such keys
     version: str = ""
+    candidates: CandidateIndex | None = None  # approximate (TF-IDF) candidates; None for an index without them
+    # term key -> the concept an annotated corpus linked it to (``medkg vocab load pubtator``); outranks the rest
+    annotated: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def from_vocabulary(cls, vocab: Vocabulary, excluded_branches: tuple[str, ...] = EXCLUDED_MESH_BRANCHES
-                        ) -> Lexicon:
+    def from_vocabulary(cls, vocab: Vocabulary, excluded_branches: tuple[str, ...] = EXCLUDED_MESH_BRANCHES,
+                        approximate: bool = True) -> Lexicon:
         lex = cls(version="; ".join(f"{k}: {v}" for k, v in sorted(vocab.versions.items())))
         entries: dict[str, list[tuple[str, bool]]] = {}
         acronyms: dict[str, list[tuple[str, bool]]] = {}
@@ -113,11 +89,44 @@ class Lexicon:
                     bucket = target.setdefault(key, [])
                     if all(cid != c.id for cid, _ in bucket):
                         bucket.append((c.id, i == 0))
+        for cid, terms in vocab.annotated.items():
+            if cid not in lex.concepts:
+                continue
+            for term in terms:
+                for table, key in _keys(term, annotated=True):
+                    target = acronyms if table == "acronym" else entries
+                    bucket = target.setdefault(key, [])
+                    if all(c != cid for c, _ in bucket):
+                        bucket.append((cid, False))
+                    lex.annotated.setdefault(key, cid)
         lex.entries = {k: tuple(v) for k, v in entries.items()}
         lex.acronyms = {k: tuple(v) for k, v in acronyms.items()}
-        lex.first_tokens = {k.split(" ", 1)[0] for k in lex.entries} | {k.split(" ", 1)[0] for k in lex.acronyms}
+        for key in (*lex.entries, *lex.acronyms):
+            parts = key.split(" ")
+            lex.first_tokens[parts[0]] = max(lex.first_tokens.get(parts[0], 0), len(parts))
         log.info("lexicon: %d keys, %d acronyms, %d concepts", len(lex.entries), len(lex.acronyms), len(lex.concepts))
+        if approximate:
+            lex.candidates = CandidateIndex.build(lex)
         return lex
+
+    def annotated_choice(self, text: str) -> str | None:
+        """The concept annotators linked this exact text to, if a loaded corpus says."""
+        if not self.annotated:
+            return None
+        toks = TOKEN_RE.findall(text)
+        raw = " ".join(toks)
+        return self.annotated.get(raw) or self.annotated.get(" ".join(singular(t.lower()) for t in toks))
+
+    def lookup(self, text: str) -> tuple[tuple[tuple[str, bool], ...], bool] | None:
+        """Exact look-up of a whole span: ``(candidates, exact_case)``, or None when no term spells it."""
+        toks = TOKEN_RE.findall(text)
+        if not toks or len(toks) > MAX_TERM_TOKENS:
+            return None
+        raw = " ".join(toks)
+        if raw in self.acronyms:
+            return self.acronyms[raw], True
+        cands = self.entries.get(" ".join(singular(t.lower()) for t in toks))
+        return (cands, False) if cands else None
 
     def save(self, path: Path) -> None:
         with open(path, "wb") as f:
@@ -134,6 +143,8 @@ class Lexicon:
             raise GraphCorruptError(f"{path}: the graph's term index is damaged; rebuild the graph") from e
         if not isinstance(lex, cls):
             raise GraphCorruptError(f"{path}: not a medkg term index")
+        if "annotated" not in vars(lex) or not isinstance(lex.first_tokens, dict):
+            raise GraphCorruptError(f"{path}: a term index of an older medkg; rebuild the graph ('medkg build')")
         return lex
 
     def find(self, text: str) -> Iterator[tuple[int, int, tuple[tuple[str, bool], ...], bool]]:
@@ -143,8 +154,9 @@ class Lexicon:
         i = 0
         while i < len(toks):
             hit = None
-            if norm[i] in self.first_tokens or toks[i].text in self.first_tokens:
-                for n in range(min(MAX_TERM_TOKENS, len(toks) - i), 0, -1):
+            longest = max(self.first_tokens.get(norm[i], 0), self.first_tokens.get(toks[i].text, 0))
+            if longest:
+                for n in range(min(longest, len(toks) - i), 0, -1):
                     raw = " ".join(t.text for t in toks[i : i + n])
                     cands = self.acronyms.get(raw) or self.entries.get(" ".join(norm[i : i + n]))
                     if cands:
@@ -157,13 +169,17 @@ class Lexicon:
                 yield hit
 
 
-def _keys(term: str) -> Iterator[tuple[str, str]]:
+def _keys(term: str, annotated: bool = False) -> Iterator[tuple[str, str]]:
+    """Table and key of a term; ``annotated`` terms (a corpus's own names) may be short mixed-case symbols."""
     toks = TOKEN_RE.findall(term)
     if not toks or len(toks) > MAX_TERM_TOKENS:
         return
     raw = " ".join(toks)
     if len(raw) <= 5 and raw.replace(" ", "").isupper() and any(ch.isalpha() for ch in raw):
         yield "acronym", raw  # APC, AIDS, HIV-1: case-sensitive only
+        return
+    if annotated and 2 <= len(raw) <= 3 and raw[0].isupper() and raw.isalpha():
+        yield "acronym", raw  # element symbols an annotated corpus links: Na, Ca, Li
         return
     key = " ".join(singular(t.lower()) for t in toks)
     if len(key) < 3 or (len(toks) == 1 and (key in STOP_WORDS or key in GENERIC_TERMS or toks[0].lower()
@@ -181,3 +197,21 @@ def _keys(term: str) -> Iterator[tuple[str, str]]:
         head = " ".join(singular(t.lower()) for t in toks[:-1])
         for variant in HEAD_VARIANTS[last]:
             yield "term", f"{head} {singular(variant)}"
+
+
+# loaded lexicons, shared by the pipelines of one process; keyed by the file's identity as well as its path,
+# because a build replaces the lexicon at the same path when the vocabulary changes
+_LOADED: dict[tuple[str, int, int, int], Lexicon] = {}
+
+
+def cached_lexicon(path: str | Path) -> Lexicon:
+    """``Lexicon.load`` once per file per process (pipelines and their components share it)."""
+    try:
+        st = Path(path).stat()
+    except OSError as e:
+        raise GraphCorruptError(f"{path}: the lexicon is missing ({e.strerror}); rebuild the graph") from e
+    key = (str(path), st.st_ino, st.st_mtime_ns, st.st_size)
+    if key not in _LOADED:
+        _LOADED.clear()  # one vocabulary at a time: a lexicon of a full MeSH is hundreds of MB in memory
+        _LOADED[key] = Lexicon.load(Path(path))
+    return _LOADED[key]

@@ -1,35 +1,82 @@
-"""Choose one concept for a dictionary match and keep the runners-up.
+"""Choose one concept for a mention and keep the runners-up.
 
-A term often names several concepts ("cold" the disease and the temperature,
-a drug's descriptor and its supplementary record). The first version ranks
-candidates by evidence available without a model: a match on the preferred
-name beats a synonym, a MeSH descriptor beats a supplementary record, and
-clinically central groups (disorders, chemicals, anatomy) beat the rest.
-Context-aware disambiguation and approximate (TF-IDF) candidates come with the
-vocabulary issue; the record already carries score, method and alternatives.
+Three ways to a concept, tried in this order, each recorded as the link's
+``method``:
+
+1. **Exact** (``dictionary:preferred``/``synonym``/``acronym``): the mention's
+   normal form is a term of the vocabulary. A term often names several concepts
+   ("cold" the disease and the temperature, a drug's descriptor and its
+   supplementary record); they are ranked by evidence available without a
+   model: the semantic group the NER model gave the mention (a "Chemical"
+   mention wants a CHEM concept), a match on the preferred name over a synonym,
+   a MeSH descriptor over a supplementary record, then clinically central
+   groups (disorders, chemicals, anatomy) over the rest.
+2. **Approximate** (``tfidf``): no term spells the mention; the character
+   3-gram TF-IDF neighbours (:mod:`medkg.pipelines.candidates`) of the mention's
+   group are ranked by cosine similarity, descriptors first among near-ties
+   (within ``TIE``), and the best is taken when its similarity reaches
+   ``threshold``. Below it the mention is left unlinked: a wrong concept id
+   poisons the graph, a missing one only loses a mention.
+3. **Abbreviation** (in :mod:`medkg.pipelines.abbreviations`): a short form
+   takes the concept of the long form its document defines.
+
+The score is the similarity (1.0 for a preferred-name match, 0.95 for a
+synonym, times 0.9 when the surface form is ambiguous); ``alternatives`` holds
+the next five candidates.
 """
 
 from __future__ import annotations
 
+from medkg.pipelines.candidates import Candidate
 from medkg.pipelines.lexicon import Lexicon
 from medkg.pipelines.records import Link
 
 GROUP_PRIORITY = {"DISO": 0, "CHEM": 1, "ANAT": 2, "PROC": 3, "PHYS": 4, "LIVB": 5}
+APPROXIMATE_THRESHOLD = 0.8
+TIE = 0.02
 
 
-def choose_link(candidates: tuple[tuple[str, bool], ...], lexicon: Lexicon, exact_case: bool) -> Link:
-    """Rank ``(concept_id, preferred)`` candidates and return the best as a ``Link``."""
+def _group(lexicon: Lexicon, cid: str) -> str:
+    return lexicon.concepts.get(cid, ("", "UNKN", ()))[1]
 
-    def rank(c: tuple[str, bool]) -> tuple[int, int, int, str]:
+
+def choose_link(candidates: tuple[tuple[str, bool], ...], lexicon: Lexicon, exact_case: bool,
+                group: str | None = None, annotated: str | None = None) -> Link:
+    """Rank ``(concept_id, preferred)`` candidates and return the best as a ``Link``.
+
+    ``annotated`` is the concept an annotated corpus linked this text to
+    (:meth:`Lexicon.annotated_choice`); it comes first when it fits the group.
+    """
+
+    def rank(c: tuple[str, bool]) -> tuple[int, int, int, int, int, str]:
         cid, preferred = c
-        group = lexicon.concepts.get(cid, ("", "UNKN", ()))[1]
-        return (0 if preferred else 1, 0 if cid.startswith("MESH:D") else 1, GROUP_PRIORITY.get(group, 9), cid)
+        g = _group(lexicon, cid)
+        return (0 if group is None or g == group else 1, 0 if cid == annotated else 1, 0 if preferred else 1,
+                0 if cid.startswith("MESH:D") else 1, GROUP_PRIORITY.get(g, 9), cid)
 
     ranked = sorted(candidates, key=rank)
     best, preferred = ranked[0]
-    score = 1.0 if preferred else 0.95
+    score = 1.0 if preferred or best == annotated else 0.95
     if len(ranked) > 1:
         score *= 0.9  # ambiguous surface form
-    method = "dictionary:acronym" if exact_case else ("dictionary:preferred" if preferred else "dictionary:synonym")
+    method = ("dictionary:annotated" if best == annotated else "dictionary:acronym" if exact_case
+              else "dictionary:preferred" if preferred else "dictionary:synonym")
     return Link(concept_id=best, score=round(score, 3), method=method,
                 alternatives=tuple(cid for cid, _ in ranked[1:6]))
+
+
+def in_group(candidates: tuple[tuple[str, bool], ...], lexicon: Lexicon, group: str) -> bool:
+    return any(_group(lexicon, cid) == group for cid, _ in candidates)
+
+
+def approximate_link(candidates: list[Candidate], lexicon: Lexicon, group: str,
+                     threshold: float = APPROXIMATE_THRESHOLD) -> Link | None:
+    """The best TF-IDF candidate of ``group`` at or above ``threshold``, or None."""
+    fitting = [c for c in candidates if _group(lexicon, c.concept_id) == group]
+    if not fitting or fitting[0].similarity < threshold:
+        return None
+    top = fitting[0].similarity
+    ranked = sorted(fitting, key=lambda c: (c.similarity < top - TIE, not c.concept_id.startswith("MESH:D"),
+                                            -c.similarity, c.concept_id))
+    return Link(concept_id=ranked[0].concept_id, score=round(ranked[0].similarity, 3), method="tfidf",
+                alternatives=tuple(c.concept_id for c in ranked[1:6]))

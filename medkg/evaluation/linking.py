@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from medkg.errors import InputError
+from medkg.ontologies.curie import pubtator_curie
 from medkg.pipelines.readers import read_pubtator
 from medkg.pipelines.records import Document, Mention
 
@@ -50,15 +51,6 @@ class GoldMention:
     text: str
     type: str
     ids: frozenset[str]
-
-
-def curie(raw: str) -> str:
-    raw = raw.strip()
-    if ":" in raw:
-        return raw
-    if raw[:1] in "DC" and raw[1:].isdigit():
-        return f"MESH:{raw}"
-    return raw
 
 
 def read_gold(path: Path) -> tuple[list[Document], list[GoldMention]]:
@@ -81,7 +73,7 @@ def read_gold(path: Path) -> tuple[list[Document], list[GoldMention]]:
                 raise InputError(f"{path}:{lineno}: mention {text!r} is not at {s}-{e} of PMID {pmid}")
             if etype not in GOLD_TYPES:
                 continue
-            found = frozenset(curie(i) for i in ids.replace("+", "|").split("|") if i.strip() not in ("", "-1"))
+            found = frozenset(c for c in (pubtator_curie(i) for i in ids.replace("+", "|").split("|")) if c)
             gold.append(GoldMention(doc.id, s, e, doc.text[s:e], GOLD_TYPES[etype], found))
     if not gold:
         raise InputError(f"{path}: no annotated mentions of a known type ({', '.join(sorted(GOLD_TYPES))})")
@@ -162,11 +154,11 @@ def score(gold: Iterable[GoldMention], predicted: Iterable[tuple[str, Mention]],
     return levels
 
 
-def evaluate(documents: list[Document], gold: list[GoldMention], mentions: Callable[[str], list[Mention]],
+def evaluate(documents: list[Document], gold: list[GoldMention], mentions: Callable[[list[str]], list[list[Mention]]],
              equivalents: Callable[[str], Iterable[str]] = lambda cid: ()) -> LinkingReport:
-    """Run ``mentions`` (text -> linked mentions) over every document and score it."""
+    """Run ``mentions`` (texts -> linked mentions of each) over every document and score it."""
     t0 = time.perf_counter()
-    predicted = [(d.id, m) for d in documents for m in mentions(d.text)]
+    predicted = [(d.id, m) for d, found in zip(documents, mentions([d.text for d in documents])) for m in found]
     seconds = time.perf_counter() - t0
     log.info("linked %d documents in %.1f s", len(documents), seconds)
     return LinkingReport(documents=len(documents), gold_mentions=len(gold), predicted_mentions=len(predicted),

@@ -1,0 +1,61 @@
+"""Approximate (character 3-gram TF-IDF) candidates and how links are chosen from them."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+from medkg.pipelines.candidates import Candidate
+from medkg.pipelines.lexicon import Lexicon
+from medkg.pipelines.linking import approximate_link, choose_link
+
+
+def test_misspelt_and_reworded_terms_find_their_concept(tiny_vocabulary) -> None:
+    lex = Lexicon.from_vocabulary(tiny_vocabulary)
+    assert lex.candidates is not None
+    got = lex.candidates(["diabetis melitus", "pneumonias", "skin neoplasma"], k=5)
+    assert got[0][0].concept_id == "MESH:D003920"
+    assert got[1][0].concept_id == "MESH:D011014" and got[1][0].similarity > 0.99  # plural folds to the term
+    assert got[2][0].concept_id == "MESH:D012878"
+    assert all(0.0 < c.similarity <= 1.0 for cands in got for c in cands)
+    assert [c.similarity for c in got[0]] == sorted((c.similarity for c in got[0]), reverse=True)
+
+
+def test_only_chemicals_and_diseases_are_indexed(tiny_vocabulary) -> None:
+    lex = Lexicon.from_vocabulary(tiny_vocabulary)
+    ids = {c.concept_id for cands in lex.candidates(["patients", "patient"]) for c in cands}
+    assert "MESH:D010361" not in ids  # 'Patients' is LIVB: the NER model never asks for it
+
+
+def test_text_without_any_known_trigram_has_no_candidates(tiny_vocabulary) -> None:
+    lex = Lexicon.from_vocabulary(tiny_vocabulary)
+    assert lex.candidates(["qqq", ""]) == [[], []]
+
+
+def test_the_index_survives_the_lexicon_pickle(tiny_vocabulary, tmp_path: Path) -> None:
+    lex = Lexicon.from_vocabulary(tiny_vocabulary)
+    lex.candidates(["anemia"])  # builds the nmslib index, which is not picklable
+    path = tmp_path / "lexicon.pkl"
+    lex.save(path)
+    again = Lexicon.load(path)
+    assert again.candidates(["anaemias"])[0][0].concept_id == "MESH:D000740"
+    assert pickle.loads(pickle.dumps(again)).candidates is not None
+
+
+def test_approximate_link_respects_group_and_threshold(tiny_vocabulary) -> None:
+    lex = Lexicon.from_vocabulary(tiny_vocabulary, approximate=False)
+    cands = [Candidate("MESH:D051176", 0.93, "beta catenin"), Candidate("MESH:D000740", 0.91, "anemia")]
+    chem = approximate_link(cands, lex, "CHEM")
+    assert chem is not None and chem.concept_id == "MESH:D051176" and chem.method == "tfidf" and chem.score == 0.93
+    dis = approximate_link(cands, lex, "DISO")
+    assert dis is not None and dis.concept_id == "MESH:D000740"
+    assert approximate_link(cands, lex, "DISO", threshold=0.95) is None
+    assert approximate_link(cands, lex, "ANAT") is None
+
+
+def test_exact_candidates_prefer_the_ner_group(tiny_vocabulary) -> None:
+    lex = Lexicon.from_vocabulary(tiny_vocabulary, approximate=False)
+    cands = (("MESH:D000740", True), ("MESH:D051176", True))
+    assert choose_link(cands, lex, False).concept_id == "MESH:D000740"  # disorders first without a group
+    link = choose_link(cands, lex, False, group="CHEM")
+    assert link.concept_id == "MESH:D051176" and link.alternatives == ("MESH:D000740",)
