@@ -1,0 +1,42 @@
+"""The tokenizer every medkg pipeline shares: spaCy's English rules plus three splits for biomedical text.
+
+The NER model is trained and run on these tokens, so a mention can only be
+found if it starts and ends on a token boundary. spaCy's English rules keep
+together a few patterns that abstracts use all the time:
+
+- a bracket inside a word: "nitroglycerin (NTG)-induced" leaves the token
+  ``NTG)-induced``, so neither the NER model nor scispaCy's abbreviation
+  detector sees the short form ``NTG`` (nor any of its later uses);
+  "Na(v)1.5" and "[3H]saxitoxin" likewise;
+- a hyphen between a letter and a digit: "thallium-201", "serotonin-1A";
+- a suspended hyphen ("diazepam- and scopolamine-induced") and a full stop
+  after a mixed-case short form ("... with AmB.").
+
+With these splits 0.9% of BC5CDR's gold mentions still fall inside a token
+(1.4% before), mostly names glued to a digit ("5-HT6").
+"""
+
+from __future__ import annotations
+
+import spacy
+from spacy.language import Language
+from spacy.util import compile_infix_regex, compile_suffix_regex
+
+EXTRA_INFIXES = (
+    r"[()\[\]]",  # any bracket inside a token
+    r"(?<=[A-Za-z])-(?=[0-9])",  # thallium-201
+)
+EXTRA_SUFFIXES = (
+    r"(?<=[A-Za-z])-",  # a suspended hyphen: "diazepam- and scopolamine-induced"
+    r"(?<=[a-z][A-Z])\.",  # a sentence ending in a mixed-case short form: "... with AmB."
+)
+
+
+def blank_english() -> Language:
+    """``spacy.blank("en")`` with medkg's extra infix rules."""
+    nlp = spacy.blank("en")
+    infixes = list(nlp.Defaults.infixes) + list(EXTRA_INFIXES)
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+    suffixes = list(nlp.Defaults.suffixes) + list(EXTRA_SUFFIXES)
+    nlp.tokenizer.suffix_search = compile_suffix_regex(suffixes).search
+    return nlp
