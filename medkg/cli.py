@@ -334,8 +334,10 @@ def cmd_eval_linking(args: argparse.Namespace) -> int:
         vocab = VocabularyLibrary(args.vocab_dir).vocabulary()
         Lexicon.from_vocabulary(vocab).save(lexicon_path)
         without = frozenset(w.strip() for w in (args.without or "").split(",") if w.strip())
-        extractor = Extractor(lexicon_path, without=without)
-        report = linking.evaluate(documents, gold, extractor.mentions,
+        options = {"ner_dir": args.ner_model} if args.ner_model else {}
+        extractor = Extractor(lexicon_path, without=without, dictionary_fills_ner_groups=args.dictionary_fills,
+                              **options)
+        report = linking.evaluate(documents, gold, extractor.mentions_many,
                                   lambda cid: vocab.concepts[cid].mappings if cid in vocab.concepts else ())
     out = report.to_dict()
     if args.json:
@@ -348,6 +350,26 @@ def cmd_eval_linking(args: argparse.Namespace) -> int:
         for etype, m in by_type.items():
             print(f"{level:9s} {etype:9s} {m['precision']:9.4f} {m['recall']:7.4f} {m['f1']:7.4f} "
                   f"{m['tp']:6d} {m['fp']:6d} {m['fn']:6d}")
+    return 0
+
+
+def cmd_train_ner(args: argparse.Namespace) -> int:
+    from medkg.ontologies.vocabulary import load_vocabulary
+    from medkg.pipelines.lexicon import Lexicon
+    from medkg.pipelines.ner_training import train_ner
+
+    # the bundled MeSH tells which chemicals a disease-only corpus left unannotated
+    lexicon = Lexicon.from_vocabulary(load_vocabulary(), approximate=False)
+
+    def progress(epoch: int, row: dict[str, float]) -> None:
+        print(f"epoch {epoch:2d}  loss {row['loss']:10.1f}  held-out P {row['heldout_p']:.4f} "
+              f"R {row['heldout_r']:.4f} F1 {row['heldout_f1']:.4f}", flush=True)
+
+    report = train_ner(args.files, args.out, lexicon=lexicon, max_epochs=args.max_epochs, patience=args.patience,
+                       seed=args.seed, lexicon_features=not args.no_lexicon_features, on_epoch=progress)
+    print(f"saved the epoch {report.best_epoch} model to {args.out} (held-out F1 "
+          f"{report.heldout_scores['heldout_f1']:.4f}; {report.train_documents} training, "
+          f"{report.heldout_documents} held-out documents; {report.seconds:.0f} s)")
     return 0
 
 
@@ -482,13 +504,31 @@ def make_parser() -> argparse.ArgumentParser:
     li.add_argument("--dataset", type=Path, required=True, help="a PubTator file with annotations")
     li.add_argument("--limit", type=int, default=0, help="only the first N documents")
     li.add_argument("--json", action="store_true", help="print the report as JSON")
-    li.add_argument("--without", help="switch pipeline steps off to measure what they add: abbreviations,context")
+    li.add_argument("--without", help="switch pipeline steps off to measure what they add (comma-separated): "
+                                      "ner, dictionary, tfidf, abbreviations, context")
+    li.add_argument("--ner-model", type=Path, help="a model folder from 'medkg train ner' (default: the bundled one)")
+    li.add_argument("--dictionary-fills", choices=("auto", "none", "annotated", "all"), default="auto",
+                    help="which dictionary chemicals/diseases the NER model did not find are kept: none, those named "
+                         "by a loaded annotated corpus, or all; auto (default): annotated if such names are loaded")
     vocab_arg(li)
     li.set_defaults(func=cmd_eval_linking)
 
+    tr = sub.add_parser("train", help="train medkg's models")
+    tr_sub = tr.add_subparsers(dest="what", required=True)
+    tn = tr_sub.add_parser("ner", help="the chemical/disease NER model, from PubTator files with gold mentions")
+    tn.add_argument("files", nargs="+", type=Path, help="PubTator training files (e.g. BC5CDR and NCBI-disease train)")
+    tn.add_argument("--out", type=Path, required=True, help="model folder to write")
+    tn.add_argument("--max-epochs", type=int, default=40)
+    tn.add_argument("--patience", type=int, default=6, help="stop after N epochs without a better held-out F1")
+    tn.add_argument("--seed", type=int, default=0)
+    tn.add_argument("--no-lexicon-features", action="store_true",
+                    help="do not give the model the bundled MeSH dictionary's matches as a feature")
+    tn.set_defaults(func=cmd_train_ner)
+
     v = sub.add_parser("vocab", help="load vocabularies (MeSH XML, UMLS RRF, OBO, ICD-10-CM) or list them")
     v.add_argument("action", choices=("load", "info"))
-    v.add_argument("kind", nargs="?", help="mesh, umls, obo (hpo, mondo, doid) or icd10cm")
+    v.add_argument("kind", nargs="?", help="mesh, umls, obo (hpo, mondo, doid), icd10cm, or pubtator (the names "
+                   "annotators gave concepts in a training corpus: see the README)")
     v.add_argument("path", nargs="?", help="the file or directory to read")
     v.add_argument("--sources", help="UMLS: comma-separated source vocabularies (SAB) to keep; default all")
     v.add_argument("--languages", default="ENG", help="UMLS: comma-separated languages (LAT); default ENG")

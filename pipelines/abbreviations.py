@@ -10,11 +10,17 @@ after the dictionary matcher, applies them:
 
 - when the long form is a linked mention (the whole long form, or failing that
   the longest mention that ends where it ends), every occurrence of the short
-  form is linked to the same concept, replacing whatever the dictionary said
-  about that span (method ``abbreviation``);
-- when the long form names nothing the vocabulary knows, dictionary links on
-  the short form are dropped: the document has said what the letters mean,
-  and it is not what the acronym table guessed.
+  form is linked to the same concept, replacing whatever was found on that span
+  (method ``abbreviation``);
+- when a mention overlaps the long form but none lines up with it (the model
+  took "von Hippel-Lindau disease" where the definition is "von Hippel-Lindau
+  (VHL)"), the long form's own text is linked: exact look-up, else its TF-IDF
+  candidates among chemicals and diseases. A long form no mention touches is
+  not linked this way: the NER model judged it no chemical or disease (a
+  protein such as "vasoactive intestinal peptide (VIP)");
+- when the long form names nothing the vocabulary knows, links on the short
+  form are dropped: the document has said what the letters mean, and it is not
+  what the acronym table guessed.
 """
 
 from __future__ import annotations
@@ -23,11 +29,16 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from medkg.pipelines.lexicon import Lexicon, cached_lexicon
+from medkg.pipelines.linking import approximate_link, choose_link
 from medkg.pipelines.records import Link
 
 
 class AbbreviationLinker:
     """Re-link or drop short-form mentions according to the document's own definitions."""
+
+    def __init__(self, lexicon: Lexicon | None = None) -> None:
+        self.lexicon = lexicon
 
     def __call__(self, doc: Doc) -> Doc:
         if not doc.has_extension("abbreviations") or not doc._.abbreviations:
@@ -42,12 +53,18 @@ class AbbreviationLinker:
         dropped: set[tuple[int, int]] = set()
         for (lstart, lend), shorts in by_long.items():
             source = _long_form_mention(ents, lstart, lend)
+            if source is not None:
+                found: tuple[str, Link] | None = (source.label_, source._.link)
+            elif any(e.start_char < lend and lstart < e.end_char for e in ents):
+                found = self._link_text(shorts[0]._.long_form.text)  # a mention overlaps it, none lines up
+            else:
+                found = None
             for short in shorts:
-                if source is None:
+                if found is None:
                     dropped.add((short.start_char, short.end_char))
                     continue
-                span = Span(doc, short.start, short.end, label=source.label_)
-                link: Link = source._.link
+                label, link = found
+                span = Span(doc, short.start, short.end, label=label)
                 span._.link = Link(concept_id=link.concept_id, score=round(link.score * 0.95, 3),
                                    method="abbreviation", alternatives=link.alternatives)
                 span._.char_span = (short.start_char, short.end_char)
@@ -60,6 +77,21 @@ class AbbreviationLinker:
         doc.ents = filter_spans(kept + replaced)
         return doc
 
+    def _link_text(self, text: str) -> tuple[str, Link] | None:
+        """A long form no mention covers, linked on its own: exact term, else a confident TF-IDF candidate."""
+        if self.lexicon is None:
+            return None
+        found = self.lexicon.lookup(text)
+        if found:
+            link = choose_link(found[0], self.lexicon, found[1], annotated=self.lexicon.annotated_choice(text))
+        elif self.lexicon.candidates is not None:
+            cands = self.lexicon.candidates([text])[0]
+            links = [approximate_link(cands, self.lexicon, group) for group in ("DISO", "CHEM")]
+            link = max((lk for lk in links if lk is not None), key=lambda lk: lk.score, default=None)
+        else:
+            link = None
+        return None if link is None else (self.lexicon.concepts[link.concept_id][1], link)
+
 
 def _long_form_mention(ents: list[Span], start: int, end: int) -> Span | None:
     exact = [e for e in ents if e.start_char == start and e.end_char == end]
@@ -69,6 +101,6 @@ def _long_form_mention(ents: list[Span], start: int, end: int) -> Span | None:
     return max(inside, key=lambda e: e.end_char - e.start_char) if inside else None
 
 
-@Language.factory("medkg_abbreviations")
-def make_abbreviation_linker(nlp: Language, name: str) -> AbbreviationLinker:
-    return AbbreviationLinker()
+@Language.factory("medkg_abbreviations", default_config={"lexicon_path": ""})
+def make_abbreviation_linker(nlp: Language, name: str, lexicon_path: str) -> AbbreviationLinker:
+    return AbbreviationLinker(cached_lexicon(lexicon_path) if lexicon_path else None)

@@ -46,6 +46,7 @@ from medkg.pipelines.assemble import Corpus, assemble
 from medkg.pipelines.embedding import DEFAULT_EMBEDDER, Embedder
 from medkg.pipelines.extract_pool import batched, extract_batches
 from medkg.pipelines.lexicon import Lexicon
+from medkg.pipelines.nlp import ner_fingerprint
 from medkg.pipelines.readers import read_documents
 from medkg.pipelines.records import Document
 
@@ -207,7 +208,8 @@ def _prepare(run: _Run, ledger: Ledger) -> str:
     """Write the lexicon if the vocabulary changed; return the extraction fingerprint."""
     fingerprint = hashlib.sha256(json.dumps(
         {"medkg": __version__, "format": FORMAT_VERSION, "vocabularies": run.vocab.versions,
-         "concepts": len(run.vocab.concepts), "embedder": run.embedder_name}, sort_keys=True).encode()
+         "concepts": len(run.vocab.concepts), "embedder": run.embedder_name, "ner": ner_fingerprint()},
+        sort_keys=True).encode()
     ).hexdigest()[:16]
     if ledger.get_meta("fingerprint") != fingerprint or not run.gd.lexicon_path.exists():
         tmp = run.gd.root / ".lexicon.pkl.tmp"

@@ -43,7 +43,7 @@ def _extract_batch(lexicon_path: str, docs: list[Document]) -> Extracted:
         from medkg.pipelines.nlp import Extractor
 
         _WORKER_EXTRACTOR = Extractor(Path(lexicon_path))
-    return [(d, _WORKER_EXTRACTOR.extract(d)) for d in docs]
+    return list(zip(docs, _WORKER_EXTRACTOR.extract_many(docs)))
 
 
 def batched(items: Iterable[Document], size: int) -> Iterator[list[Document]]:
@@ -64,7 +64,7 @@ def extract_batches(batches: Iterable[list[Document]], lexicon_path: Path, worke
 
         extractor = Extractor(lexicon_path)
         for batch in batches:
-            yield [(d, extractor.extract(d)) for d in batch]
+            yield list(zip(batch, extractor.extract_many(batch)))
         return
     ctx = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:

@@ -2,26 +2,29 @@
 
 Pipeline (all registered spaCy components, so they run, serialise and test
 like any other): ``sentencizer`` -> scispaCy's ``abbreviation_detector`` ->
-``medkg_dictionary`` (mentions from the vocabulary, linked) ->
-``medkg_abbreviations`` (short forms take their long form's concept) ->
-``medkg_context`` (negation, uncertainty, history, family history).
+``ner`` (medkg's trained chemical/disease model, sourced from
+``pipelines/models/ner``) -> ``medkg_mentions`` (NER spans linked, plus the
+vocabulary dictionary's other matches) -> ``medkg_abbreviations`` (short forms
+take their long form's concept) -> ``medkg_context`` (negation, uncertainty,
+history, family history).
 
-The tokenizer is spaCy's English one from a blank pipeline: the statistical
-``en_core_web_sm`` knows no biomedical entity types and would only slow the
-build; the trained biomedical NER comes with the vocabulary issue.
+The tokenizer is spaCy's English one with a few splits for biomedical text
+(:mod:`medkg.pipelines.tokenizer`), the one the NER model was trained on; the
+statistical ``en_core_web_sm`` knows no biomedical
+entity types and would only slow the build.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import warnings
 from bisect import bisect_right
 from pathlib import Path
+from typing import Any
 
-import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
 
 import scispacy.abbreviation  # noqa: F401  (registers abbreviation_detector)
 
@@ -29,8 +32,11 @@ from medkg.errors import MedKGError
 from medkg.pipelines import abbreviations as _abbreviations  # noqa: F401  (registers medkg_abbreviations)
 from medkg.pipelines import context as _context  # noqa: F401  (registers medkg_context)
 from medkg.pipelines.chunking import chunk_document, split_sentences
-from medkg.pipelines.lexicon import Lexicon
-from medkg.pipelines.linking import choose_link
+from medkg.pipelines import lexicon_tags as _lexicon_tags  # noqa: F401  (registers medkg_lexicon_tags)
+from medkg.pipelines.lexicon import Lexicon, cached_lexicon
+from medkg.pipelines.mentions import MentionFinder
+from medkg.pipelines.ner_training import load_ner
+from medkg.pipelines.tokenizer import blank_english
 from medkg.pipelines.records import ChunkGraph, Document, Entity, Link, Mention
 from medkg.pipelines.relations import cooccurrence_relations
 
@@ -39,66 +45,52 @@ log = logging.getLogger(__name__)
 # scispaCy's detector runs an empty matcher on every document without an abbreviation; spaCy warns each time
 warnings.filterwarnings("ignore", message=r"\[W036\] The component 'matcher'", category=UserWarning)
 
-if not Span.has_extension("link"):
-    Span.set_extension("link", default=None)
-    Span.set_extension("char_span", default=None)
+@Language.factory("medkg_mentions", default_config={"lexicon_path": "", "dictionary": True, "approximate": True,
+                                                    "dictionary_fills_ner_groups": "auto"})
+def make_mention_finder(nlp: Language, name: str, lexicon_path: str, dictionary: bool, approximate: bool,
+                        dictionary_fills_ner_groups: str) -> MentionFinder:
+    return MentionFinder(cached_lexicon(lexicon_path), dictionary=dictionary, approximate=approximate,
+                         dictionary_fills_ner_groups=dictionary_fills_ner_groups)
 
 
-class DictionaryMatcher:
-    """spaCy component: vocabulary mentions as ``doc.ents`` with ``span._.link``."""
-
-    def __init__(self, lexicon: Lexicon) -> None:
-        self.lexicon = lexicon
-
-    def __call__(self, doc: Doc) -> Doc:
-        spans = []
-        for start, end, cands, exact in self.lexicon.find(doc.text):
-            link = choose_link(cands, self.lexicon, exact)
-            span = doc.char_span(start, end, label=self.lexicon.concepts[link.concept_id][1],
-                                 alignment_mode="expand")
-            if span is None:
-                continue
-            span._.link = link
-            span._.char_span = (start, end)
-            spans.append(span)
-        doc.ents = filter_spans(spans)
-        return doc
+OPTIONAL_STEPS = ("ner", "dictionary", "tfidf", "abbreviations", "context")
+NER_MODEL_DIR = Path(__file__).parent / "models" / "ner"
+_NER_MODELS: dict[Path, Language] = {}
 
 
-# loaded lexicons, shared by the pipelines of one process; keyed by the file's identity as well as its path,
-# because a build replaces the lexicon at the same path when the vocabulary changes
-_LEXICONS: dict[tuple[str, int, int, int], Lexicon] = {}
+def ner_model(model_dir: Path = NER_MODEL_DIR) -> Language:
+    if model_dir not in _NER_MODELS:
+        _NER_MODELS[model_dir] = load_ner(model_dir)
+    return _NER_MODELS[model_dir]
 
 
-@Language.factory("medkg_dictionary", default_config={"lexicon_path": ""})
-def make_dictionary(nlp: Language, name: str, lexicon_path: str) -> DictionaryMatcher:
-    try:
-        st = Path(lexicon_path).stat()
-    except OSError as e:
-        raise MedKGError(f"{lexicon_path}: the lexicon is missing ({e.strerror}); rebuild the graph") from e
-    key = (lexicon_path, st.st_ino, st.st_mtime_ns, st.st_size)
-    if key not in _LEXICONS:
-        _LEXICONS.clear()  # one vocabulary at a time: a lexicon of a full MeSH is hundreds of MB in memory
-        _LEXICONS[key] = Lexicon.load(Path(lexicon_path))
-    return DictionaryMatcher(_LEXICONS[key])
+def ner_fingerprint(model_dir: Path = NER_MODEL_DIR) -> str:
+    """A hash of the NER model's weights: builds re-extract when the model changes."""
+    weights = model_dir / "ner" / "model"
+    if not weights.is_file():
+        raise MedKGError(f"{model_dir}: no trained NER model here (missing ner/model); run 'medkg train ner'")
+    return hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
 
 
-OPTIONAL_STEPS = ("abbreviations", "context")
-
-
-def make_pipeline(lexicon_path: Path, without: frozenset[str] = frozenset()) -> Language:
+def make_pipeline(lexicon_path: Path, without: frozenset[str] = frozenset(), ner_dir: Path = NER_MODEL_DIR,
+                  dictionary_fills_ner_groups: str = "auto") -> Language:
     """The extraction pipeline; ``without`` switches optional steps off (for ablations)."""
     unknown = set(without) - set(OPTIONAL_STEPS)
     if unknown:
         raise MedKGError(f"unknown pipeline steps {sorted(unknown)}; optional: {', '.join(OPTIONAL_STEPS)}")
-    nlp = spacy.blank("en")
+    nlp = blank_english()
     nlp.max_length = 5_000_000
     nlp.add_pipe("sentencizer")
     if "abbreviations" not in without:
         nlp.add_pipe("abbreviation_detector")
-    nlp.add_pipe("medkg_dictionary", config={"lexicon_path": str(lexicon_path)})
+    if "ner" not in without:
+        nlp.add_pipe("medkg_lexicon_tags", config={"lexicon_path": str(lexicon_path)})
+        nlp.add_pipe("ner", source=ner_model(ner_dir))
+    nlp.add_pipe("medkg_mentions", config={"lexicon_path": str(lexicon_path), "dictionary": "dictionary" not in without,
+                                           "approximate": "tfidf" not in without,
+                                           "dictionary_fills_ner_groups": dictionary_fills_ner_groups})
     if "abbreviations" not in without:
-        nlp.add_pipe("medkg_abbreviations")
+        nlp.add_pipe("medkg_abbreviations", config={"lexicon_path": str(lexicon_path)})
     if "context" not in without:
         nlp.add_pipe("medkg_context")
     return nlp
@@ -107,9 +99,10 @@ def make_pipeline(lexicon_path: Path, without: frozenset[str] = frozenset()) -> 
 class Extractor:
     """Document -> chunks -> mentions -> entities and relations (one ``ChunkGraph`` per chunk)."""
 
-    def __init__(self, lexicon_path: Path, max_chunk_chars: int = 600, without: frozenset[str] = frozenset()) -> None:
-        self.nlp = make_pipeline(lexicon_path, without)
-        self.lexicon: Lexicon = self.nlp.get_pipe("medkg_dictionary").lexicon
+    def __init__(self, lexicon_path: Path, max_chunk_chars: int = 600, without: frozenset[str] = frozenset(),
+                 **pipeline_options: Any) -> None:
+        self.nlp = make_pipeline(lexicon_path, without, **pipeline_options)
+        self.lexicon: Lexicon = self.nlp.get_pipe("medkg_mentions").lexicon
         self.max_chunk_chars = max_chunk_chars
 
     def mentions(self, text: str) -> list[Mention]:
@@ -117,8 +110,20 @@ class Extractor:
         doc = self.nlp(text)
         return [self._mention(ent, 0, text) for ent in doc.ents]
 
+    def mentions_many(self, texts: list[str], batch_size: int = 32) -> list[list[Mention]]:
+        """``mentions`` of several texts, run as batches (faster for the NER model)."""
+        docs = self.nlp.pipe(texts, batch_size=batch_size)
+        return [[self._mention(ent, 0, text) for ent in doc.ents] for text, doc in zip(texts, docs)]
+
     def extract(self, document: Document) -> list[ChunkGraph]:
-        doc = self.nlp(document.text)
+        return self._graphs(document, self.nlp(document.text))
+
+    def extract_many(self, documents: list[Document], batch_size: int = 32) -> list[list[ChunkGraph]]:
+        """``extract`` over several documents; the NER model runs them as batches, which is faster."""
+        docs = self.nlp.pipe((d.text for d in documents), batch_size=batch_size)
+        return [self._graphs(document, doc) for document, doc in zip(documents, docs)]
+
+    def _graphs(self, document: Document, doc: Doc) -> list[ChunkGraph]:
         sentences = split_sentences(document.text, [s.start_char for s in doc.sents])
         sent_starts = [s for s, _ in sentences]
         chunks = chunk_document(document, sentences, self.max_chunk_chars)

@@ -1,0 +1,155 @@
+"""spaCy component ``medkg_mentions``: the trained NER and the dictionary, combined and linked.
+
+Two mention finders with opposite strengths run before this component:
+
+- the statistical NER model (:mod:`medkg.pipelines.ner_training`) knows where a
+  chemical or disease mention *begins and ends* the way the annotated corpora
+  do ("cisplatin-induced nephrotoxicity" is the chemical "cisplatin" and the
+  disease "nephrotoxicity"), including names no vocabulary spells, but it knows
+  nothing of concept ids and only two entity types;
+- the vocabulary dictionary (:class:`~medkg.pipelines.lexicon.Lexicon`) knows
+  every term of every concept, of every semantic group (anatomy, procedures,
+  organisms...), but not which of them the text means as an entity.
+
+This component takes the NER spans first and links each (exact term, else
+approximate TF-IDF candidates of the span's group; see
+:mod:`medkg.pipelines.linking`); an NER span that cannot be linked confidently
+is dropped. Dictionary matches that overlap no NER span are then added:
+always for the groups the NER model does not cover (anatomy, procedures...);
+for chemicals and diseases it depends on ``dictionary_fills_ner_groups``:
+``"annotated"`` adds only matches on a name that a loaded annotated corpus used
+(``medkg vocab load pubtator``), and not all-capital short forms, whose meaning
+each document defines; ``"none"`` adds no chemical or disease the model
+missed, ``"all"`` adds every one. The default, ``"auto"``, is ``"annotated"``
+when annotated names are loaded (they say what annotators count as a mention)
+and ``"all"`` when not (a graph is better served by recall than by a model
+that has never seen the user's texts). Without a NER model in the pipeline
+every dictionary match is kept.
+
+``span._.link`` holds the link and ``span._.char_span`` the character offsets;
+the span's label is the semantic group of the linked concept.
+"""
+
+from __future__ import annotations
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from medkg.errors import MedKGError
+from medkg.pipelines.context import FAMILY_PRE, HISTORICAL_PRE, NEGATION_PRE, UNCERTAIN_PRE
+from medkg.pipelines import lexicon_tags as _lexicon_tags  # noqa: F401  (registers doc._.lexicon_matches)
+from medkg.pipelines.lexicon import Lexicon
+from medkg.pipelines.linking import approximate_link, choose_link, in_group
+from medkg.pipelines.records import Link
+
+NER_GROUPS = {"Chemical": "CHEM", "Disease": "DISO"}
+FILL_POLICIES = ("auto", "none", "annotated", "all")
+
+if not Span.has_extension("link"):
+    Span.set_extension("link", default=None)
+    Span.set_extension("char_span", default=None)
+
+
+# cue words a model trained on abstracts may take into a span of clinical text ("Denies chest pain"); the span
+# without them is the mention, and medkg_context then reads them as the cue they are
+LEADING_CUES = tuple(sorted({f"{c} " for c in (*NEGATION_PRE, *UNCERTAIN_PRE, *HISTORICAL_PRE, *FAMILY_PRE)},
+                            key=len, reverse=True))
+
+
+def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
+    """A span without cue words in front and the hyphens and stops its tokens carried ("(+)-cibenzoline")."""
+    while True:
+        cue = next((c for c in LEADING_CUES if text[start:end].lower().startswith(c)), None)
+        if cue is None:
+            break
+        start += len(cue)
+    while start < end and text[start] in "-.,;: ":
+        start += 1
+    while end > start and text[end - 1] in "-.,;: ":
+        end -= 1
+    return start, end
+
+
+class MentionFinder:
+    """Link NER spans, then add the dictionary's other matches, as ``doc.ents``."""
+
+    def __init__(self, lexicon: Lexicon, dictionary: bool = True, approximate: bool = True,
+                 dictionary_fills_ner_groups: str = "auto") -> None:
+        if dictionary_fills_ner_groups not in FILL_POLICIES:
+            raise MedKGError(f"dictionary_fills_ner_groups: {dictionary_fills_ner_groups!r} is not one of "
+                             f"{', '.join(FILL_POLICIES)}")
+        self.lexicon = lexicon
+        self.dictionary = dictionary
+        self.approximate = approximate and lexicon.candidates is not None
+        if dictionary_fills_ner_groups == "auto":
+            dictionary_fills_ner_groups = "annotated" if lexicon.annotated else "all"
+        self.fill_ner_groups = dictionary_fills_ner_groups
+
+    def __call__(self, doc: Doc) -> Doc:
+        ner_ran = doc.has_annotation("ENT_IOB")
+        text = doc.text  # Doc.text joins every token: once per document, not per mention
+        ner = [(*_trimmed(text, e.start_char, e.end_char), NER_GROUPS[e.label_]) for e in doc.ents
+               if e.label_ in NER_GROUPS]
+        ner = [(s, e, g) for s, e, g in ner if s < e]
+        hits = doc._.lexicon_matches  # set by medkg_lexicon_tags when it ran
+        if hits is None:
+            hits = list(self.lexicon.find(text)) if self.dictionary or ner_ran else []
+        dictionary = [(s, e, self._dictionary_link(text, s, e, cands, case)) for s, e, cands, case in hits]
+        linked = self._link_ner(text, ner, dictionary)
+        spans = [self._span(doc, s, e, link) for s, e, link in linked]
+        if self.dictionary:
+            taken = [(s, e) for s, e, _ in linked]
+            for start, end, link in dictionary:
+                if not any(start < te and ts < end for ts, te in taken) and self._fills(text, start, end, link, ner_ran):
+                    spans.append(self._span(doc, start, end, link))
+        doc.ents = filter_spans([s for s in spans if s is not None])
+        return doc
+
+    def _dictionary_link(self, text: str, start: int, end: int, cands: tuple[tuple[str, bool], ...],
+                         case: bool) -> Link:
+        return choose_link(cands, self.lexicon, case, annotated=self.lexicon.annotated_choice(text[start:end]))
+
+    def _link_ner(self, text: str, ner: list[tuple[int, int, str]], dictionary: list[tuple[int, int, Link]]
+                  ) -> list[tuple[int, int, Link]]:
+        """NER spans with their links: exact, else a longer dictionary match of the group, else TF-IDF."""
+        linked: list[tuple[int, int, Link]] = []
+        unresolved: list[tuple[int, int, str]] = []
+        for start, end, group in ner:
+            # "type 2 diabetes" in the dictionary is a better mention than the model's "diabetes"
+            longer = [(s, e, link) for s, e, link in dictionary
+                      if s <= start and end <= e and e - s > end - start and self._group(link) == group]
+            found = self.lexicon.lookup(text[start:end])
+            if longer:
+                linked.append(longer[0])
+            elif found and in_group(found[0], self.lexicon, group):
+                annotated = self.lexicon.annotated_choice(text[start:end])
+                linked.append((start, end, choose_link(found[0], self.lexicon, found[1], group, annotated)))
+            else:
+                unresolved.append((start, end, group))
+        if unresolved and self.approximate:
+            assert self.lexicon.candidates is not None
+            found_approx = self.lexicon.candidates([text[s:e] for s, e, _ in unresolved])
+            for (start, end, group), cands in zip(unresolved, found_approx):
+                link = approximate_link(cands, self.lexicon, group)
+                if link is not None:
+                    linked.append((start, end, link))
+        return linked
+
+    def _fills(self, text: str, start: int, end: int, link: Link, ner_ran: bool) -> bool:
+        """Whether a dictionary match that no linked NER span covers becomes a mention."""
+        if not ner_ran or self._group(link) not in NER_GROUPS.values() or self.fill_ner_groups == "all":
+            return True
+        # all-capital short forms mean what each document defines, not what a corpus did
+        return self.fill_ner_groups == "annotated" and link.method == "dictionary:annotated" and \
+            not text[start:end].isupper()
+
+    def _group(self, link: Link) -> str:
+        return self.lexicon.concepts[link.concept_id][1]
+
+    def _span(self, doc: Doc, start: int, end: int, link: Link) -> Span | None:
+        span = doc.char_span(start, end, label=self._group(link), alignment_mode="expand")
+        if span is not None:
+            span._.link = link
+            span._.char_span = (start, end)
+        return span

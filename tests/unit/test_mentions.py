@@ -1,0 +1,100 @@
+"""How NER spans and dictionary matches become linked mentions (``medkg_mentions``), model-independent.
+
+The NER model's output is set by hand here, so each rule is tested on its own:
+exact links, a longer dictionary term preferred, TF-IDF for what no term spells,
+unlinkable spans dropped, and which dictionary-only matches are kept.
+"""
+
+from __future__ import annotations
+
+import pytest
+from spacy.tokens import Doc, Span
+
+from medkg.errors import MedKGError
+from medkg.ontologies.annotated import VOCAB
+from medkg.ontologies.concept import Concept
+from medkg.pipelines.lexicon import Lexicon
+from medkg.pipelines.mentions import MentionFinder
+from medkg.pipelines.tokenizer import blank_english
+
+
+@pytest.fixture(scope="module")
+def lexicon(tiny_vocabulary) -> Lexicon:
+    return Lexicon.from_vocabulary(tiny_vocabulary)
+
+
+def doc_with_ner(text: str, ents: list[tuple[str, str]]) -> Doc:
+    """A doc as the NER model leaves it: ``ents`` are (text, label) pairs, found left to right."""
+    doc = blank_english().make_doc(text)
+    spans, pos = [], 0
+    for words, label in ents:
+        start = text.index(words, pos)
+        pos = start + len(words)
+        spans.append(doc.char_span(start, pos, label=label))
+    doc.ents = spans
+    return doc
+
+
+def linked(doc: Doc) -> dict[str, tuple[str, str]]:
+    """Mention text (by its character offsets, which may be tighter than its tokens) -> (concept, method)."""
+    text = doc.text
+    return {text[slice(*e._.char_span)]: (e._.link.concept_id, e._.link.method) for e in doc.ents}
+
+
+def test_ner_spans_link_exactly_approximately_or_not_at_all(lexicon: Lexicon) -> None:
+    doc = doc_with_ner("Pneumonia, pneumonie and cisplatin nephropathy.",
+                       [("Pneumonia", "Disease"), ("pneumonie", "Disease"), ("cisplatin", "Chemical")])
+    got = linked(MentionFinder(lexicon)(doc))
+    assert got["Pneumonia"] == ("MESH:D011014", "dictionary:preferred")
+    assert got["pneumonie"] == ("MESH:D011014", "tfidf")  # misspelt: no term spells it
+    assert "cisplatin" not in got  # the tiny vocabulary has no such chemical: unlinked, dropped
+    assert "pneumonie" not in linked(MentionFinder(lexicon, approximate=False)(
+        doc_with_ner("pneumonie", [("pneumonie", "Disease")])))
+
+
+def test_the_ner_type_decides_between_groups(lexicon: Lexicon) -> None:
+    # "beta catenin" is a chemical in the vocabulary; a model that calls it a disease gets no link from it
+    got = linked(MentionFinder(lexicon, dictionary_fills_ner_groups="none")(
+        doc_with_ner("beta-catenin", [("beta-catenin", "Disease")])))
+    assert got == {}
+    got = linked(MentionFinder(lexicon)(doc_with_ner("beta-catenin", [("beta-catenin", "Chemical")])))
+    assert got == {"beta-catenin": ("MESH:D051176", "dictionary:preferred")}
+
+
+def test_a_longer_dictionary_term_beats_the_models_shorter_span(lexicon: Lexicon) -> None:
+    got = linked(MentionFinder(lexicon)(doc_with_ner("He has type 2 diabetes.", [("diabetes", "Disease")])))
+    assert got == {"type 2 diabetes": ("MESH:D003924", "dictionary:synonym")}
+
+
+def test_dictionary_only_matches_follow_the_fill_policy(tiny_vocabulary) -> None:
+    text = "Anemia and chest pain in patients with AIDS."
+    ner = [("Anemia", "Disease")]
+    plain = Lexicon.from_vocabulary(tiny_vocabulary, approximate=False)
+    assert set(linked(MentionFinder(plain)(doc_with_ner(text, ner)))) == {"Anemia", "chest pain", "AIDS"}  # auto: all
+    assert set(linked(MentionFinder(plain, dictionary_fills_ner_groups="none")(doc_with_ner(text, ner)))) == {"Anemia"}
+    tiny_vocabulary.add([Concept("MESH:D002637", f"{VOCAB}-test", "chest pain", semantic_types=("DISO",)),
+                         Concept("MESH:D000163", f"{VOCAB}-test", "AIDS", semantic_types=("DISO",))])
+    try:
+        annotated = Lexicon.from_vocabulary(tiny_vocabulary, approximate=False)
+    finally:
+        tiny_vocabulary.annotated.clear()
+    got = linked(MentionFinder(annotated)(doc_with_ner(text, ner)))  # auto: annotated names only, not "AIDS"
+    assert got == {"Anemia": ("MESH:D000740", "dictionary:preferred"),
+                   "chest pain": ("MESH:D002637", "dictionary:annotated")}
+
+
+def test_without_a_model_every_dictionary_match_is_kept(lexicon: Lexicon) -> None:
+    doc = blank_english().make_doc("Anemia and chest pain.")
+    assert set(linked(MentionFinder(lexicon, dictionary_fills_ner_groups="none")(doc))) == {"Anemia", "chest pain"}
+
+
+def test_an_unknown_fill_policy_is_refused(lexicon: Lexicon) -> None:
+    with pytest.raises(MedKGError, match="dictionary_fills_ner_groups"):
+        MentionFinder(lexicon, dictionary_fills_ner_groups="some")
+
+
+def test_cue_words_and_stray_punctuation_are_trimmed_from_model_spans(lexicon: Lexicon) -> None:
+    doc = doc_with_ner("Denies chest pain; (+)-pneumonia.", [("Denies chest pain", "Disease"), ("-pneumonia", "Disease")])
+    got = linked(MentionFinder(lexicon)(doc))
+    assert got == {"chest pain": ("MESH:D002637", "dictionary:preferred"),
+                   "pneumonia": ("MESH:D011014", "dictionary:preferred")}
