@@ -5,9 +5,14 @@ it is there, else the bundled sample. Side by side, on the same documents:
 
 - ``baseline``: spaCy's blank English tokenizer and sentencizer alone, the floor
   any spaCy pipeline pays;
-- ``full``: the extraction pipeline as builds run it (``Extractor.extract``:
-  chunks, mentions, links, entities, relations);
-- the full pipeline with each optional step switched off in turn.
+- ``full``: the extraction pipeline as builds run it (``Extractor.extract_many``
+  over batches of 32: tokenizer, abbreviations, NER, linking, context, chunks,
+  entities, relations), in this one process;
+- the full pipeline with each optional step switched off in turn;
+- ``full, N processes``: what a build gets from this machine, the same batches
+  through the build's process pool (``extract_batches``, one worker per core;
+  the parent only hands out batches), timed from the first batch submitted to
+  the last result back, after the workers have loaded their models.
 
 Prints a table and writes ``bench/results/extraction.json``.
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -24,11 +30,13 @@ import spacy
 
 from medkg.ontologies.vocabulary import load_vocabulary
 from medkg.pipelines.build import sample_paths
+from medkg.pipelines.extract_pool import batched, extract_batches
 from medkg.pipelines.lexicon import Lexicon
 from medkg.pipelines.nlp import OPTIONAL_STEPS, Extractor
 from medkg.pipelines.readers import read_documents, read_pubtator
 from medkg.pipelines.records import Document
 
+BATCH = 32
 BC5CDR_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "el" / "bc5cdr" / "CDR_DevelopmentSet.PubTator.txt"
 
 
@@ -42,10 +50,28 @@ def timed(run, docs: list[Document], repeats: int) -> float:
     best = float("inf")
     for _ in range(repeats):
         t0 = time.perf_counter()
-        for d in docs:
-            run(d)
+        for batch in batched(docs, BATCH):
+            run(batch)
         best = min(best, time.perf_counter() - t0)
     return best
+
+
+def timed_pool(lexicon_path: Path, docs: list[Document], workers: int, repeats: int) -> float:
+    """Steady-state seconds per pass of ``docs`` through one build pool (the best of ``repeats``).
+
+    A first, small pass loads the workers' models; each later pass is timed from
+    the last result of the pass before it to its own last result, so the pool
+    never idles between passes and loading is not counted.
+    """
+    passes = [docs[: BATCH * workers]] + [docs] * repeats
+    ends = [sum(len(p) for p in passes[: k + 1]) for k in range(len(passes))]
+    stamps, done = [], 0
+    batches = (batch for p in passes for batch in batched(p, BATCH))
+    for out in extract_batches(batches, lexicon_path, workers):
+        done += len(out)
+        if done in ends:
+            stamps.append(time.perf_counter())
+    return min(b - a for a, b in zip(stamps, stamps[1:]))
 
 
 def main() -> None:
@@ -64,13 +90,15 @@ def main() -> None:
         lexicon_s = time.perf_counter() - t0
         blank = spacy.blank("en")
         blank.add_pipe("sentencizer")
-        runs = {"baseline (tokenizer + sentencizer)": lambda d: blank(d.text),
-                "full": Extractor(lexicon_path).extract}
+        runs = {"baseline (tokenizer + sentencizer)": lambda b: list(blank.pipe(d.text for d in b)),
+                "full": Extractor(lexicon_path).extract_many}
         for step in OPTIONAL_STEPS:
-            runs[f"without {step}"] = Extractor(lexicon_path, without=frozenset({step})).extract
+            runs[f"without {step}"] = Extractor(lexicon_path, without=frozenset({step})).extract_many
         for run in runs.values():  # warm-up
-            run(docs[0])
+            run(docs[:2])
         seconds = {label: timed(run, docs, args.repeats) for label, run in runs.items()}
+        workers = os.cpu_count() or 1
+        seconds[f"full, {workers} processes"] = timed_pool(lexicon_path, docs, workers, args.repeats)
     base = seconds["baseline (tokenizer + sentencizer)"]
     rows = [{"run": label, "seconds": round(s, 3), "docs_per_s": round(len(docs) / s, 1),
              "chars_per_s": round(chars / s), "time_vs_baseline": round(s / base, 2)} for label, s in seconds.items()]
