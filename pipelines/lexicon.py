@@ -144,7 +144,8 @@ class Lexicon:
         if not isinstance(lex, cls):
             raise GraphCorruptError(f"{path}: not a medkg term index")
         if "annotated" not in vars(lex) or not isinstance(lex.first_tokens, dict):
-            raise GraphCorruptError(f"{path}: a term index of an older medkg; rebuild the graph ('medkg build')")
+            raise GraphCorruptError(f"{path}: a term index of an older medkg; the next 'medkg build' into this graph "
+                                    "re-extracts its documents from the ledger and replaces it")
         return lex
 
     def find(self, text: str) -> Iterator[tuple[int, int, tuple[tuple[str, bool], ...], bool]]:

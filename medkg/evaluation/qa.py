@@ -29,8 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from medkg.errors import GraphCorruptError, GraphNotFoundError, InputError
-from medkg.kg.graphdir import GraphDir
+from medkg.errors import InputError
 from medkg.pipelines.readers import read_pubmedqa
 from medkg.pipelines.records import Document
 
@@ -106,11 +105,10 @@ def corpus_graph(corpus: Path, cache_dir: Path, build: Callable[[list[Path], Pat
     except OSError as e:
         raise InputError(f"{corpus}: cannot read the corpus ({e.strerror})") from e
     target = cache_dir / f"{corpus.stem}-{digest}"
-    try:
-        GraphDir(target).read_manifest()
-    except (GraphNotFoundError, GraphCorruptError):  # absent, or built by an older medkg: (re)build it
-        log.info("indexing %s into %s", corpus, target)
-        build([corpus], target)
+    # builds are idempotent: an up-to-date graph returns at once, one made by another medkg (another NER model,
+    # vocabulary or embedder) is re-extracted from its ledger
+    log.info("indexing %s into %s", corpus, target)
+    build([corpus], target)
     return target
 
 
