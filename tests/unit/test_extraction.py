@@ -126,6 +126,12 @@ def test_lexicon_roundtrip_and_damage(tmp_path: Path, tiny_vocabulary) -> None:
     p.write_bytes(b"garbage")
     with pytest.raises(GraphCorruptError, match="damaged"):
         Lexicon.load(p)
+    old = Lexicon.from_vocabulary(tiny_vocabulary, approximate=False)
+    old.first_tokens = set(old.first_tokens)  # the shape an older medkg pickled
+    del old.__dict__["annotated"]
+    old.save(p)
+    with pytest.raises(GraphCorruptError, match="older medkg"):
+        Lexicon.load(p)
 
 
 def test_a_documents_own_abbreviations_decide_what_they_mean(extractor: Extractor, tiny_lexicon_path: Path) -> None:
