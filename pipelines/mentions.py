@@ -37,8 +37,8 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from medkg.errors import MedKGError
-from medkg.pipelines.context import FAMILY_PRE, HISTORICAL_PRE, NEGATION_PRE, UNCERTAIN_PRE
 from medkg.pipelines import lexicon_tags as _lexicon_tags  # noqa: F401  (registers doc._.lexicon_matches)
+from medkg.pipelines.context import FAMILY_PRE, HISTORICAL_PRE, NEGATION_PRE, UNCERTAIN_PRE
 from medkg.pipelines.lexicon import Lexicon
 from medkg.pipelines.linking import approximate_link, choose_link, in_group
 from medkg.pipelines.records import Link
@@ -119,10 +119,11 @@ class MentionFinder:
             # "type 2 diabetes" in the dictionary is a better mention than the model's "diabetes"
             longer = [(s, e, link) for s, e, link in dictionary
                       if s <= start and end <= e and e - s > end - start and self._group(link) == group]
-            found = self.lexicon.lookup(text[start:end])
             if longer:
                 linked.append(longer[0])
-            elif found and in_group(found[0], self.lexicon, group):
+                continue
+            found = self.lexicon.lookup(text[start:end])
+            if found and in_group(found[0], self.lexicon, group):
                 annotated = self.lexicon.annotated_choice(text[start:end])
                 linked.append((start, end, choose_link(found[0], self.lexicon, found[1], group, annotated)))
             else:
