@@ -74,6 +74,7 @@ class CandidateIndex:
                     terms.setdefault(cid, []).append(key)
         kb = KnowledgeBase(Entity(concept_id=cid, canonical_name=keys[0], aliases=keys,
                                   types=[lexicon.concepts[cid][1]]) for cid, keys in terms.items())
+        kb.cui_to_entity = {}  # CandidateGenerator reads only alias_to_cuis; the lexicon has the names (a fifth of the pickle)
         aliases = sorted(kb.alias_to_cuis)
         # A real vocabulary drops its rarest 3-grams (as scispaCy does) and its commonest: the 2.6% that occur in
         # over 1% of the terms ("ine", "ate") carry little weight and most of the query time (posting lists of
