@@ -27,7 +27,7 @@ def test_training_twice_reproduces_the_model_byte_for_byte(fixtures: Path, tmp_p
 
 def test_the_shipped_model_is_small_and_documented() -> None:
     size = sum(p.stat().st_size for p in NER_MODEL_DIR.rglob("*") if p.is_file())
-    assert size < 8_000_000
+    assert size < 6_000_000
     meta = json.loads((NER_MODEL_DIR / "training.json").read_text())
     assert {f["name"] for f in meta["files"]} == {"CDR_TrainingSet.PubTator.txt", "NCBItrainset_corpus.txt"}
     assert len(ner_fingerprint()) == 16
