@@ -84,21 +84,12 @@ class Lexicon:
                 continue
             lex.concepts[c.id] = (c.name, vocab.semantic_group(c.id), vocab.categories(c.id))
             for i, term in enumerate(c.terms):
-                for table, key in _keys(term):
-                    target = acronyms if table == "acronym" else entries
-                    bucket = target.setdefault(key, [])
-                    if all(cid != c.id for cid, _ in bucket):
-                        bucket.append((c.id, i == 0))
+                _add_term(entries, acronyms, term, c.id, preferred=i == 0)
         for cid, terms in vocab.annotated.items():
-            if cid not in lex.concepts:
-                continue
-            for term in terms:
-                for table, key in _keys(term, annotated=True):
-                    target = acronyms if table == "acronym" else entries
-                    bucket = target.setdefault(key, [])
-                    if all(c != cid for c, _ in bucket):
-                        bucket.append((cid, False))
-                    lex.annotated.setdefault(key, cid)
+            if cid in lex.concepts:
+                for term in terms:
+                    for key in _add_term(entries, acronyms, term, cid, preferred=False, annotated=True):
+                        lex.annotated.setdefault(key, cid)
         lex.entries = {k: tuple(v) for k, v in entries.items()}
         lex.acronyms = {k: tuple(v) for k, v in acronyms.items()}
         for key in (*lex.entries, *lex.acronyms):
@@ -113,19 +104,17 @@ class Lexicon:
         """The concept annotators linked this exact text to, if a loaded corpus says."""
         if not self.annotated:
             return None
-        toks = TOKEN_RE.findall(text)
-        raw = " ".join(toks)
-        return self.annotated.get(raw) or self.annotated.get(" ".join(singular(t.lower()) for t in toks))
+        raw, key = _raw_and_key(text)
+        return self.annotated.get(raw) or self.annotated.get(key)
 
     def lookup(self, text: str) -> tuple[tuple[tuple[str, bool], ...], bool] | None:
         """Exact look-up of a whole span: ``(candidates, exact_case)``, or None when no term spells it."""
-        toks = TOKEN_RE.findall(text)
-        if not toks or len(toks) > MAX_TERM_TOKENS:
+        if len(TOKEN_RE.findall(text)) > MAX_TERM_TOKENS:
             return None
-        raw = " ".join(toks)
+        raw, key = _raw_and_key(text)
         if raw in self.acronyms:
             return self.acronyms[raw], True
-        cands = self.entries.get(" ".join(singular(t.lower()) for t in toks))
+        cands = self.entries.get(key)
         return (cands, False) if cands else None
 
     def save(self, path: Path) -> None:
@@ -168,6 +157,24 @@ class Lexicon:
                 i += 1
             else:
                 yield hit
+
+
+def _raw_and_key(text: str) -> tuple[str, str]:
+    """A span's case-sensitive form (the acronym table's key) and its normal form (the term table's key)."""
+    toks = TOKEN_RE.findall(text)
+    return " ".join(toks), " ".join(singular(t.lower()) for t in toks)
+
+
+def _add_term(entries: dict[str, list[tuple[str, bool]]], acronyms: dict[str, list[tuple[str, bool]]], term: str,
+              cid: str, preferred: bool, annotated: bool = False) -> list[str]:
+    """File a term of concept ``cid`` under its keys (once per concept and key); return the keys."""
+    keys = []
+    for table, key in _keys(term, annotated):
+        bucket = (acronyms if table == "acronym" else entries).setdefault(key, [])
+        if all(c != cid for c, _ in bucket):
+            bucket.append((cid, preferred))
+        keys.append(key)
+    return keys
 
 
 def _keys(term: str, annotated: bool = False) -> Iterator[tuple[str, str]]:

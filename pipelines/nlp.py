@@ -107,8 +107,7 @@ class Extractor:
 
     def mentions(self, text: str) -> list[Mention]:
         """Linked mentions of any text (a question, a sentence), with negation flags."""
-        doc = self.nlp(text)
-        return [self._mention(ent, 0, text) for ent in doc.ents]
+        return self.mentions_many([text])[0]
 
     def mentions_many(self, texts: list[str], batch_size: int = 32) -> list[list[Mention]]:
         """``mentions`` of several texts, run as batches (faster for the NER model)."""
