@@ -38,6 +38,7 @@ from dataclasses import replace
 from pathlib import Path
 
 DATA = Path(os.environ.get("MEDKG_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+MODELS_DIR = Path(os.environ["MEDKG_MODELS"]) if os.environ.get("MEDKG_MODELS") else None  # the static embedder
 SOURCES = ["el/bc5cdr/CDR_TrainingSet.PubTator.txt", "el/bc5cdr/CDR_DevelopmentSet.PubTator.txt",
            "el/ncbi_disease/NCBItrainset_corpus.txt", "el/ncbi_disease/NCBIdevelopset_corpus.txt",
            "qa/pubmedqa/pqal_dev.json"]
@@ -82,12 +83,13 @@ def child(argv: list[str]) -> None:
     ap.add_argument("--store", default="embedded")
     ap.add_argument("--options", default="{}")
     ap.add_argument("--workers", type=int)
+    ap.add_argument("--embedder")
     a = ap.parse_args(argv)
     from medkg.pipelines.build import build_graph
 
     t0 = time.perf_counter()
     r = build_graph([Path(a.inputs)], Path(a.graph), store=a.store, store_options=json.loads(a.options),
-                    workers=a.workers)
+                    workers=a.workers, embedder=a.embedder, models_dir=MODELS_DIR)
     rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     print(json.dumps({"seconds": round(time.perf_counter() - t0, 2), "processed": r.processed,
                       "documents": r.documents, "stages": r.stage_seconds, "peak_rss_mb": round(rss / 1024),
@@ -150,7 +152,7 @@ def retrieval_latency(graph: Path, questions: int = 20) -> dict:
     data = json.loads((DATA / "qa/pubmedqa/pqal_dev.json").read_text(encoding="utf-8"))
     qs = [r["QUESTION"] for r in list(data.values())[:questions]]
     t0 = time.perf_counter()
-    with KnowledgeGraph.open(graph) as g:
+    with KnowledgeGraph.open(graph, models_dir=MODELS_DIR) as g:
         opened = time.perf_counter() - t0
         g.retrieve(qs[0])  # loads the embedder and the NLP pipeline once
         times = []
@@ -172,6 +174,8 @@ def main() -> None:
     ap.add_argument("--bolt-size", type=int, default=1000, help="also load this size's ledger into ArcadeDB (0: no)")
     ap.add_argument("--view-size", type=int, default=0, help="a replicated view of this many documents (0: none)")
     ap.add_argument("--view-from", type=Path, help="replicate this built graph's ledger (default: the largest built here)")
+    ap.add_argument("--embedders", default="all-MiniLM-L6-v2",
+                    help="comma-separated: build each size with each (e.g. all-MiniLM-L6-v2,static-MiniLM-L6-v2)")
     ap.add_argument("--workdir", type=Path, help="keep the graphs here (default: a temporary directory)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "build.json")
     args = ap.parse_args()
@@ -180,18 +184,19 @@ def main() -> None:
     work = args.workdir or Path(tempfile.mkdtemp(prefix="medkg-bench-"))
     work.mkdir(parents=True, exist_ok=True)
     rows, results = [], {"machine": {"cpus": os.cpu_count()}, "builds": []}
-    for n in [int(s) for s in args.sizes.split(",") if s]:
+    embedders = [e for e in args.embedders.split(",") if e]
+    for n, embedder in [(int(s), e) for s in args.sizes.split(",") if s for e in embedders]:
         inputs = work / f"corpus-{n}.jsonl"
         info = write_corpus(n, inputs)
-        graph = work / f"g{n}"
+        graph = work / f"g{n}-{embedder}"
         shutil.rmtree(graph, ignore_errors=True)
-        first = run_child([str(inputs), str(graph)])
-        rerun = run_child([str(inputs), str(graph)])
-        entry = {"size": n, **info, "embedded": first, "rerun_seconds": rerun["seconds"],
+        first = run_child([str(inputs), str(graph), "--embedder", embedder])
+        rerun = run_child([str(inputs), str(graph), "--embedder", embedder])
+        entry = {"size": n, "embedder": embedder, **info, "embedded": first, "rerun_seconds": rerun["seconds"],
                  "rerun_processed": rerun["processed"], "graph_mb": dir_mb(graph),
                  "docs_per_s": round(n / first["seconds"], 2)}
         entry["retrieval"] = retrieval_latency(graph)
-        if n == args.bolt_size:
+        if n == args.bolt_size and embedder == embedders[0]:
             entry["neo4j"] = bolt_build(work, graph, inputs)
         results["builds"].append(entry)
         rows.append(entry)
@@ -199,7 +204,7 @@ def main() -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps(results, indent=2), encoding="utf-8")
     if args.view_size and (rows or args.view_from):
-        src = args.view_from or work / f"g{rows[-1]['size']}"
+        src = args.view_from or work / f"g{rows[-1]['size']}-{rows[-1]['embedder']}"
         results["replicated_view"] = replicated_view(work, src, args.view_size)
         print(json.dumps(results["replicated_view"], indent=2))
     args.out.write_text(json.dumps(results, indent=2), encoding="utf-8")
@@ -251,7 +256,7 @@ def replicated_view(work: Path, src: Path, n: int) -> dict:
 def print_row(e: dict) -> None:
     emb = e["embedded"]
     st = emb["stages"]
-    print(f"\n{e['size']:>7} docs ({e['replicated']} replicated): {e['docs_per_s']:.1f} docs/s, "
+    print(f"\n{e['size']:>7} docs ({e['replicated']} replicated), {e['embedder']}: {e['docs_per_s']:.1f} docs/s, "
           f"{emb['seconds']:.0f} s, peak RSS {emb['peak_rss_mb']} MB, graph {e['graph_mb']} MB; "
           f"re-run {e['rerun_seconds']:.1f} s ({e['rerun_processed']} processed)")
     print("   stages: " + ", ".join(f"{k} {v:.1f} s" for k, v in st.items()))

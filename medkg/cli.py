@@ -84,11 +84,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     paths = [Path(p) for p in args.paths] or sample_paths()
     if not args.paths:
         print("medkg: no input given; building the bundled sample corpus", file=sys.stderr)
-    emb = None
-    if os.environ.get("MEDKG_EMBEDDER"):
-        from medkg.pipelines.embedding import Embedder
-
-        emb = Embedder(Path(os.environ["MEDKG_EMBEDDER"]))
+    emb = args.embedder or os.environ.get("MEDKG_EMBEDDER") or None
+    models_dir = os.environ.get("MEDKG_MODELS")
     from medkg.kg.graphdir import GraphDir
 
     store = args.store or (GraphDir(args.graph).peek_manifest() or {}).get("store", "embedded")
@@ -96,7 +93,8 @@ def cmd_build(args: argparse.Namespace) -> int:
     try:
         report = build_graph(paths, args.graph, tier=args.tier, vocabulary=_vocabulary(args), embedder=emb,
                              store=store, store_options=_store_options(store), workers=args.workers,
-                             batch_docs=args.batch_docs, progress=progress)
+                             batch_docs=args.batch_docs, progress=progress,
+                             models_dir=Path(models_dir) if models_dir else None)
     finally:
         progress.close()
     c = report.counts
@@ -286,8 +284,11 @@ def cmd_eval_qa(args: argparse.Namespace) -> int:
     items = qa.read_items(args.dataset)[args.offset :][: args.limit or None]
     corpus = args.corpus or args.dataset
     cache = args.cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "medkg" / "eval"
-    gdir = qa.corpus_graph(corpus, cache, lambda paths, target: build_graph(paths, target, tier=2,
-                                                                            progress=_Progress()))
+    if args.embedder:  # a graph per embedder, so comparing two does not re-embed the corpus each time
+        cache = cache / Path(args.embedder).name
+    models_dir = Path(os.environ["MEDKG_MODELS"]) if os.environ.get("MEDKG_MODELS") else None
+    gdir = qa.corpus_graph(corpus, cache, lambda paths, target: build_graph(
+        paths, target, tier=2, progress=_Progress(), embedder=args.embedder, models_dir=models_dir))
     documents = qa.load_corpus(corpus)
     with _open(args, graph=gdir) as graph:
         if not args.no_llm:
@@ -433,7 +434,13 @@ def make_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("build", help="build a graph from documents (default: the bundled sample)")
     b.add_argument("paths", nargs="*", help=".jsonl, PubTator or .txt files, or directories of them")
     b.add_argument("--tier", type=int, choices=(1, 2), help="force the tier: 1 reports, 2 literature")
-    b.add_argument("--workers", type=int, help="extraction processes (default: cores - 1; 0 = in this process)")
+    b.add_argument("--workers", type=int,
+                   help="extraction processes (default: cores - 1, all cores with the static embedder; "
+                        "0 = in this process)")
+    b.add_argument("--embedder",
+                   help="all-MiniLM-L6-v2 (default for a new graph), static-MiniLM-L6-v2 (distilled from it on "
+                        "first use, ~100x faster, for batch builds) or a sentence-transformers directory; "
+                        "default: $MEDKG_EMBEDDER or the graph's current embedder")
     b.add_argument("--batch-docs", type=int, default=32,
                    help="documents per committed batch: what an interrupted build can lose (default 32)")
     b.add_argument("--store", choices=("embedded", "neo4j"),
@@ -496,6 +503,8 @@ def make_parser() -> argparse.ArgumentParser:
     answer_knobs(q)
     q.add_argument("--model", default=os.environ.get("MEDKG_LLM_MODEL"), help="model name or .gguf path")
     q.add_argument("--no-llm", action="store_true", help="retrieval metrics only (fast)")
+    q.add_argument("--embedder", help="build the corpus graph with this embedder (a name or a directory; default "
+                   "all-MiniLM-L6-v2)")
     q.add_argument("--cache", type=Path, help="where corpus graphs are kept (default ~/.cache/medkg/eval)")
     q.add_argument("--out", type=Path, help="also write the JSON report here")
     q.add_argument("--json", action="store_true", help="print the report as JSON")

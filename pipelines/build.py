@@ -43,7 +43,7 @@ from medkg.kg.ledger import Ledger, LedgerRecord
 from medkg.kg.store import open_store
 from medkg.ontologies.vocabulary import Vocabulary, load_vocabulary
 from medkg.pipelines.assemble import Corpus, assemble
-from medkg.pipelines.embedding import DEFAULT_EMBEDDER, Embedder
+from medkg.pipelines.embedding import DEFAULT_EMBEDDER, STATIC_EMBEDDER, Embedder, embedder_fingerprint, embedder_label
 from medkg.pipelines.extract_pool import batched, extract_batches
 from medkg.pipelines.lexicon import Lexicon
 from medkg.pipelines.nlp import ner_fingerprint
@@ -94,7 +94,8 @@ class _Run:
     store_options: dict[str, Any]
     embedder: Embedder | None
     progress: Progress
-    embedder_label: str = DEFAULT_EMBEDDER  # the name recorded when no embedder is loaded
+    embedder_label: str = DEFAULT_EMBEDDER  # the embedder to load (a name or path), recorded in the manifest
+    models_dir: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
     _t: float = field(default_factory=time.perf_counter)
 
@@ -105,7 +106,7 @@ class _Run:
 
     def get_embedder(self) -> Embedder:
         if self.embedder is None:
-            self.embedder = Embedder()
+            self.embedder = Embedder.named(self.embedder_label, self.models_dir)
         return self.embedder
 
     @property
@@ -120,12 +121,15 @@ class _Run:
 
 
 def build_graph(paths: list[Path | str], graph_dir: Path | str, *, tier: int | None = None,
-                vocabulary: Vocabulary | None = None, embedder: Embedder | None = None,
+                vocabulary: Vocabulary | None = None, embedder: Embedder | str | Path | None = None,
                 store: str | None = None, store_options: dict[str, Any] | None = None, workers: int | None = None,
-                batch_docs: int = BATCH_DOCS, progress: Progress | None = None) -> BuildReport:
+                batch_docs: int = BATCH_DOCS, progress: Progress | None = None,
+                models_dir: Path | None = None) -> BuildReport:
     """Add the documents under ``paths`` (files or directories) to the graph in ``graph_dir``.
 
-    ``store`` defaults to the graph's current backend (``embedded`` for a new graph).
+    ``store`` defaults to the graph's current backend (``embedded`` for a new graph), ``embedder`` (a loaded
+    :class:`Embedder`, a registered name or a model directory) to the one the graph was built with
+    (``all-MiniLM-L6-v2`` for a new graph). Changing it re-embeds every stored document.
     """
     t0 = time.perf_counter()
     for p in map(Path, paths):
@@ -134,8 +138,11 @@ def build_graph(paths: list[Path | str], graph_dir: Path | str, *, tier: int | N
     gd = _open_graph_dir(Path(graph_dir))
     with graph_lock(gd):
         current = gd.peek_manifest() or {}
+        loaded = embedder if isinstance(embedder, Embedder) else None
+        label = loaded.name if loaded else embedder_label(embedder or current.get("embedder"))
         run = _Run(gd, vocabulary or load_vocabulary("mesh-bundled"), store or current.get("store", "embedded"),
-                   store_options or {}, embedder, progress or (lambda stage, done, total: None), _t=t0)
+                   store_options or {}, loaded, progress or (lambda stage, done, total: None),
+                   embedder_label=label, models_dir=models_dir, _t=t0)
         run.lap("vocabulary")
         with Ledger(gd.ledger_path) as ledger:
             fingerprint = _prepare(run, ledger)
@@ -144,7 +151,8 @@ def build_graph(paths: list[Path | str], graph_dir: Path | str, *, tier: int | N
             seen: set[str] = set()
             todo = _new_or_changed(read_documents([Path(p) for p in paths], tier), known, fingerprint, stats, seen)
             _extract_into(run, ledger, _chain(todo, _outdated(ledger, known, fingerprint, seen, stats)),
-                          fingerprint, _default_workers(workers), max(1, batch_docs))
+                          fingerprint, _default_workers(workers, run.embedder_name == STATIC_EMBEDDER),
+                          max(1, batch_docs))
             return _finish(run, ledger, t0, stats)
 
 
@@ -208,7 +216,8 @@ def _prepare(run: _Run, ledger: Ledger) -> str:
     """Write the lexicon if the vocabulary changed; return the extraction fingerprint."""
     fingerprint = hashlib.sha256(json.dumps(
         {"medkg": __version__, "format": FORMAT_VERSION, "vocabularies": run.vocab.versions,
-         "concepts": len(run.vocab.concepts), "embedder": run.embedder_name, "ner": ner_fingerprint()},
+         "concepts": len(run.vocab.concepts), "embedder": embedder_fingerprint(run.embedder_name),
+         "ner": ner_fingerprint()},
         sort_keys=True).encode()
     ).hexdigest()[:16]
     if ledger.get_meta("fingerprint") != fingerprint or not run.gd.lexicon_path.exists():
@@ -280,10 +289,11 @@ def _chain(*parts: Iterator[Document]) -> Iterator[Document]:
         yield from part
 
 
-def _default_workers(workers: int | None) -> int:
+def _default_workers(workers: int | None, static_embedder: bool) -> int:
+    """Extraction processes: one core is left to the transformer embedder; a static one needs none."""
     if workers is not None:
         return max(0, workers)
-    return max(1, min(4, (os.cpu_count() or 2) - 1))
+    return max(1, min(4, (os.cpu_count() or 2) - (0 if static_embedder else 1)))
 
 
 # -- phase 2: the view -----------------------------------------------------------------------------------------

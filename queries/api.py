@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from medkg.errors import QueryError
+from medkg.errors import ModelError, QueryError
 from medkg.kg import cypher
 from medkg.kg.graphdir import GraphDir
 from medkg.kg.search import SearchIndex
@@ -73,9 +73,17 @@ class KnowledgeGraph:
     @property
     def embedder(self):
         if self._embedder is None:
-            from medkg.pipelines.embedding import Embedder
+            from medkg.pipelines.embedding import DEFAULT_EMBEDDER, Embedder
 
-            self._embedder = Embedder(self._embedder_path)
+            # the question must be embedded like the chunks were: the manifest names the build's embedder
+            spec = self._embedder_path or self.manifest.get("embedder", DEFAULT_EMBEDDER)
+            embedder = Embedder.named(spec, self._models_dir)
+            built = int(self.manifest.get("dim") or 0)
+            if built and embedder.dim != built:
+                raise ModelError(f"{self.dir.root}: the graph's chunks were embedded in {built} dimensions by "
+                                 f"{self.manifest.get('embedder')}, but {spec} gives {embedder.dim}; "
+                                 "rebuild the graph (medkg build) or use the embedder it was built with")
+            self._embedder = embedder
         return self._embedder
 
     @property
