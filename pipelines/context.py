@@ -129,12 +129,13 @@ def mark_context(doc: Doc) -> Doc:
         scopes = _scopes(doc_text[sent.start_char:sent.end_char])
         for ent in ents:
             s, e = ent.start_char - sent.start_char, ent.end_char - sent.start_char
-            for flag, found in scopes.items():
-                inside = any(a <= s and e <= b for a, b in found)
-                under = any(a <= ent.start_char and ent.end_char <= b for a, b, f in regions if f == flag)
-                setattr(ent._, flag, inside or under)
-            if ent._.negated or ent._.family:
-                ent._.historical = False  # "no history of X" never happened; "family history of X" is not the patient's
+            flags = {flag for flag, found in scopes.items() if any(a <= s and e <= b for a, b in found)}
+            flags.update(f for a, b, f in regions if a <= ent.start_char and ent.end_char <= b)
+            if "negated" in flags or "family" in flags:
+                flags.discard("historical")  # "no history of X" never happened; "family history of X" is not the patient's
+            u = ent._  # the flags default to False: only the raised ones are written
+            for flag in flags:
+                setattr(u, flag, True)
     return doc
 
 

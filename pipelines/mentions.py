@@ -32,6 +32,8 @@ the span's label is the semantic group of the linked concept.
 
 from __future__ import annotations
 
+import re
+
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
@@ -57,13 +59,13 @@ LEADING_CUES = tuple(sorted({f"{c} " for c in (*NEGATION_PRE, *UNCERTAIN_PRE, *H
                             key=len, reverse=True))
 
 
+_LEADING_CUE = re.compile("|".join(re.escape(c) for c in LEADING_CUES), re.IGNORECASE)  # longest first
+
+
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     """A span without cue words in front and the hyphens and stops its tokens carried ("(+)-cibenzoline")."""
-    while True:
-        cue = next((c for c in LEADING_CUES if text[start:end].lower().startswith(c)), None)
-        if cue is None:
-            break
-        start += len(cue)
+    while (cue := _LEADING_CUE.match(text, start, end)) is not None:
+        start = cue.end()
     while start < end and text[start] in "-.,;: ":
         start += 1
     while end > start and text[end - 1] in "-.,;: ":

@@ -37,6 +37,7 @@ from medkg.pipelines.lexicon import Lexicon, cached_lexicon
 from medkg.pipelines.mentions import MentionFinder
 from medkg.pipelines.ner_training import load_ner
 from medkg.pipelines.tokenizer import blank_english
+from medkg.pipelines.blas_ops import use_blas
 from medkg.pipelines.records import ChunkGraph, Document, Entity, Link, Mention
 from medkg.pipelines.relations import cooccurrence_relations
 
@@ -86,6 +87,7 @@ def make_pipeline(lexicon_path: Path, without: frozenset[str] = frozenset(), ner
     if "ner" not in without:
         nlp.add_pipe("medkg_lexicon_tags", config={"lexicon_path": str(lexicon_path)})
         nlp.add_pipe("ner", source=ner_model(ner_dir))
+        use_blas(nlp.get_pipe("ner").model)
     nlp.add_pipe("medkg_mentions", config={"lexicon_path": str(lexicon_path), "dictionary": "dictionary" not in without,
                                            "approximate": "tfidf" not in without,
                                            "dictionary_fills_ner_groups": dictionary_fills_ner_groups})
@@ -151,8 +153,9 @@ class Extractor:
     @staticmethod
     def _mention(ent: Span, sentence: int, text: str) -> Mention:
         # the document's own text: Doc.text re-joins every token on each call
-        start, end = ent._.char_span
-        link: Link = ent._.link
+        u = ent._  # each ``ent._`` builds a new accessor: once per mention, not six times
+        start, end = u.char_span
+        link: Link = u.link
         return Mention(start=start, end=end, text=text[start:end], link=link, semantic_group=ent.label_,
-                       sentence=sentence, negated=bool(ent._.negated), uncertain=bool(ent._.uncertain),
-                       historical=bool(ent._.historical), family=bool(ent._.family))
+                       sentence=sentence, negated=bool(u.negated), uncertain=bool(u.uncertain),
+                       historical=bool(u.historical), family=bool(u.family))

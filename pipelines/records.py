@@ -7,7 +7,8 @@ span can be checked with ``doc.text[start:end] == quote``.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import operator
+from dataclasses import dataclass, field, fields
 
 TIER_REPORT = 1  # the user's own documents (may hold PHI)
 TIER_LITERATURE = 2
@@ -141,3 +142,32 @@ class ChunkGraph:
 def content_id(text: str, prefix: str = "DOC") -> str:
     """A stable id from content, for documents that carry no source id."""
     return f"{prefix}:{hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]}"
+
+
+# -- pickling -------------------------------------------------------------------------------------------------
+# Records cross process boundaries (extraction workers -> the build) and rest in the ledger as pickles. A slotted
+# dataclass pickles through dataclasses' generic __getstate__/__setstate__, a Python loop per object: for a
+# batch of 320 abstracts 0.3 s to dump and 0.8 s to load, a tenth of extracting it, paid by the parent that
+# also embeds. Reducing to (field names, values) makes that 0.1 s each. The names travel with the values (the
+# pickle memo stores the tuple once per payload), so a ledger written before a field was added still loads.
+
+def _restore(cls: type, names: tuple[str, ...], values: tuple) -> object:
+    if names == cls._PICKLE_NAMES:  # type: ignore[attr-defined]
+        return cls(*values)
+    known = set(cls._PICKLE_NAMES)  # type: ignore[attr-defined]
+    return cls(**{n: v for n, v in zip(names, values) if n in known})
+
+
+def _fast_pickle(cls: type) -> None:
+    names = tuple(f.name for f in fields(cls))
+    values = operator.attrgetter(*names)
+    cls._PICKLE_NAMES = names  # type: ignore[attr-defined]
+
+    def __reduce__(self):  # noqa: ANN001, ANN202
+        return _restore, (cls, names, values(self))
+
+    cls.__reduce__ = __reduce__  # type: ignore[method-assign]
+
+
+for _cls in (Section, Document, Chunk, Link, Mention, Entity, Relation, ChunkGraph):
+    _fast_pickle(_cls)
