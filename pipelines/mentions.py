@@ -33,10 +33,12 @@ the span's label is the semantic group of the linked concept.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.util import filter_spans
+from spacy.util import filter_spans, minibatch
 
 from medkg.errors import MedKGError
 from medkg.pipelines import lexicon_tags as _lexicon_tags  # noqa: F401  (registers doc._.lexicon_matches)
@@ -73,6 +75,18 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+@dataclass
+class _State:
+    """One document between the batch's steps."""
+
+    doc: Doc
+    text: str
+    ner_ran: bool
+    dictionary: list[tuple[int, int, Link]]
+    linked: list[tuple[int, int, Link]]
+    unresolved: list[tuple[int, int, str]]
+
+
 class MentionFinder:
     """Link NER spans, then add the dictionary's other matches, as ``doc.ents``."""
 
@@ -89,6 +103,23 @@ class MentionFinder:
         self.fill_ner_groups = dictionary_fills_ner_groups
 
     def __call__(self, doc: Doc) -> Doc:
+        return next(self.pipe([doc]))
+
+    def pipe(self, docs: Iterable[Doc], batch_size: int = 32) -> Iterator[Doc]:
+        """Documents a batch at a time: the NER spans no exact look-up links go to TF-IDF in one query.
+
+        scispaCy's candidate generator pays a fixed cost per call (vectoriser, nmslib batch): one call for
+        32 abstracts instead of 32 calls makes the approximate step about 2.5 times faster.
+        """
+        for batch in minibatch(docs, batch_size):
+            states = [self._prepare(doc) for doc in batch]
+            if self.approximate:
+                self._link_approximate(states)
+            for state in states:
+                yield self._finish(state)
+
+    def _prepare(self, doc: Doc) -> _State:
+        """NER spans trimmed and linked exactly where they can be; the dictionary's matches."""
         ner_ran = doc.has_annotation("ENT_IOB")
         text = doc.text  # Doc.text joins every token: once per document, not per mention
         ner = [(*_trimmed(text, e.start_char, e.end_char), NER_GROUPS[e.label_]) for e in doc.ents
@@ -98,12 +129,18 @@ class MentionFinder:
         if hits is None:
             hits = list(self.lexicon.find(text)) if self.dictionary or ner_ran else []
         dictionary = [(s, e, self._dictionary_link(text, s, e, cands, case)) for s, e, cands, case in hits]
-        linked = self._link_ner(text, ner, dictionary)
-        spans = [self._span(doc, s, e, link) for s, e, link in linked]
+        linked, unresolved = self._link_exact(text, ner, dictionary)
+        return _State(doc, text, ner_ran, dictionary, linked, unresolved)
+
+    def _finish(self, st: _State) -> Doc:
+        """The linked spans, then the dictionary's matches that fill what they leave, as ``doc.ents``."""
+        doc, text = st.doc, st.text
+        spans = [self._span(doc, s, e, link) for s, e, link in st.linked]
         if self.dictionary:
-            taken = [(s, e) for s, e, _ in linked]
-            for start, end, link in dictionary:
-                if not any(start < te and ts < end for ts, te in taken) and self._fills(text, start, end, link, ner_ran):
+            taken = [(s, e) for s, e, _ in st.linked]
+            for start, end, link in st.dictionary:
+                if not any(start < te and ts < end for ts, te in taken) and self._fills(text, start, end, link,
+                                                                                      st.ner_ran):
                     spans.append(self._span(doc, start, end, link))
         doc.ents = filter_spans([s for s in spans if s is not None])
         return doc
@@ -112,9 +149,9 @@ class MentionFinder:
                          case: bool) -> Link:
         return choose_link(cands, self.lexicon, case, annotated=self.lexicon.annotated_choice(text[start:end]))
 
-    def _link_ner(self, text: str, ner: list[tuple[int, int, str]], dictionary: list[tuple[int, int, Link]]
-                  ) -> list[tuple[int, int, Link]]:
-        """NER spans with their links: exact, else a longer dictionary match of the group, else TF-IDF."""
+    def _link_exact(self, text: str, ner: list[tuple[int, int, str]], dictionary: list[tuple[int, int, Link]]
+                    ) -> tuple[list[tuple[int, int, Link]], list[tuple[int, int, str]]]:
+        """NER spans linked to a longer dictionary match of their group or by exact look-up; and the rest."""
         linked: list[tuple[int, int, Link]] = []
         unresolved: list[tuple[int, int, str]] = []
         for start, end, group in ner:
@@ -130,14 +167,19 @@ class MentionFinder:
                 linked.append((start, end, choose_link(found[0], self.lexicon, found[1], group, annotated)))
             else:
                 unresolved.append((start, end, group))
-        if unresolved and self.approximate:
-            assert self.lexicon.candidates is not None
-            found_approx = self.lexicon.candidates([text[s:e] for s, e, _ in unresolved])
-            for (start, end, group), cands in zip(unresolved, found_approx):
-                link = approximate_link(cands, self.lexicon, group)
-                if link is not None:
-                    linked.append((start, end, link))
-        return linked
+        return linked, unresolved
+
+    def _link_approximate(self, states: list[_State]) -> None:
+        """Link every state's unresolved NER spans through TF-IDF candidates (one query for the batch)."""
+        todo = [(st, start, end, group) for st in states for start, end, group in st.unresolved]
+        if not todo:
+            return
+        assert self.lexicon.candidates is not None
+        found = self.lexicon.candidates([st.text[s:e] for st, s, e, _ in todo])
+        for (st, start, end, group), cands in zip(todo, found):
+            link = approximate_link(cands, self.lexicon, group)
+            if link is not None:
+                st.linked.append((start, end, link))
 
     def _fills(self, text: str, start: int, end: int, link: Link, ner_ran: bool) -> bool:
         """Whether a dictionary match that no linked NER span covers becomes a mention."""
