@@ -85,7 +85,6 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not args.paths:
         print("medkg: no input given; building the bundled sample corpus", file=sys.stderr)
     emb = args.embedder or os.environ.get("MEDKG_EMBEDDER") or None
-    models_dir = os.environ.get("MEDKG_MODELS")
     from medkg.kg.graphdir import GraphDir
 
     store = args.store or (GraphDir(args.graph).peek_manifest() or {}).get("store", "embedded")
@@ -93,8 +92,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     try:
         report = build_graph(paths, args.graph, tier=args.tier, vocabulary=_vocabulary(args), embedder=emb,
                              store=store, store_options=_store_options(store), workers=args.workers,
-                             batch_docs=args.batch_docs, progress=progress,
-                             models_dir=Path(models_dir) if models_dir else None)
+                             batch_docs=args.batch_docs, progress=progress, models_dir=_models_dir())
     finally:
         progress.close()
     c = report.counts
@@ -247,6 +245,17 @@ def _models_dir() -> Path:
     return Path(os.environ["MEDKG_MODELS"]) if os.environ.get("MEDKG_MODELS") else DEFAULT_MODELS_DIR
 
 
+def _list_embedders(mdir: Path) -> None:
+    from medkg.pipelines.embedding import EMBEDDERS, STATIC_EMBEDDER
+    from medkg.pipelines.static_embedding import is_current
+
+    print("\nembedders (medkg build --embedder NAME):")
+    for name, description in EMBEDDERS.items():
+        state = "installed" if name != STATIC_EMBEDDER else (
+            f"distilled at {mdir / name}" if is_current(mdir / name) else "distilled on first use (~30 s)")
+        print(f"{name:20s} {description}; {state}")
+
+
 def cmd_models(args: argparse.Namespace) -> int:
     from medkg.queries import models
 
@@ -257,6 +266,7 @@ def cmd_models(args: argparse.Namespace) -> int:
             mark = "default" if s.name == models.DEFAULT_MODEL else ""
             state = f"installed at {path}" if path else "not installed"
             print(f"{s.name:20s} {mark:8s} {s.size_mb:>6d} MB  {s.licence:10s} {s.description}; {state}")
+        _list_embedders(mdir)
         return 0
     names = args.names or [models.DEFAULT_MODEL]
     for name in names:
@@ -286,9 +296,8 @@ def cmd_eval_qa(args: argparse.Namespace) -> int:
     cache = args.cache or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "medkg" / "eval"
     if args.embedder:  # a graph per embedder, so comparing two does not re-embed the corpus each time
         cache = cache / Path(args.embedder).name
-    models_dir = Path(os.environ["MEDKG_MODELS"]) if os.environ.get("MEDKG_MODELS") else None
     gdir = qa.corpus_graph(corpus, cache, lambda paths, target: build_graph(
-        paths, target, tier=2, progress=_Progress(), embedder=args.embedder, models_dir=models_dir))
+        paths, target, tier=2, progress=_Progress(), embedder=args.embedder, models_dir=_models_dir()))
     documents = qa.load_corpus(corpus)
     with _open(args, graph=gdir) as graph:
         if not args.no_llm:

@@ -97,10 +97,6 @@ class Embedder:
         # a static model has no attention to pad for: big batches only amortise the Python overhead
         return cls(path, batch_size=256 if name == STATIC_EMBEDDER else 16, name=name)
 
-    @property
-    def is_static(self) -> bool:
-        return self.name == STATIC_EMBEDDER
-
     def encode(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text."""
         if not texts:

@@ -116,5 +116,6 @@ def test_models_list_and_verify() -> None:
     listing = run("models", "list")
     assert listing.returncode == 0
     assert "smollm2-135m" in listing.stdout and "qwen2.5-coder-1.5b" in listing.stdout
+    assert "all-MiniLM-L6-v2" in listing.stdout and "static-MiniLM-L6-v2" in listing.stdout
     verify = run("models", "verify", "smollm2-135m")
     assert verify.returncode == 0 and "smollm2-135m: ok" in verify.stdout
