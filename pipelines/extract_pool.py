@@ -6,7 +6,9 @@ inherited from the parent) and turns a batch of documents into meta-graphs.
 The parent keeps at most ``2 x workers`` batches in flight, so reading a
 100k-document input does not hold it all in memory, and gets the results back
 in input order while it embeds and commits the previous batch: on two cores
-one worker extracting beside the parent's embedding keeps both busy.
+one worker extracting beside the parent's transformer embedding keeps both
+busy; with the static embedder the parent has little to do, so builds then
+run a worker per core.
 
 ``workers=0`` extracts in the calling process (tests, one-core machines).
 """
@@ -18,9 +20,9 @@ import logging
 import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from pathlib import Path
 
 from medkg.errors import MedKGError
