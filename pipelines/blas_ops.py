@@ -9,7 +9,7 @@ loading (:func:`use_blas`); training keeps thinc's defaults.
 
 Worker processes of the build's pool must not let OpenBLAS start a thread per
 core each, or two workers on two cores fight over them:
-:func:`medkg.pipelines.extract_pool` limits BLAS to one thread per worker.
+``medkg.pipelines.extract_pool`` limits BLAS to one thread per worker.
 """
 
 from __future__ import annotations

@@ -170,7 +170,7 @@ def _normal_word(word: str) -> str:
 def _raw_and_key(text: str) -> tuple[str, str]:
     """A span's case-sensitive form (the acronym table's key) and its normal form (the term table's key)."""
     toks = TOKEN_RE.findall(text)
-    return " ".join(toks), " ".join(singular(t.lower()) for t in toks)
+    return " ".join(toks), " ".join(_normal_word(t) for t in toks)
 
 
 def _add_term(entries: dict[str, list[tuple[str, bool]]], acronyms: dict[str, list[tuple[str, bool]]], term: str,

@@ -33,11 +33,11 @@ from medkg.pipelines import abbreviations as _abbreviations  # noqa: F401  (regi
 from medkg.pipelines import context as _context  # noqa: F401  (registers medkg_context)
 from medkg.pipelines.chunking import chunk_document, split_sentences
 from medkg.pipelines import lexicon_tags as _lexicon_tags  # noqa: F401  (registers medkg_lexicon_tags)
+from medkg.pipelines.blas_ops import use_blas
 from medkg.pipelines.lexicon import Lexicon, cached_lexicon
 from medkg.pipelines.mentions import MentionFinder
 from medkg.pipelines.ner_training import load_ner
 from medkg.pipelines.tokenizer import blank_english
-from medkg.pipelines.blas_ops import use_blas
 from medkg.pipelines.records import ChunkGraph, Document, Entity, Link, Mention
 from medkg.pipelines.relations import cooccurrence_relations
 
