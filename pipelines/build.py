@@ -43,7 +43,8 @@ from medkg.kg.ledger import Ledger, LedgerRecord
 from medkg.kg.store import open_store
 from medkg.ontologies.vocabulary import Vocabulary, load_vocabulary
 from medkg.pipelines.assemble import Corpus, assemble
-from medkg.pipelines.embedding import DEFAULT_EMBEDDER, STATIC_EMBEDDER, Embedder, embedder_fingerprint, embedder_label
+from medkg.pipelines.embedding import (DEFAULT_EMBEDDER, STATIC_EMBEDDER, Embedder, embedder_fingerprint,
+                                      embedder_label, resolve_embedder)
 from medkg.pipelines.extract_pool import batched, extract_batches
 from medkg.pipelines.lexicon import Lexicon
 from medkg.pipelines.nlp import ner_fingerprint
@@ -135,6 +136,8 @@ def build_graph(paths: list[Path | str], graph_dir: Path | str, *, tier: int | N
     for p in map(Path, paths):
         if not p.exists():
             raise InputError(f"{p}: file not found")
+    if embedder is not None and not isinstance(embedder, Embedder):
+        resolve_embedder(embedder, models_dir)  # a wrong name fails here, before the graph directory is touched
     gd = _open_graph_dir(Path(graph_dir))
     with graph_lock(gd):
         current = gd.peek_manifest() or {}

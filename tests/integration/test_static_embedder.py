@@ -77,3 +77,13 @@ def test_graph_built_with_static_embedder_is_queried_with_it(tmp_path: Path, mod
         hits = g.retrieve("tamoxifen for breast tumours", mode="vector").passages
         assert g.embedder.name == STATIC_EMBEDDER
         assert hits and hits[0].doc_id == "PMID:2"
+
+
+def test_unknown_embedder_fails_before_the_graph_is_touched(tmp_path: Path, tiny_vocabulary) -> None:
+    from medkg.errors import ModelNotFoundError
+
+    docs = tmp_path / "docs.jsonl"
+    docs.write_text(json.dumps({"id": "PMID:1", "text": PAIRS[0][1]}) + "\n")
+    with pytest.raises(ModelNotFoundError, match="no-such-embedder"):
+        build_graph([docs], tmp_path / "g", vocabulary=tiny_vocabulary, embedder="no-such-embedder", workers=0)
+    assert not (tmp_path / "g").exists()
