@@ -7,6 +7,8 @@ and ``COPY`` statements in the embedded backend).
 
 from __future__ import annotations
 
+from medkg.kg.schema import NODES, RELS
+
 COUNT_NODES = "MATCH (n:{table}) RETURN count(n) AS n"
 COUNT_RELS = "MATCH ()-[r:{table}]->() RETURN count(r) AS n"
 COUNT_BY_TIER = "MATCH (n:{table}) RETURN n.tier AS tier, count(n) AS n"
@@ -53,6 +55,57 @@ OPTIONAL MATCH (c)-[:BROADER]->(p:Concept)
 RETURN c.id AS id, c.name AS name, c.definition AS definition, collect(p.name) AS broader
 """
 
+# -- MERGE writes, derived from the schema (both backends: Neo4j 5, ArcadeDB's Bolt plugin, LadybugDB) ---------
+
+def merge_nodes(table: str) -> str:
+    """``UNWIND $rows`` of {column: value} dicts, merged on the primary key, every other column set."""
+    names = [n for n, _ in NODES[table].columns]
+    sets = ", ".join(f"n.`{n}` = row.`{n}`" for n in names[1:])
+    return f"UNWIND $rows AS row MERGE (n:{table} {{`{names[0]}`: row.`{names[0]}`}}) SET {sets}"
+
+
+def merge_rels(table: str) -> str:
+    """``UNWIND $rows`` of {src, dst, column: value} dicts, merged on the endpoints and the table's key columns."""
+    spec = RELS[table]
+    key_map = f" {{{', '.join(f'`{k}`: row.`{k}`' for k in spec.keys)}}}" if spec.keys else ""
+    rest = [n for n, _ in spec.columns if n not in spec.keys]
+    sets = (" SET " + ", ".join(f"r.`{n}` = row.`{n}`" for n in rest)) if rest else ""
+    return (f"UNWIND $rows AS row MATCH (a:{spec.source} {{id: row.src}}) MATCH (b:{spec.target} {{id: row.dst}}) "
+            f"MERGE (a)-[r:{table}{key_map}]->(b){sets}")
+
+
+DELETE_ENTITIES_OF_DOCUMENTS = """
+MATCH (c:Chunk)-[:MENTIONS]->(e:Entity)
+WHERE c.doc_id IN $ids
+DETACH DELETE e
+"""
+DELETE_CHUNKS_OF_DOCUMENTS = "MATCH (c:Chunk) WHERE c.doc_id IN $ids DETACH DELETE c"
+DELETE_DOCUMENTS = "MATCH (d:Document) WHERE d.id IN $ids DETACH DELETE d"
+DELETE_CONCEPTS = "MATCH (c:Concept) WHERE c.id IN $ids DETACH DELETE c"
+CONCEPT_IDS = "MATCH (c:Concept) RETURN c.id AS id"
+
+# -- reads and writes of a patched view (pipelines/patch.py) ------------------------------------------------------
+CHUNK_IDS_OF_DOCUMENTS = "MATCH (c:Chunk) WHERE c.doc_id IN $ids RETURN c.id AS id"
+ENTITY_CONCEPTS_OF_DOCUMENTS = """
+MATCH (c:Chunk)-[:MENTIONS]->(e:Entity)
+WHERE c.doc_id IN $ids
+RETURN DISTINCT e.concept_id AS concept_id, e.tier AS tier
+"""
+LINKED_CONCEPTS = "MATCH (e:Entity) RETURN DISTINCT e.concept_id AS id"
+ENTITIES_OF_CONCEPTS_IN_TIER = """
+MATCH (e:Entity)
+WHERE e.tier = $tier AND e.concept_id IN $ids
+RETURN e.id AS id, e.chunk_id AS chunk_id, e.concept_id AS concept_id
+"""
+CHUNKS_OF_CONCEPTS = """
+MATCH (e:Entity)
+WHERE e.concept_id IN $ids AND NOT e.negated
+RETURN DISTINCT e.concept_id AS concept_id, e.chunk_id AS chunk_id
+"""
+CHUNK_TEXTS = "MATCH (c:Chunk) RETURN c.id AS id, c.text AS text"
+DELETE_SUMMARIES_BY_ID = "UNWIND $ids AS i MATCH (s:Summary {id: i}) DETACH DELETE s"
+DELETE_REFERENCES_FROM = "UNWIND $ids AS i MATCH (e:Entity {id: i})-[r:REFERENCES]->(:Entity) DELETE r"
+
 # -- writes of the Neo4j backend (portable: Neo4j 5 and ArcadeDB's Bolt plugin) --------------------------------
 NEO4J_UNIQUE_ID = "CREATE CONSTRAINT medkg_{label}_id IF NOT EXISTS FOR (n:{label}) REQUIRE n.id IS UNIQUE"
 NEO4J_INDEX = "CREATE INDEX medkg_{label}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
@@ -61,17 +114,8 @@ NEO4J_FULLTEXT_CHUNKS = "CREATE FULLTEXT INDEX medkg_chunk_text IF NOT EXISTS FO
 DOCUMENT_DIGESTS = "MATCH (d:Document) RETURN d.id AS id, d.medkg_digest AS digest"
 CHUNK_DOC_IDS = "MATCH (c:Chunk) RETURN DISTINCT c.doc_id AS doc_id"
 SET_DOCUMENT_DIGESTS = "UNWIND $rows AS row MATCH (d:Document {id: row.id}) SET d.medkg_digest = row.digest"
-CONCEPT_IDS = "MATCH (c:Concept) RETURN c.id AS id"
-DELETE_CONCEPTS = "MATCH (c:Concept) WHERE c.id IN $ids DETACH DELETE c"
 DELETE_SUMMARIES = "MATCH (s:Summary) DETACH DELETE s"
 DELETE_REFERENCES = "MATCH (:Entity)-[r:REFERENCES]->(:Entity) DELETE r"
-DELETE_ENTITIES_OF_DOCUMENTS = """
-MATCH (c:Chunk)-[:MENTIONS]->(e:Entity)
-WHERE c.doc_id IN $ids
-DETACH DELETE e
-"""
-DELETE_CHUNKS_OF_DOCUMENTS = "MATCH (c:Chunk) WHERE c.doc_id IN $ids DETACH DELETE c"
-DELETE_DOCUMENTS = "MATCH (d:Document) WHERE d.id IN $ids DETACH DELETE d"
 
 # -- the RDF view (kg/rdf.py), read page by page ----------------------------------------------------------------
 RDF_CONCEPTS = """

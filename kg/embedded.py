@@ -25,7 +25,7 @@ from medkg.errors import GraphCorruptError, GraphNotFoundError, StoreError
 from medkg.kg import cypher
 from medkg.kg.batch import GraphBatch
 from medkg.kg.schema import NODE_TABLES, REL_TABLES, NodeTable
-from medkg.kg.store import GraphStore
+from medkg.kg.store import GraphStore, row_params
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +101,7 @@ class EmbeddedStore(GraphStore):
         props = ", ".join(f"{_q(n)}: row.{_q(n)}" for n in names)
         stmt = f"UNWIND $rows AS row CREATE (:{table.name} {{{props}}})"
         for i in range(0, len(rows), 5000):
-            self._exec(stmt, {"rows": [dict(zip(names, r)) for r in rows[i : i + 5000]]})
+            self._exec(stmt, {"rows": [row_params(names, r) for r in rows[i : i + 5000]]})
 
     # -- queries --------------------------------------------------------------
     def _exec(self, stmt: str, params: dict[str, Any] | None = None):

@@ -27,17 +27,14 @@ from typing import Any
 from medkg.errors import StoreError
 from medkg.kg import cypher
 from medkg.kg.batch import GraphBatch
-from medkg.kg.schema import NODE_TABLES, NODES, REL_TABLES, RELS
-from medkg.kg.store import GraphStore
+from medkg.kg.schema import NODE_TABLES, REL_TABLES
+from medkg.kg.store import ROWS_PER_STATEMENT, GraphStore
 
 log = logging.getLogger(__name__)
 
-ROWS_PER_TX = 2000
 DOCS_PER_TX = 200
 _WRITE_CLAUSE = re.compile(r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|LOAD\s+CSV|FOREACH|CALL)\b", re.I)
 _STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`")
-# relationship rows are unique by (source, target) except these, keyed by more columns
-_REL_KEYS = {"MENTIONS": ("start",), "RELATED": ("type",)}
 
 
 class Neo4jStore(GraphStore):
@@ -83,9 +80,8 @@ class Neo4jStore(GraphStore):
             raise StoreError("the graph is open read-only; pass --write to change it")
         return self._run(cypher_text, params)
 
-    def _write_rows(self, stmt: str, rows: list[dict[str, Any]]) -> None:
-        for i in range(0, len(rows), ROWS_PER_TX):
-            self._run(stmt, {"rows": rows[i : i + ROWS_PER_TX]})
+    def _write(self, cypher_text: str, params: dict[str, Any]) -> None:
+        self._run(cypher_text, params)
 
     # -- schema -------------------------------------------------------------------
     def create_schema(self) -> None:
@@ -101,30 +97,9 @@ class Neo4jStore(GraphStore):
     # -- writing --------------------------------------------------------------------
     def bulk_load(self, batch: GraphBatch) -> None:
         for t in NODE_TABLES:
-            self._merge_nodes(t.name, batch.nodes.get(t.name, []))
+            self.merge(t.name, batch.nodes.get(t.name, []))
         for r in REL_TABLES:
-            self._merge_rels(r.name, batch.rels.get(r.name, []))
-
-    def _merge_nodes(self, table: str, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        names = [n for n, _ in NODES[table].columns]
-        sets = ", ".join(f"n.`{n}` = row.`{n}`" for n in names[1:])
-        stmt = f"UNWIND $rows AS row MERGE (n:{table} {{id: row.id}}) SET {sets}"
-        self._write_rows(stmt, [dict(zip(names, r)) for r in rows])
-
-    def _merge_rels(self, table: str, rows: list[tuple]) -> None:
-        if not rows:
-            return
-        spec = RELS[table]
-        names = ["src", "dst", *(n for n, _ in spec.columns)]
-        keys = _REL_KEYS.get(table, ())
-        key_map = "".join(f" {{{', '.join(f'`{k}`: row.`{k}`' for k in keys)}}}") if keys else ""
-        rest = [n for n, _ in spec.columns if n not in keys]
-        sets = (" SET " + ", ".join(f"r.`{n}` = row.`{n}`" for n in rest)) if rest else ""
-        stmt = (f"UNWIND $rows AS row MATCH (a:{spec.source} {{id: row.src}}) MATCH (b:{spec.target} {{id: row.dst}}) "
-                f"MERGE (a)-[r:{table}{key_map}]->(b){sets}")
-        self._write_rows(stmt, [dict(zip(names, r)) for r in rows])
+            self.merge(r.name, batch.rels.get(r.name, []))
 
     def replace_contents(self, batch: GraphBatch) -> None:
         """Synchronise the server's graph with ``batch`` (see the module docstring).
@@ -151,27 +126,22 @@ class Neo4jStore(GraphStore):
             ids = fresh[i : i + DOCS_PER_TX]
             part = _merge_parts(parts[d] for d in ids)
             for t in ("Chunk", "Entity", "Document"):
-                self._merge_nodes(t, part.nodes[t])
+                self.merge(t, part.nodes[t])
             for r in ("HAS_CHUNK", "NEXT", "MENTIONS", "RELATED", "IS_A"):
-                self._merge_rels(r, part.rels[r])
+                self.merge(r, part.rels[r])
             self._run(cypher.SET_DOCUMENT_DIGESTS, {"rows": [{"id": d, "digest": wanted[d]} for d in ids]})
-        self._merge_nodes("Summary", batch.nodes["Summary"])
+        self.merge("Summary", batch.nodes["Summary"])
         for r in ("SUMMARIZES", "CHILD_OF", "REFERENCES"):
-            self._merge_rels(r, batch.rels[r])
+            self.merge(r, batch.rels[r])
 
     def _sync_concepts(self, batch: GraphBatch) -> None:
         wanted = {row[0] for row in batch.nodes["Concept"]}
         gone = [r["id"] for r in self._run(cypher.CONCEPT_IDS) if r["id"] not in wanted]
-        for i in range(0, len(gone), ROWS_PER_TX):
-            self._run(cypher.DELETE_CONCEPTS, {"ids": gone[i : i + ROWS_PER_TX]})
-        self._merge_nodes("Concept", batch.nodes["Concept"])
+        for i in range(0, len(gone), ROWS_PER_STATEMENT):
+            self._run(cypher.DELETE_CONCEPTS, {"ids": gone[i : i + ROWS_PER_STATEMENT]})
+        self.merge("Concept", batch.nodes["Concept"])
         for r in ("BROADER", "MAPS_TO"):
-            self._merge_rels(r, batch.rels[r])
-
-    def delete_documents(self, ids: list[str]) -> None:
-        """Remove documents with their chunks and entities (and every edge touching them)."""
-        for stmt in (cypher.DELETE_ENTITIES_OF_DOCUMENTS, cypher.DELETE_CHUNKS_OF_DOCUMENTS, cypher.DELETE_DOCUMENTS):
-            self._run(stmt, {"ids": ids})
+            self.merge(r, batch.rels[r])
 
     # -- reading --------------------------------------------------------------------
     def counts(self) -> dict[str, int]:

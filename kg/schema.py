@@ -23,6 +23,7 @@ class RelTable:
     source: str
     target: str
     columns: tuple[tuple[str, str], ...] = ()
+    keys: tuple[str, ...] = ()  # columns that, with source and target, identify a row (MERGE matches on them)
 
 
 NODE_TABLES: tuple[NodeTable, ...] = (
@@ -43,9 +44,11 @@ NODE_TABLES: tuple[NodeTable, ...] = (
 REL_TABLES: tuple[RelTable, ...] = (
     RelTable("HAS_CHUNK", "Document", "Chunk"),
     RelTable("NEXT", "Chunk", "Chunk"),
-    RelTable("MENTIONS", "Chunk", "Entity", (("start", "INT64"), ("end", "INT64"), ("text", "STRING"))),
+    RelTable("MENTIONS", "Chunk", "Entity", (("start", "INT64"), ("end", "INT64"), ("text", "STRING")),
+             keys=("start",)),
     RelTable("RELATED", "Entity", "Entity", (("type", "STRING"), ("chunk_id", "STRING"), ("start", "INT64"),
-                                             ("end", "INT64"), ("score", "DOUBLE"), ("method", "STRING"))),
+                                             ("end", "INT64"), ("score", "DOUBLE"), ("method", "STRING")),
+             keys=("type",)),
     RelTable("IS_A", "Entity", "Concept", (("score", "DOUBLE"), ("method", "STRING"),
                                            ("alternatives", "STRING[]"))),
     RelTable("REFERENCES", "Entity", "Entity", (("score", "DOUBLE"),)),

@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from medkg.errors import StoreError
+from medkg.kg import cypher
 from medkg.kg.batch import GraphBatch
+from medkg.kg.schema import NODES, RELS
+
+ROWS_PER_STATEMENT = 2000
 
 
 @dataclass(frozen=True)
@@ -53,6 +57,29 @@ class GraphStore(ABC):
     def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one parameterised statement and return its rows as dicts."""
 
+    def _write(self, cypher_text: str, params: dict[str, Any]) -> None:
+        """Run a write of medkg's own (a backend may bypass the read-only guard ``query`` applies to users)."""
+        self.query(cypher_text, params)
+
+    def merge(self, table: str, rows: list[tuple]) -> None:
+        """MERGE staged rows (schema column order; relationships start with source and target ids).
+
+        Empty strings are written as nulls, which is what a ``COPY``-loaded store holds for them (and what a
+        server returns for a property never set), so a row reads back the same whichever way it was loaded.
+        """
+        if table in NODES:
+            names, stmt = [n for n, _ in NODES[table].columns], cypher.merge_nodes(table)
+        else:
+            names, stmt = ["src", "dst", *(n for n, _ in RELS[table].columns)], cypher.merge_rels(table)
+        for i in range(0, len(rows), ROWS_PER_STATEMENT):
+            block = rows[i : i + ROWS_PER_STATEMENT]
+            self._write(stmt, {"rows": [row_params(names, r) for r in block]})
+
+    def delete_documents(self, ids: list[str]) -> None:
+        """Remove documents with their chunks and entities (and every edge touching them)."""
+        for stmt in (cypher.DELETE_ENTITIES_OF_DOCUMENTS, cypher.DELETE_CHUNKS_OF_DOCUMENTS, cypher.DELETE_DOCUMENTS):
+            self._write(stmt, {"ids": ids})
+
     @abstractmethod
     def counts(self) -> dict[str, int]:
         """Rows per node and relationship table."""
@@ -65,6 +92,11 @@ class GraphStore(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def row_params(names: list[str], row: tuple) -> dict[str, Any]:
+    """A staged row as statement parameters; empty strings become nulls, as ``COPY`` loads them."""
+    return {n: None if v == "" else v for n, v in zip(names, row)}
 
 
 def open_store(backend: str, path: Path | None, *, read_only: bool = True, create: bool = False, **options: Any

@@ -13,6 +13,10 @@ links strongly; consecutive chunks of one document are also joined so a
 document's chunks tend to stay together. A level-1 summary carries the union
 of its children's tags and lists its most frequent concepts. Deeper levels
 come with the graph issue; the records already carry ``level``.
+
+A patched view (:mod:`medkg.pipelines.patch`) does not re-run Louvain: new
+chunks join the topic they are most tied to (``assign_topics``), which is the
+first move of Louvain's local phase; a full build re-clusters.
 """
 
 from __future__ import annotations
@@ -72,13 +76,12 @@ def level1(graphs: list[ChunkGraph], base: list[Summary], names: dict[str, str],
     by_concept: dict[str, list[str]] = defaultdict(list)
     for s in base:
         for t in s.tags:
-            if ":" in t and not t.startswith(("group:", "tree:")):
+            if is_concept_tag(t):
                 by_concept[t].append(s.id)
-    n = max(len(base), 1)
     for members in by_concept.values():
-        if len(members) < 2 or len(members) > MAX_CONCEPT_DF:
+        w = concept_weight(len(members), len(base))
+        if not w:
             continue
-        w = math.log(n / len(members)) + 1.0
         for i, a in enumerate(members):
             for b in members[i + 1 :]:
                 prev = g.get_edge_data(a, b, {"weight": 0.0})["weight"]
@@ -90,17 +93,60 @@ def level1(graphs: list[ChunkGraph], base: list[Summary], names: dict[str, str],
             g.add_edge(a, b, weight=prev + 2.0)
     communities = nx.community.louvain_communities(g, weight="weight", seed=seed)
     by_id = {s.id: s for s in base}
-    out = []
-    for k, members in enumerate(sorted(communities, key=lambda c: sorted(c)[0])):
-        kids = [by_id[m] for m in sorted(members)]
-        freq = Counter(t for s in kids for t in s.tags if not t.startswith(("group:", "tree:")))
-        top = [names.get(cid, cid) for cid, _ in freq.most_common(8)]
-        docs = {cid.split("#", 1)[0] for s in kids for cid in s.chunk_ids}
-        summary = Summary(id=f"S1:{k}", level=1, tags=sorted({t for s in kids for t in s.tags}),
-                          text=f"Topic: {'; '.join(top)} ({len(kids)} passages from {len(docs)} documents)",
-                          chunk_ids=[c for s in kids for c in s.chunk_ids], children=[s.id for s in kids])
-        out.append(summary)
-    return out
+    return [topic(f"S1:{k}", [by_id[m] for m in sorted(members)], names)
+            for k, members in enumerate(sorted(communities, key=lambda c: sorted(c)[0]))]
+
+
+def topic(summary_id: str, kids: list[Summary], names: dict[str, str]) -> Summary:
+    """A level-1 summary over level-0 ``kids``: their tags, and a text naming its most frequent concepts."""
+    freq = Counter(t for s in kids for t in s.tags if is_concept_tag(t))
+    top = [names.get(cid, cid) for cid, _ in freq.most_common(8)]
+    docs = {cid.split("#", 1)[0] for s in kids for cid in s.chunk_ids}
+    return Summary(id=summary_id, level=1, tags=sorted({t for s in kids for t in s.tags}),
+                   text=f"Topic: {'; '.join(top)} ({len(kids)} passages from {len(docs)} documents)",
+                   chunk_ids=[c for s in kids for c in s.chunk_ids], children=[s.id for s in kids])
+
+
+def is_concept_tag(tag: str) -> bool:
+    return ":" in tag and not tag.startswith(("group:", "tree:"))
+
+
+def concept_weight(df: int, n: int) -> float:
+    """The weight a concept in ``df`` of ``n`` chunks gives each pair of them (0: too rare or too common)."""
+    return math.log(max(n, 1) / df) + 1.0 if 2 <= df <= MAX_CONCEPT_DF else 0.0
+
+
+def assign_topics(new: list[Summary], chunks_of: dict[str, set[str]], topic_of: dict[str, str], n: int,
+                  next_topic: int) -> dict[str, str]:
+    """Place new level-0 summaries into existing topics, for a patched view (a full build re-clusters).
+
+    Each new chunk joins the topic it is most strongly tied to by the edges Louvain would see: for every
+    concept it shares with a chunk already placed, that concept's weight; 2.0 for the chunk before it in its
+    document. A chunk tied to nothing starts a topic of its own, numbered from ``next_topic``. ``chunks_of``
+    maps each concept to every chunk carrying it (new ones included); ``topic_of`` maps placed chunks to
+    topics and is updated in order, so a new document's chunks can follow its first one. Returns the
+    placements of the new chunks.
+    """
+    placed: dict[str, str] = {}
+    for s in new:
+        chunk = s.chunk_ids[0]
+        score: Counter[str] = Counter()
+        for t in s.tags:
+            if is_concept_tag(t):
+                w = concept_weight(len(chunks_of.get(t, ())), n)
+                for other in chunks_of.get(t, ()) if w else ():
+                    if other != chunk and other in topic_of:
+                        score[topic_of[other]] += w
+        doc, _, ordinal = chunk.rpartition("#c")
+        before = f"{doc}#c{int(ordinal) - 1}" if ordinal.isdigit() and int(ordinal) > 0 else None
+        if before in topic_of:
+            score[topic_of[before]] += 2.0
+        if score:
+            best = min(score, key=lambda sid: (-score[sid], sid))
+        else:
+            best, next_topic = f"S1:{next_topic}", next_topic + 1
+        topic_of[chunk] = placed[chunk] = best
+    return placed
 
 
 def summary_vectors(summaries: list[Summary], chunk_vectors: np.ndarray, row: dict[str, int]) -> np.ndarray:

@@ -57,31 +57,37 @@ def assemble(corpus: Corpus, vocab: Vocabulary, index_dir: Path) -> tuple[GraphB
         batch.add_document(doc, gs)
     batch.rels["REFERENCES"].extend(references(graphs, vectors, index.row))
     add_summaries(batch, graphs, vocab, vectors, index.row, index_dir)
-    closure = concept_closure(graphs, vocab)
-    batch.add_concepts(vocab.concepts[c] for c in sorted(closure))
-    batch.rels["BROADER"] = [r for r in batch.rels["BROADER"] if r[1] in closure]
-    batch.rels["MAPS_TO"] = [r for r in batch.rels["MAPS_TO"] if r[1] in closure]
+    concepts = concept_rows(concept_closure(graphs, vocab), vocab)
+    batch.nodes["Concept"] = concepts.nodes["Concept"]
+    batch.rels["BROADER"], batch.rels["MAPS_TO"] = concepts.rels["BROADER"], concepts.rels["MAPS_TO"]
     index.save(index_dir)
     return batch, index
 
 
-def references(graphs: list[ChunkGraph], vectors: np.ndarray, row: dict[str, int], per_entity: int = 5
-               ) -> list[tuple[str, str, float]]:
+def references(graphs: list[ChunkGraph], vectors: np.ndarray, row: dict[str, int]) -> list[tuple[str, str, float]]:
     """REFERENCES: each report entity -> the literature entities of the same concept in the most similar chunks."""
     lit: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    reports: list[tuple[str, str, str]] = []
     for g in graphs:
-        if g.chunk.tier == TIER_LITERATURE:
-            for e in g.entities:
-                lit[e.link.concept_id].append((e.id, g.chunk.id))
-    out = []
-    for g in graphs:
-        if g.chunk.tier != TIER_REPORT:
-            continue
-        v = vectors[row[g.chunk.id]]
         for e in g.entities:
-            targets = lit.get(e.link.concept_id, [])
-            scored = sorted(((float(vectors[row[cid]] @ v), eid) for eid, cid in targets), reverse=True)
-            out.extend((e.id, eid, round(max(s, 0.0), 4)) for s, eid in scored[:per_entity])
+            if g.chunk.tier == TIER_LITERATURE:
+                lit[e.link.concept_id].append((e.id, g.chunk.id))
+            elif g.chunk.tier == TIER_REPORT:
+                reports.append((e.id, g.chunk.id, e.link.concept_id))
+    return best_references(reports, lit, vectors, row)
+
+
+def best_references(reports: list[tuple[str, str, str]], literature: dict[str, list[tuple[str, str]]],
+                    vectors: np.ndarray, row: dict[str, int], per_entity: int = 5) -> list[tuple[str, str, float]]:
+    """For each report entity (id, chunk id, concept): the ``per_entity`` literature entities (id, chunk id) of
+    its concept whose chunks are most similar to its own chunk. Ties go to the larger entity id, so the result
+    does not depend on the order of either input (a patched view gets the same edges as a full build)."""
+    out = []
+    for eid, chunk_id, concept in reports:
+        v = vectors[row[chunk_id]]
+        scored = sorted(((float(vectors[row[cid]] @ v), tid) for tid, cid in literature.get(concept, [])),
+                        reverse=True)
+        out.extend((eid, tid, round(max(s, 0.0), 4)) for s, tid in scored[:per_entity])
     return out
 
 
@@ -106,10 +112,24 @@ def add_summaries(batch: GraphBatch, graphs: list[ChunkGraph], vocab: Vocabulary
 
 
 def concept_closure(graphs: list[ChunkGraph], vocab: Vocabulary) -> set[str]:
-    linked = {e.link.concept_id for g in graphs for e in g.entities}
+    return closure_of({e.link.concept_id for g in graphs for e in g.entities}, vocab)
+
+
+def closure_of(linked: set[str], vocab: Vocabulary) -> set[str]:
+    """Tier 3 of a graph whose entities link to ``linked``: those concepts, their ancestors, and one hop of
+    mappings."""
     closure = set(linked)
     for cid in linked:
         closure |= vocab.ancestors(cid)
     # one hop across vocabularies: an HPO term's MeSH descriptor joins it to the literature's concepts
     closure |= {m for cid in list(closure) if cid in vocab.concepts for m in vocab.concepts[cid].mappings}
     return {c for c in closure if c in vocab.concepts}
+
+
+def concept_rows(closure: set[str], vocab: Vocabulary) -> GraphBatch:
+    """Concept nodes of ``closure`` with the BROADER and MAPS_TO edges that stay inside it."""
+    batch = GraphBatch()
+    batch.add_concepts(vocab.concepts[c] for c in sorted(closure))
+    batch.rels["BROADER"] = [r for r in batch.rels["BROADER"] if r[1] in closure]
+    batch.rels["MAPS_TO"] = [r for r in batch.rels["MAPS_TO"] if r[1] in closure]
+    return batch

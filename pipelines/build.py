@@ -9,11 +9,13 @@ Two phases:
    Killed half-way, a build keeps every committed batch; run again, it goes on
    where it stopped.
 2. *View.* If the ledger changed (or the current view is missing or was made
-   from another ledger state), the derived view is rebuilt from the ledger
-   (:mod:`medkg.pipelines.assemble`): store rows, tier links, summaries and the
-   search index, in a new ``view-N`` directory that the manifest switches to
-   (:mod:`medkg.kg.graphdir`). On the Neo4j backend the server's graph is
-   synchronised instead (``GraphStore.replace_contents``).
+   from another ledger state), a new ``view-N`` directory is written and the
+   manifest switches to it (:mod:`medkg.kg.graphdir`). A large change rebuilds
+   the view from the ledger (:mod:`medkg.pipelines.assemble`: store rows by
+   ``COPY``, tier links, summaries, search index); a change to a few documents
+   patches a copy of the previous view with ``MERGE`` (:mod:`medkg.pipelines.patch`).
+   On the Neo4j backend the server's graph is synchronised instead
+   (``GraphStore.replace_contents``).
 
 Builds add to a graph: documents not in this run's inputs stay until
 ``delete_documents`` removes them. Re-running on the same inputs changes
@@ -48,6 +50,7 @@ from medkg.pipelines.embedding import (DEFAULT_EMBEDDER, STATIC_EMBEDDER, Embedd
 from medkg.pipelines.extract_pool import batched, extract_batches
 from medkg.pipelines.lexicon import Lexicon
 from medkg.pipelines.nlp import ner_fingerprint
+from medkg.pipelines.patch import ViewDiff, patch_view, should_patch, view_diff, write_document_keys
 from medkg.pipelines.readers import read_documents
 from medkg.pipelines.records import Document
 
@@ -74,7 +77,8 @@ class BuildReport:
     unchanged: int
     counts: dict[str, int]
     seconds: float
-    view_rebuilt: bool = True
+    view_rebuilt: bool = True  # a new view was written (False: nothing changed)
+    view_patched: bool = False  # ... by patching the previous one rather than rebuilding it from the ledger
     stage_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -97,6 +101,7 @@ class _Run:
     progress: Progress
     embedder_label: str = DEFAULT_EMBEDDER  # the embedder to load (a name or path), recorded in the manifest
     models_dir: Path | None = None
+    full: bool = False  # rebuild the whole view even for a small change (re-clusters topics)
     timings: dict[str, float] = field(default_factory=dict)
     _t: float = field(default_factory=time.perf_counter)
 
@@ -125,12 +130,13 @@ def build_graph(paths: list[Path | str], graph_dir: Path | str, *, tier: int | N
                 vocabulary: Vocabulary | None = None, embedder: Embedder | str | Path | None = None,
                 store: str | None = None, store_options: dict[str, Any] | None = None, workers: int | None = None,
                 batch_docs: int = BATCH_DOCS, progress: Progress | None = None,
-                models_dir: Path | None = None) -> BuildReport:
+                models_dir: Path | None = None, full: bool = False) -> BuildReport:
     """Add the documents under ``paths`` (files or directories) to the graph in ``graph_dir``.
 
     ``store`` defaults to the graph's current backend (``embedded`` for a new graph), ``embedder`` (a loaded
     :class:`Embedder`, a registered name or a model directory) to the one the graph was built with
-    (``all-MiniLM-L6-v2`` for a new graph). Changing it re-embeds every stored document.
+    (``all-MiniLM-L6-v2`` for a new graph). Changing it re-embeds every stored document. A change to a few
+    documents patches the previous view unless ``full`` asks for a rebuild (see :mod:`medkg.pipelines.patch`).
     """
     t0 = time.perf_counter()
     for p in map(Path, paths):
@@ -145,7 +151,7 @@ def build_graph(paths: list[Path | str], graph_dir: Path | str, *, tier: int | N
         label = loaded.name if loaded else embedder_label(embedder or current.get("embedder"))
         run = _Run(gd, vocabulary or load_vocabulary("mesh-bundled"), store or current.get("store", "embedded"),
                    store_options or {}, loaded, progress or (lambda stage, done, total: None),
-                   embedder_label=label, models_dir=models_dir, _t=t0)
+                   embedder_label=label, models_dir=models_dir, full=full, _t=t0)
         run.lap("vocabulary")
         with Ledger(gd.ledger_path) as ledger:
             fingerprint = _prepare(run, ledger)
@@ -160,7 +166,7 @@ def build_graph(paths: list[Path | str], graph_dir: Path | str, *, tier: int | N
 
 
 def delete_documents(ids: Iterable[str], graph_dir: Path | str, *, vocabulary: Vocabulary | None = None,
-                     store_options: dict[str, Any] | None = None) -> tuple[int, BuildReport]:
+                     store_options: dict[str, Any] | None = None, full: bool = False) -> tuple[int, BuildReport]:
     """Remove documents and everything derived only from them; returns (removed, report of the new view)."""
     t0 = time.perf_counter()
     gd = GraphDir(Path(graph_dir))
@@ -168,7 +174,7 @@ def delete_documents(ids: Iterable[str], graph_dir: Path | str, *, vocabulary: V
     with graph_lock(gd), Ledger(gd.ledger_path) as ledger:
         run = _Run(gd, vocabulary or load_vocabulary("mesh-bundled"), manifest.get("store", "embedded"),
                    store_options or {}, None, lambda stage, done, total: None,
-                   embedder_label=manifest.get("embedder", DEFAULT_EMBEDDER))
+                   embedder_label=manifest.get("embedder", DEFAULT_EMBEDDER), full=full)
         ids, known = set(ids), ledger.known()
         missing = sorted(ids - set(known))
         pending = manifest.get("ledger_state") != ledger.state()  # an earlier delete or build did not finish
@@ -308,7 +314,10 @@ def _finish(run: _Run, ledger: Ledger, t0: float, stats: dict[str, int]) -> Buil
     current = gd.peek_manifest()
     rebuilt = not (current and current.get("ledger_state") == state
                    and current.get("store_identity", current.get("store")) == run.store_identity)
-    if rebuilt:
+    diff = _patchable(run, ledger, current) if rebuilt and current and not run.full else None
+    if diff:
+        counts = _patch_view(run, ledger, state, diff, current)  # type: ignore[arg-type]
+    elif rebuilt:
         counts = _write_view(run, ledger, state)
     else:
         counts = current["counts"]  # type: ignore[index]
@@ -316,7 +325,7 @@ def _finish(run: _Run, ledger: Ledger, t0: float, stats: dict[str, int]) -> Buil
     gd.remove_stale_views()
     return BuildReport(graph=gd.root.resolve(), documents=len(ledger), counts=counts,
                        seconds=round(time.perf_counter() - t0, 3), view_rebuilt=rebuilt,
-                       stage_seconds=run.timings, **stats)
+                       view_patched=diff is not None, stage_seconds=run.timings, **stats)
 
 
 def _write_view(run: _Run, ledger: Ledger, state: str) -> dict[str, int]:
@@ -330,6 +339,7 @@ def _write_view(run: _Run, ledger: Ledger, state: str) -> dict[str, int]:
     try:
         _link_or_copy(gd.lexicon_path, view / "lexicon.pkl")  # the view keeps the lexicon it was built with
         batch, _ = assemble(corpus, run.vocab, view / "index")
+        write_document_keys(view / "index", ledger.known())
         run.lap("link+summaries+index")
         with open_store(run.store, view / "store.lbug", read_only=False, create=True, **run.store_options) as st:
             st.replace_contents(batch)
@@ -338,15 +348,41 @@ def _write_view(run: _Run, ledger: Ledger, state: str) -> dict[str, int]:
     except BaseException:
         shutil.rmtree(view, ignore_errors=True)
         raise
-    gd.switch_to(view, {
-        "medkg_version": __version__, "store": run.store, "store_identity": run.store_identity,
-        "embedder": run.embedder_name, "dim": dim,
-        "vocabularies": run.vocab.versions, "documents": len(corpus.documents), "counts": counts,
-        "ledger_state": state, "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "stage_seconds": run.timings,
-    })
+    gd.switch_to(view, _manifest(run, len(corpus.documents), dim, counts, state, "full"))
     return counts
 
+
+def _patchable(run: _Run, ledger: Ledger, current: dict[str, Any]) -> ViewDiff | None:
+    """The change to patch into the current view, or None when the view must be rebuilt."""
+    same = (run.store == "embedded" and current.get("store_identity") == run.store_identity
+            and current.get("embedder") == run.embedder_name and current.get("vocabularies") == run.vocab.versions)
+    diff = view_diff(run.gd.view_dir, ledger.known()) if same else None
+    return diff if diff is not None and should_patch(diff, len(ledger)) else None
+
+
+def _patch_view(run: _Run, ledger: Ledger, state: str, diff: ViewDiff, current: dict[str, Any]) -> dict[str, int]:
+    gd, previous = run.gd, run.gd.view_dir
+    view = gd.new_view()
+    try:
+        _link_or_copy(gd.lexicon_path, view / "lexicon.pkl")
+        counts = patch_view(previous, view, ledger, diff, run.vocab)
+        run.lap("patch view")
+    except BaseException:
+        shutil.rmtree(view, ignore_errors=True)
+        raise
+    gd.switch_to(view, _manifest(run, len(ledger), int(current.get("dim", 0)), counts, state, "patch"))
+    return counts
+
+
+def _manifest(run: _Run, documents: int, dim: int, counts: dict[str, int], state: str, kind: str
+              ) -> dict[str, Any]:
+    return {
+        "medkg_version": __version__, "store": run.store, "store_identity": run.store_identity,
+        "embedder": run.embedder_name, "dim": dim, "vocabularies": run.vocab.versions, "documents": documents,
+        "counts": counts, "ledger_state": state, "view_kind": kind,
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "stage_seconds": run.timings,
+    }
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
