@@ -12,6 +12,7 @@ from medkg.kg.schema import NODES, RELS
 COUNT_NODES = "MATCH (n:{table}) RETURN count(n) AS n"
 COUNT_RELS = "MATCH ()-[r:{table}]->() RETURN count(r) AS n"
 COUNT_BY_TIER = "MATCH (n:{table}) RETURN n.tier AS tier, count(n) AS n"
+SUMMARIES_BY_LEVEL = "MATCH (s:Summary) RETURN s.level AS level, count(s) AS n"
 
 SUMMARIES_AT_LEVEL = "MATCH (s:Summary) WHERE s.level = $level RETURN s.id AS id, s.tags AS tags, s.text AS text, s.size AS size"
 

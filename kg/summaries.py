@@ -11,8 +11,17 @@ networkx) on a chunk graph whose edges are shared concepts, weighted by
 inverse document frequency so that "Humans" links nothing and a rare disease
 links strongly; consecutive chunks of one document are also joined so a
 document's chunks tend to stay together. A level-1 summary carries the union
-of its children's tags and lists its most frequent concepts. Deeper levels
-come with the graph issue; the records already carry ``level``.
+of its children's tags and lists its most frequent concepts.
+
+Level 2 groups topics into themes. Louvain has nothing left to merge at that
+point (its last pass found no move that raises modularity, and many topics are
+separate components of the concept graph), so themes come from what the
+topics are about as a whole: spherical k-means over the topics' embedding
+centroids, k = ceil(sqrt(topics)), seeded, so the same corpus gives the same
+themes. A theme carries the union of its topics' tags and names their most
+frequent concepts. U-Retrieve scores every topic directly (the cost of a
+question is the chunk scores, not the topics), reports the theme above each
+topic it follows, and offers theme texts last to answer refinement.
 
 A patched view (:mod:`medkg.pipelines.patch`) does not re-run Louvain: new
 chunks join the topic they are most tied to (``assign_topics``), which is the
@@ -147,6 +156,58 @@ def assign_topics(new: list[Summary], chunks_of: dict[str, set[str]], topic_of: 
             best, next_topic = f"S1:{next_topic}", next_topic + 1
         topic_of[chunk] = placed[chunk] = best
     return placed
+
+
+def level2(top: list[Summary], topic_vectors: np.ndarray, seed: int = 13, iterations: int = 25
+           ) -> tuple[list[list[int]], np.ndarray]:
+    """Themes over the level-1 summaries: (member rows of ``top`` per theme, unit centroids), by k-means.
+
+    Members are in row order and themes ordered by their first member, so ids follow the topics' order.
+    """
+    n = len(top)
+    if n < 2:
+        return ([list(range(n))] if n else []), topic_vectors[:n].copy()
+    k = math.ceil(math.sqrt(n))
+    rng = np.random.default_rng(seed)
+    centroids = topic_vectors[_spread_seeds(topic_vectors, k, rng)]
+    assign = np.zeros(n, dtype=np.int64)
+    for _ in range(iterations):
+        new = np.argmax(topic_vectors @ centroids.T, axis=1)
+        if _ and np.array_equal(new, assign):
+            break
+        assign = new
+        centroids = _unit(np.stack([topic_vectors[assign == j].mean(axis=0) if (assign == j).any() else centroids[j]
+                                    for j in range(k)]))
+    groups = sorted((list(map(int, np.flatnonzero(assign == j))) for j in range(k) if (assign == j).any()),
+                    key=lambda g: g[0])
+    return groups, _unit(np.stack([topic_vectors[g].mean(axis=0) for g in groups]))
+
+
+def _spread_seeds(x: np.ndarray, k: int, rng: np.random.Generator) -> list[int]:
+    """k-means++ seeding on cosine distance (the first seed is the first row, so small inputs are stable)."""
+    seeds = [0]
+    dist = np.maximum(1.0 - x @ x[0], 0.0).astype(np.float64)
+    while len(seeds) < k:
+        total = float(dist.sum())
+        nxt = int(rng.choice(len(x), p=dist / total)) if total > 0 else len(seeds)
+        seeds.append(nxt)
+        dist = np.minimum(dist, np.maximum(1.0 - x @ x[nxt], 0.0))
+    return seeds
+
+
+def theme(summary_id: str, topics: list[Summary], names: dict[str, str]) -> Summary:
+    """A level-2 summary over level-1 ``topics``."""
+    freq = Counter(t for s in topics for t in s.tags if is_concept_tag(t))
+    top = [names.get(cid, cid) for cid, _ in freq.most_common(8)]
+    chunks = [c for s in topics for c in s.chunk_ids]
+    return Summary(id=summary_id, level=2, tags=sorted({t for s in topics for t in s.tags}),
+                   text=f"Theme: {'; '.join(top)} ({len(topics)} topics, {len(chunks)} passages)",
+                   chunk_ids=chunks, children=[s.id for s in topics])
+
+
+def _unit(m: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    return (m / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
 def summary_vectors(summaries: list[Summary], chunk_vectors: np.ndarray, row: dict[str, int]) -> np.ndarray:

@@ -17,9 +17,12 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medkg.errors import MedKGError
+
+if TYPE_CHECKING:
+    from medkg.pipelines.build import BuildReport
 
 log = logging.getLogger("medkg")
 
@@ -92,15 +95,22 @@ def cmd_build(args: argparse.Namespace) -> int:
     try:
         report = build_graph(paths, args.graph, tier=args.tier, vocabulary=_vocabulary(args), embedder=emb,
                              store=store, store_options=_store_options(store), workers=args.workers,
-                             batch_docs=args.batch_docs, progress=progress, models_dir=_models_dir())
+                             batch_docs=args.batch_docs, progress=progress, models_dir=_models_dir(),
+                             full=args.full)
     finally:
         progress.close()
     c = report.counts
     print(f"built {report.graph}: {report.added} added, {report.replaced} replaced, {report.unchanged} unchanged "
           f"({report.docs_per_second:.1f} documents/s); the graph has {report.documents} documents, "
           f"{c['Chunk']} chunks, {c['Entity']} entities, {c['Concept']} concepts, {c['RELATED']} relations "
-          f"[{report.seconds:.1f} s{'' if report.view_rebuilt else ', nothing changed'}]")
+          f"[{report.seconds:.1f} s{_view_note(report)}]")
     return 0
+
+
+def _view_note(report: BuildReport) -> str:
+    if not report.view_rebuilt:
+        return ", nothing changed"
+    return ", view patched" if report.view_patched else ""
 
 
 def cmd_delete(args: argparse.Namespace) -> int:
@@ -109,9 +119,10 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
     store = GraphDir(args.graph).read_manifest().get("store", "embedded")
     removed, report = delete_documents(args.ids, args.graph, vocabulary=_vocabulary(args),
-                                       store_options=_store_options(store))
+                                       store_options=_store_options(store), full=args.full)
     print(f"deleted {removed} documents from {report.graph}; {report.documents} remain "
-          f"({report.counts['Entity']} entities, {report.counts['Concept']} concepts)")
+          f"({report.counts['Entity']} entities, {report.counts['Concept']} concepts) "
+          f"[{report.seconds:.1f} s{_view_note(report)}]")
     return 0
 
 
@@ -228,12 +239,14 @@ def cmd_stats(args: argparse.Namespace) -> int:
         print(json.dumps(stats, indent=2))
         return 0
     print(f"graph: {stats['graph']} (store {stats['store']}, built {stats['built_at']}, "
-          f"embedder {stats['embedder']})")
+          f"embedder {stats['embedder']}, {stats['view']['kind']} view)")
     for name, version in stats["vocabularies"].items():
         print(f"vocabulary {name}: {version}")
     for name, n in stats["counts"].items():
         tiers = stats["by_tier"].get(name)
         split = "  " + ", ".join(f"tier {t}: {k:,}" for t, k in tiers.items()) if tiers else ""
+        if name == "Summary":
+            split = "  " + ", ".join(f"level {lv}: {k:,}" for lv, k in stats["summaries_by_level"].items())
         print(f"{name:12s} {n:>10,}{split}")
     print("size on disk: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in stats["bytes"].items()))
     return 0
@@ -455,12 +468,18 @@ def make_parser() -> argparse.ArgumentParser:
     b.add_argument("--store", choices=("embedded", "neo4j"),
                    help="embedded (in the graph directory) or neo4j (NEO4J_URI, NEO4J_USERNAME, NEO4J_PASSWORD, "
                         "NEO4J_DATABASE); default: the graph's current store, embedded for a new graph")
+    full_arg = ("--full", {"action": "store_true",
+                           "help": "rebuild the whole view, re-clustering topics and themes, even if few "
+                                   "documents or none changed (by default a change to a few documents patches "
+                                   "the current view)"})
+    b.add_argument(full_arg[0], **full_arg[1])
     graph_arg(b)
     vocab_arg(b)
     b.set_defaults(func=cmd_build)
 
     d = sub.add_parser("delete", help="remove documents and everything derived only from them")
     d.add_argument("ids", nargs="+", help="document ids, e.g. PMID:123 or report:note-1")
+    d.add_argument(full_arg[0], **full_arg[1])
     graph_arg(d)
     vocab_arg(d)
     d.set_defaults(func=cmd_delete)

@@ -93,22 +93,38 @@ def best_references(reports: list[tuple[str, str, str]], literature: dict[str, l
 
 def add_summaries(batch: GraphBatch, graphs: list[ChunkGraph], vocab: Vocabulary, vectors: np.ndarray,
                   row: dict[str, int], index_dir: Path) -> None:
+    """Levels 0 (chunks), 1 (topics) and 2 (themes) into ``batch``; top-level files into ``index_dir``."""
     linked = {e.link.concept_id for g in graphs for e in g.entities}
     categories = {cid: vocab.categories(cid) for cid in linked}
     names = {cid: vocab.concepts[cid].name if cid in vocab.concepts else cid for cid in linked}
     base = tags.level0(graphs, categories)
     top = tags.level1(graphs, base, names)
-    for s in base + top:
+    topic_vectors = tags.summary_vectors(top, vectors, row)
+    groups, theme_vectors = tags.level2(top, topic_vectors)
+    themes = [tags.theme(f"S2:{k}", [top[i] for i in g], names) for k, g in enumerate(groups)]
+    for s in base + top + themes:
         batch.nodes["Summary"].append((s.id, s.level, s.tags, s.text, s.size))
     batch.rels["SUMMARIZES"].extend((s.id, s.chunk_ids[0]) for s in base)
-    batch.rels["CHILD_OF"].extend((child, s.id) for s in top for child in s.children)
+    batch.rels["CHILD_OF"].extend((child, s.id) for s in top + themes for child in s.children)
     index_dir.mkdir(parents=True, exist_ok=True)
-    np.save(index_dir / "summary_vectors.npy", tags.summary_vectors(top, vectors, row))
-    (index_dir / "summary_ids.json").write_text(json.dumps([s.id for s in top]), encoding="utf-8")
-    members = {s.id: s.chunk_ids for s in top}
+    save_topics(index_dir, top, topic_vectors, Counter(t for s in base for t in s.tags), len(base))
+    save_themes(index_dir, themes, theme_vectors)
+
+
+def save_topics(index_dir: Path, topics: list[tags.Summary], topic_vectors: np.ndarray, df: Counter, n: int
+                ) -> None:
+    """What U-Retrieve reads of level 1: ids, members, centroids, and the document frequency of level-0 tags."""
+    np.save(index_dir / "summary_vectors.npy", topic_vectors)
+    (index_dir / "summary_ids.json").write_text(json.dumps([s.id for s in topics]), encoding="utf-8")
+    members = {s.id: s.chunk_ids for s in topics}
     (index_dir / "summary_members.json").write_text(json.dumps(members), encoding="utf-8")
-    df = Counter(t for s in base for t in s.tags)
-    (index_dir / "tag_df.json").write_text(json.dumps({"n": len(base), "df": df}), encoding="utf-8")
+    (index_dir / "tag_df.json").write_text(json.dumps({"n": n, "df": {t: k for t, k in df.items() if k > 0}}),
+                                           encoding="utf-8")
+
+
+def save_themes(index_dir: Path, themes: list[tags.Summary], theme_vectors: np.ndarray) -> None:
+    np.save(index_dir / "theme_vectors.npy", theme_vectors)
+    (index_dir / "themes.json").write_text(json.dumps({s.id: s.children for s in themes}), encoding="utf-8")
 
 
 def concept_closure(graphs: list[ChunkGraph], vocab: Vocabulary) -> set[str]:

@@ -101,7 +101,7 @@ class _Run:
     progress: Progress
     embedder_label: str = DEFAULT_EMBEDDER  # the embedder to load (a name or path), recorded in the manifest
     models_dir: Path | None = None
-    full: bool = False  # rebuild the whole view even for a small change (re-clusters topics)
+    full: bool = False  # rebuild the whole view, even for a small change or none (re-clusters topics and themes)
     timings: dict[str, float] = field(default_factory=dict)
     _t: float = field(default_factory=time.perf_counter)
 
@@ -312,8 +312,8 @@ def _finish(run: _Run, ledger: Ledger, t0: float, stats: dict[str, int]) -> Buil
     if len(ledger) == 0:
         raise InputError(f"{gd.root}: the graph would have no documents left; remove the directory instead")
     current = gd.peek_manifest()
-    rebuilt = not (current and current.get("ledger_state") == state
-                   and current.get("store_identity", current.get("store")) == run.store_identity)
+    rebuilt = run.full or not (current and current.get("ledger_state") == state
+                               and current.get("store_identity", current.get("store")) == run.store_identity)
     diff = _patchable(run, ledger, current) if rebuilt and current and not run.full else None
     if diff:
         counts = _patch_view(run, ledger, state, diff, current)  # type: ignore[arg-type]

@@ -20,6 +20,7 @@ import logging
 import multiprocessing
 from collections import deque
 from collections.abc import Iterable, Iterator
+from itertools import chain, islice
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -84,8 +85,15 @@ def _long_lived_objects_frozen() -> Iterator[None]:
 
 
 def extract_batches(batches: Iterable[list[Document]], lexicon_path: Path, workers: int) -> Iterator[Extracted]:
-    """Yield each batch's ``(document, meta-graphs)`` pairs, in the order the batches came."""
-    if workers <= 0:
+    """Yield each batch's ``(document, meta-graphs)`` pairs, in the order the batches came.
+
+    Input that fits in one batch is extracted in this process: starting workers (each loads the lexicon and
+    the models, several seconds) would cost more than they save, and small updates are the common case.
+    """
+    batches = iter(batches)
+    head = list(islice(batches, 2))
+    batches = chain(head, batches)
+    if workers <= 0 or len(head) < 2:
         from medkg.pipelines.nlp import Extractor
 
         extractor = Extractor(lexicon_path)

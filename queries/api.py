@@ -198,9 +198,12 @@ class KnowledgeGraph:
         for table in ("Document", "Chunk", "Entity"):
             rows = self.store.query(cypher.COUNT_BY_TIER.format(table=table))
             by_tier[table] = {str(r["tier"]): int(r["n"]) for r in sorted(rows, key=lambda r: r["tier"])}
+        levels = self.store.query(cypher.SUMMARIES_BY_LEVEL)
         view = self.dir.view_dir
         return {"graph": str(self.dir.root), "store": self.manifest.get("store", "embedded"),
                 "counts": self.store.counts(), "by_tier": by_tier,
+                "summaries_by_level": {str(r["level"]): int(r["n"]) for r in sorted(levels, key=lambda r: r["level"])},
+                "view": {"kind": self.manifest.get("view_kind", "full"), "name": self.manifest.get("view")},
                 "bytes": {"store": _size(view / "store.lbug"), "index": _size(view / "index"),
                           "ledger": _size(self.dir.ledger_path)},
                 "vocabularies": self.manifest.get("vocabularies", {}), "embedder": self.manifest.get("embedder"),

@@ -3,11 +3,13 @@
 1. Read the question with the build's own pipeline: its linked concepts, their
    semantic groups and MeSH branches become *question tags*; the embedder gives
    its vector (:class:`~medkg.queries.context.QuestionAnalysis`).
-2. Score every top-level (level-1) summary by three signals: tag overlap
+2. Score every topic (level-1) summary by three signals: tag overlap
    (IDF-weighted share of the question's tags it carries), the cosine of its
    centroid, and the best hybrid (dense + BM25) score among its meta-graphs,
    so that a topic holding one highly relevant passage is not lost to a
-   broad topic. Keep the best ``beam``.
+   broad topic. Keep the best ``beam``, and note the theme (level 2) above
+   each: theme texts follow topic texts in ``Retrieval.summaries``, the
+   bottom-up order answer refinement reads them in.
 3. Score the meta-graphs (chunks) under them by dense similarity, BM25 and tag
    overlap; keep ``top_chunks``.
 4. Put the findings sections (RESULTS, CONCLUSIONS, a report's IMPRESSION...)
@@ -87,6 +89,10 @@ class URetriever:
         self.weights = TagWeights(index_dir / "tag_df.json")
         rows = store.query(cypher.SUMMARIES_AT_LEVEL, {"level": 1})
         self.summary_text = {r["id"]: r["text"] for r in rows}
+        themes_path = index_dir / "themes.json"  # level 2: the theme above each topic
+        themes = json.loads(themes_path.read_text(encoding="utf-8")) if themes_path.exists() else {}
+        self.theme_of = {t: th for th, topics in themes.items() for t in topics}
+        self.theme_text = {r["id"]: r["text"] for r in store.query(cypher.SUMMARIES_AT_LEVEL, {"level": 2})}
         # top-level scoring is vectorised (tens of thousands of topics at 100k documents): members laid out
         # flat for one max-reduce, and an inverted index tag -> topics for the tag overlap
         sizes = [len(self.members[sid]) for sid in self.summary_ids]
@@ -127,10 +133,13 @@ class URetriever:
         top_scores = {self.summary_ids[i]: float(scores[i]) for i in order}
         ordered = self._score_children(q, beam, hybrid)
         ranked = ordered[: st.top_chunks]
-        path: dict = {"summaries": [{"id": s, "score": round(top_scores[s], 4)} for s in beam],
+        path: dict = {"summaries": [{"id": s, "theme": self.theme_of.get(s), "score": round(top_scores[s], 4)}
+                                    for s in beam],
                       "chunks": [{"id": c, "score": round(v[0], 4)} for c, v in ranked]}
+        above = dict.fromkeys(self.theme_of.get(s) for s in beam)
+        themes = [self.theme_text[th] for th in above if th in self.theme_text]
         result = Retrieval([], q.concepts, ranking=rank_documents([c for c, _ in ordered]),
-                           summaries=[self.summary_text[s] for s in beam if s in self.summary_text],
+                           summaries=[self.summary_text[s] for s in beam if s in self.summary_text] + themes,
                            path=path, mode=self.name)
         if not ranked or ranked[0][1][0] < st.min_relevance:
             path["abstain_reason"] = "no passage reached the relevance threshold"

@@ -47,6 +47,8 @@ def test_stats_export_rdf_and_sparql(sample_graph: Path, tmp_path: Path) -> None
     env = {"MEDKG_GRAPH": str(sample_graph)}
     stats = json.loads(medkg("stats", "--json", env=env).stdout)
     assert stats["by_tier"]["Document"] == {"1": 6, "2": 32} and stats["bytes"]["store"] > 0
+    levels = stats["summaries_by_level"]  # chunks, then fewer topics, then fewer themes
+    assert set(levels) == {"0", "1", "2"} and levels["0"] == stats["counts"]["Chunk"] > levels["1"] > levels["2"] > 0
     res = medkg("export", "rdf", "--out", str(tmp_path / "g.nt"), env=env)
     assert res.returncode == 0 and "triples" in res.stdout
     lines = (tmp_path / "g.nt").read_text(encoding="utf-8").splitlines()

@@ -87,12 +87,22 @@ def _check_topics(graph: Path) -> None:
         topics = {r["id"]: set(r["tags"]) for r in st.query("MATCH (s:Summary) WHERE s.level = 1 "
                                                               "RETURN s.id AS id, s.tags AS tags")}
         assert set(topics) == set(order)
-        kids = st.query("MATCH (k:Summary)-[:CHILD_OF]->(s:Summary) RETURN s.id AS s, k.tags AS tags, k.id AS k")
+        kids = st.query("MATCH (k:Summary)-[:CHILD_OF]->(s:Summary) WHERE s.level = 1 "
+                        "RETURN s.id AS s, k.tags AS tags, k.id AS k")
     assert sorted(r["k"] for r in kids) == sorted(f"S0:{c}" for c in chunks)
     union: dict[str, set[str]] = {}
     for r in kids:
         union.setdefault(r["s"], set()).update(r["tags"])
     assert union == topics
+    themes = json.loads((gd.index_dir / "themes.json").read_text())  # level 2: every topic under one theme
+    assert sorted(t for ts in themes.values() for t in ts) == sorted(order)
+    assert np.load(gd.index_dir / "theme_vectors.npy").shape[0] == len(themes)
+    with open_store("embedded", gd.store_path) as st:
+        rows = st.query("MATCH (t:Summary)-[:CHILD_OF]->(h:Summary) WHERE h.level = 2 "
+                        "RETURN h.id AS h, t.id AS t, h.tags AS tags, t.tags AS topic_tags")
+    assert {r["h"]: set(r["tags"]) for r in rows} == {
+        h: set().union(*(topics[t] for t in ts)) for h, ts in themes.items()}
+    assert sorted(r["t"] for r in rows) == sorted(order)
 
 
 def test_a_small_change_patches_the_view_to_what_a_full_build_makes(tmp_path: Path, sample_graph: Path,

@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from medkg.kg.summaries import Summary, assign_topics, concept_weight
+import numpy as np
+
+from medkg.kg.summaries import Summary, assign_topics, concept_weight, level2
 from medkg.pipelines.patch import PATCH_MAX_DOCS, ViewDiff, should_patch, view_diff, write_document_keys
 
 
@@ -15,6 +17,7 @@ def _s0(chunk: str, *concepts: str) -> Summary:
 
 def test_view_diff_names_new_changed_and_deleted_documents(tmp_path: Path) -> None:
     (tmp_path / "index").mkdir()
+    (tmp_path / "index" / "themes.json").write_text("{}")
     write_document_keys(tmp_path / "index", {"a": ("k1", "f"), "b": ("k2", "f"), "c": ("k3", "f")})
     diff = view_diff(tmp_path, {"a": ("k1", "f"), "b": ("k2-new", "f"), "d": ("k4", "f")})
     assert diff == ViewDiff(removed=["b", "c"], added=["b", "d"]) and diff.size == 3
@@ -49,3 +52,17 @@ def test_a_document_s_later_chunks_follow_its_first_and_unrelated_chunks_start_a
     assert placed == {"new#c0": "S1:0", "new#c1": "S1:0", "lone#c0": "S1:7"}
     assert topic_of["lone#c0"] == "S1:7"  # later placements see earlier ones
     assert concept_weight(1, 50) == 0 and concept_weight(61, 1000) == 0  # too rare or too common to tie chunks
+
+
+def test_themes_group_topics_with_similar_centroids_the_same_way_every_time() -> None:
+    rng = np.random.default_rng(0)
+    axes = np.eye(8, dtype=np.float32)[:3]  # three directions; eight topics near each
+    vectors = np.concatenate([a + 0.05 * rng.standard_normal((8, 8)).astype(np.float32) for a in axes])
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    topics = [Summary(id=f"S1:{i}", level=1, tags=[], text="", chunk_ids=[f"d{i}#c0"]) for i in range(24)]
+    groups, centroids = level2(topics, vectors)
+    assert len(groups) <= 5 and sorted(i for g in groups for i in g) == list(range(24))  # k = ceil(sqrt(24))
+    assert all(len({i // 8 for i in g}) == 1 for g in groups)  # no theme mixes two directions
+    assert np.allclose(np.linalg.norm(centroids, axis=1), 1.0, atol=1e-5)
+    again, _ = level2(topics, vectors)
+    assert again == groups
