@@ -14,6 +14,18 @@ COUNT_RELS = "MATCH ()-[r:{table}]->() RETURN count(r) AS n"
 COUNT_BY_TIER = "MATCH (n:{table}) RETURN n.tier AS tier, count(n) AS n"
 SUMMARIES_BY_LEVEL = "MATCH (s:Summary) RETURN s.level AS level, count(s) AS n"
 
+# -- the optional LLM rewrite of summary texts (queries/summary_rewrite.py) --------------------------------------
+PASSAGES_OF_TOPIC = """
+MATCH (k:Summary)-[:CHILD_OF]->(s:Summary {id: $id})
+MATCH (k)-[:SUMMARIZES]->(c:Chunk)
+RETURN c.text AS text ORDER BY c.id LIMIT $n
+"""
+TOPICS_OF_THEME = """
+MATCH (t:Summary)-[:CHILD_OF]->(s:Summary {id: $id})
+RETURN t.text AS text ORDER BY t.size DESC, t.id LIMIT $n
+"""
+SET_SUMMARY_TEXT = "MATCH (s:Summary {id: $id}) SET s.text = $text"
+
 SUMMARIES_AT_LEVEL = "MATCH (s:Summary) WHERE s.level = $level RETURN s.id AS id, s.tags AS tags, s.text AS text, s.size AS size"
 
 # by primary key (one index lookup per id; a relationship walk or "IN $ids" scans the table in LadybugDB)

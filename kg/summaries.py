@@ -30,14 +30,20 @@ first move of Louvain's local phase; a full build re-clusters.
 
 from __future__ import annotations
 
+import hashlib
+import json
+import logging
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import networkx as nx
 import numpy as np
 
 from medkg.pipelines.records import ChunkGraph
+
+log = logging.getLogger(__name__)
 
 MAX_CONCEPT_DF = 60  # a concept in more chunks than this adds no edges (it is not topical)
 
@@ -218,3 +224,40 @@ def summary_vectors(summaries: list[Summary], chunk_vectors: np.ndarray, row: di
         norm = float(np.linalg.norm(v))
         out[i] = v / norm if norm > 0 else v
     return out
+
+
+# -- optional LLM rewrites of topic and theme texts (made by medkg.queries.summary_rewrite) ---------------------
+REWRITES_FILE = "summary_rewrites.json"  # in the graph directory, beside the ledger
+
+
+def text_key(text: str) -> str:
+    """What a rewrite is keyed by: the extractive text it replaced (which names the members and their count)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def load_rewrites(path: Path) -> dict[str, dict[str, str]]:
+    """{text key: {"extractive", "text", "model"}}; empty when no rewrite was made (or the file is unreadable)."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        log.warning("%s: unreadable (%s); summaries keep their extractive texts", path, e)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def apply_rewrites(rows: list[tuple], rewrites: dict[str, dict[str, str]]) -> int:
+    """Replace the text of Summary rows (id, level, tags, text, size) whose extractive text was rewritten.
+
+    A topic whose members changed has another extractive text, so its stale rewrite is not applied.
+    """
+    if not rewrites:
+        return 0
+    done = 0
+    for i, row in enumerate(rows):
+        hit = rewrites.get(text_key(row[3])) if row[1] > 0 else None
+        if hit:
+            rows[i] = (*row[:3], hit["text"], *row[4:])
+            done += 1
+    return done

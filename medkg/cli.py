@@ -44,7 +44,8 @@ def default_graph_dir() -> Path:
 class _Progress:
     """Build progress on stderr: a live line with documents/s on a terminal, a summary line at the end."""
 
-    def __init__(self) -> None:
+    def __init__(self, unit: str = "documents") -> None:
+        self.unit = unit
         self.started: dict[str, float] = {}
         self.last: tuple[str, int] | None = None
 
@@ -53,7 +54,7 @@ class _Progress:
         rate = done / max(time.perf_counter() - start, 1e-6)
         of = f"/{total}" if total else ""
         if sys.stderr.isatty():
-            print(f"\r  {stage}: {done}{of} documents ({rate:.1f}/s)", end="", file=sys.stderr, flush=True)
+            print(f"\r  {stage}: {done}{of} {self.unit} ({rate:.1f}/s)", end="", file=sys.stderr, flush=True)
         self.last = (stage, done)
 
     def close(self) -> None:
@@ -249,6 +250,28 @@ def cmd_stats(args: argparse.Namespace) -> int:
             split = "  " + ", ".join(f"level {lv}: {k:,}" for lv, k in stats["summaries_by_level"].items())
         print(f"{name:12s} {n:>10,}{split}")
     print("size on disk: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in stats["bytes"].items()))
+    return 0
+
+
+def cmd_summaries(args: argparse.Namespace) -> int:
+    from medkg.kg.graphdir import GraphDir
+    from medkg.pipelines.build import graph_lock
+    from medkg.queries.summary_rewrite import rewrite_summaries
+
+    levels = tuple(sorted({int(x) for x in args.levels.split(",")}))
+    if not set(levels) <= {1, 2}:
+        raise SystemExit(f"medkg summaries rewrite: --levels takes 1 and/or 2, not {args.levels!r}")
+    progress = _Progress("summaries")
+    try:
+        with graph_lock(GraphDir(args.graph)), _open(args, write=True) as graph:
+            model = graph.llm.name
+            report = rewrite_summaries(graph.dir, graph.store, graph.llm, levels, args.limit,
+                                       lambda done, total: progress("rewrite", done, total))
+    finally:
+        progress.close()
+    print(f"rewrote {report.rewritten} summaries with {model} ({report.seconds_per_summary:.1f} s each); "
+          f"{report.rejected} kept their extractive text (the sentence failed the checks), "
+          f"{report.skipped} were already rewritten")
     return 0
 
 
@@ -506,6 +529,14 @@ def make_parser() -> argparse.ArgumentParser:
     c.add_argument("--json", action="store_true")
     graph_arg(c)
     c.set_defaults(func=cmd_cypher)
+
+    sm = sub.add_parser("summaries", help="optional: rewrite topic and theme summaries with the local LLM")
+    sm.add_argument("action", choices=("rewrite",))
+    sm.add_argument("--levels", default="1,2", help="1 = topics, 2 = themes (default: both)")
+    sm.add_argument("--limit", type=int, help="at most this many per level, largest first (default: all)")
+    sm.add_argument("--model", help="a registered model name or a .gguf path (default: as for ask)")
+    graph_arg(sm)
+    sm.set_defaults(func=cmd_summaries)
 
     x = sub.add_parser("export", help="export the graph as RDF (SKOS, PROV-O, Web Annotation)")
     x.add_argument("what", choices=("rdf",))

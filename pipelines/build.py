@@ -43,6 +43,7 @@ from medkg.errors import InputError
 from medkg.kg.graphdir import FORMAT_VERSION, GraphDir, refuse_foreign_dir
 from medkg.kg.ledger import Ledger, LedgerRecord
 from medkg.kg.store import open_store
+from medkg.kg.summaries import REWRITES_FILE, apply_rewrites, load_rewrites
 from medkg.ontologies.vocabulary import Vocabulary, load_vocabulary
 from medkg.pipelines.assemble import Corpus, assemble
 from medkg.pipelines.embedding import (DEFAULT_EMBEDDER, STATIC_EMBEDDER, Embedder, embedder_fingerprint,
@@ -339,6 +340,7 @@ def _write_view(run: _Run, ledger: Ledger, state: str) -> dict[str, int]:
     try:
         _link_or_copy(gd.lexicon_path, view / "lexicon.pkl")  # the view keeps the lexicon it was built with
         batch, _ = assemble(corpus, run.vocab, view / "index")
+        apply_rewrites(batch.nodes["Summary"], load_rewrites(gd.root / REWRITES_FILE))  # medkg summaries rewrite
         write_document_keys(view / "index", ledger.known())
         run.lap("link+summaries+index")
         with open_store(run.store, view / "store.lbug", read_only=False, create=True, **run.store_options) as st:

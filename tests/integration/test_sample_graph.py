@@ -29,7 +29,7 @@ def test_sample_graph_has_all_three_tiers_and_links(graph) -> None:
     assert c["IS_A"] == c["Entity"] > 300
     assert c["REFERENCES"] > 10 and c["RELATED"] > 100
     levels = graph.cypher("MATCH (s:Summary) RETURN s.level AS level, count(s) AS n ORDER BY level")
-    assert [r["level"] for r in levels] == [0, 1] and levels[1]["n"] >= 3
+    assert [r["level"] for r in levels] == [0, 1, 2] and levels[1]["n"] >= 3 and 1 <= levels[2]["n"] < levels[1]["n"]
     # every report entity's REFERENCES point to literature entities of the same concept
     bad = graph.cypher("MATCH (a:Entity)-[:REFERENCES]->(b:Entity) WHERE a.tier <> 1 OR b.tier <> 2 "
                        "OR a.concept_id <> b.concept_id RETURN count(*) AS n")
