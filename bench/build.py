@@ -248,8 +248,10 @@ def replicated_view(work: Path, src: Path, n: int) -> dict:
     inputs.write_text(json.dumps({"id": doc.id, "text": doc.text, "tier": doc.tier, "title": doc.title,
                                   "pmid": doc.pmid, "sections": [{"label": s.label, "start": s.start, "end": s.end}
                                                                  for s in doc.sections]}) + "\n", encoding="utf-8")
-    view = run_child([str(inputs), str(dst)])
-    return {"documents": n, "replicated_from": str(src), "ledger_seconds": round(ledger_s, 1),
+    # the source's embedder: another one would change the fingerprint and re-extract every replicated document
+    embedder = json.loads((src / "manifest.json").read_text(encoding="utf-8"))["embedder"]
+    view = run_child([str(inputs), str(dst), "--embedder", embedder])
+    return {"documents": n, "replicated_from": str(src), "embedder": embedder, "ledger_seconds": round(ledger_s, 1),
             "view_build": view, "graph_mb": dir_mb(dst), "retrieval": retrieval_latency(dst)}
 
 

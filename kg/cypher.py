@@ -123,6 +123,10 @@ DELETE_REFERENCES_FROM = "UNWIND $ids AS i MATCH (e:Entity {id: i})-[r:REFERENCE
 NEO4J_UNIQUE_ID = "CREATE CONSTRAINT medkg_{label}_id IF NOT EXISTS FOR (n:{label}) REQUIRE n.id IS UNIQUE"
 NEO4J_INDEX = "CREATE INDEX medkg_{label}_{prop} IF NOT EXISTS FOR (n:{label}) ON (n.{prop})"
 NEO4J_FULLTEXT_CHUNKS = "CREATE FULLTEXT INDEX medkg_chunk_text IF NOT EXISTS FOR (c:Chunk) ON EACH [c.text]"
+NEO4J_VECTOR_INDEX = ("CREATE VECTOR INDEX medkg_chunk_embedding IF NOT EXISTS FOR (c:Chunk) ON (c.embedding) "
+                      "OPTIONS {{indexConfig: {{`vector.dimensions`: {dim:d}, `vector.similarity_function`: 'cosine'}}}}")
+CHUNKS_WITHOUT_EMBEDDING = "MATCH (c:Chunk) WHERE c.embedding IS NULL RETURN c.id AS id"
+SET_CHUNK_EMBEDDINGS = "UNWIND $rows AS row MATCH (c:Chunk {id: row.id}) SET c.embedding = row.v"
 
 DOCUMENT_DIGESTS = "MATCH (d:Document) RETURN d.id AS id, d.medkg_digest AS digest"
 CHUNK_DOC_IDS = "MATCH (c:Chunk) RETURN DISTINCT c.doc_id AS doc_id"

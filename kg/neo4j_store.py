@@ -4,7 +4,10 @@ Writes use only the portable subset of Cypher (``UNWIND $rows ... MERGE``,
 uniqueness constraints, plain indexes), so the same code runs on Neo4j and on
 ArcadeDB's Bolt plugin. Full-text and vector indexes are created only where
 the server accepts them (medkg's own search index does retrieval either way;
-the native ones are for users' own Cypher).
+the native ones are for users' own Cypher: ``db.index.fulltext.queryNodes``
+over ``medkg_chunk_text``, ``db.index.vector.queryNodes`` over
+``medkg_chunk_embedding``, whose ``Chunk.embedding`` vectors are written only
+when the server accepted the index).
 
 A build does not wipe the server: ``replace_contents`` compares the
 documents on the server with the build's (id and a hash of all their rows),
@@ -133,6 +136,24 @@ class Neo4jStore(GraphStore):
         self.merge("Summary", batch.nodes["Summary"])
         for r in ("SUMMARIZES", "CHILD_OF", "REFERENCES"):
             self.merge(r, batch.rels[r])
+
+    def add_chunk_vectors(self, ids: list[str], vectors: Any) -> int:
+        """Embeddings on ``Chunk.embedding`` under a native vector index, if the server has one (Neo4j 5.13+;
+        ArcadeDB's Bolt plugin refuses the statement, which is logged). Only chunks without one are written,
+        so a re-sync after a small change writes only the new chunks."""
+        if not len(ids):
+            return 0
+        try:
+            self._run(cypher.NEO4J_VECTOR_INDEX.format(dim=int(vectors.shape[1])))
+        except StoreError as e:
+            log.info("the server has no vector index (%s); chunk embeddings stay in medkg's own index", e)
+            return 0
+        row = {cid: i for i, cid in enumerate(ids)}
+        missing = [r["id"] for r in self._run(cypher.CHUNKS_WITHOUT_EMBEDDING) if r["id"] in row]
+        for i in range(0, len(missing), ROWS_PER_STATEMENT):
+            rows = [{"id": c, "v": [float(x) for x in vectors[row[c]]]} for c in missing[i : i + ROWS_PER_STATEMENT]]
+            self._run(cypher.SET_CHUNK_EMBEDDINGS, {"rows": rows})
+        return len(missing)
 
     def _sync_concepts(self, batch: GraphBatch) -> None:
         wanted = {row[0] for row in batch.nodes["Concept"]}

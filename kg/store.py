@@ -75,6 +75,14 @@ class GraphStore(ABC):
             block = rows[i : i + ROWS_PER_STATEMENT]
             self._write(stmt, {"rows": [row_params(names, r) for r in block]})
 
+    def add_chunk_vectors(self, ids: list[str], vectors: Any) -> int:
+        """Store chunk embeddings where the backend indexes them natively; return how many were written.
+
+        The default stores none: medkg's own search index (``index/`` in the view) serves retrieval on every
+        backend. A server with a vector index gets them for its users' own queries.
+        """
+        return 0
+
     def delete_documents(self, ids: list[str]) -> None:
         """Remove documents with their chunks and entities (and every edge touching them)."""
         for stmt in (cypher.DELETE_ENTITIES_OF_DOCUMENTS, cypher.DELETE_CHUNKS_OF_DOCUMENTS, cypher.DELETE_DOCUMENTS):

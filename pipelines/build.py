@@ -345,6 +345,7 @@ def _write_view(run: _Run, ledger: Ledger, state: str) -> dict[str, int]:
         run.lap("link+summaries+index")
         with open_store(run.store, view / "store.lbug", read_only=False, create=True, **run.store_options) as st:
             st.replace_contents(batch)
+            st.add_chunk_vectors([g.chunk.id for g in corpus.graphs], corpus.vectors)
             counts = st.counts()
         run.lap("store")
     except BaseException:

@@ -33,7 +33,7 @@ from __future__ import annotations
 import json
 import logging
 import shutil
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -100,7 +100,9 @@ class _Gone:
 
 def patch_view(previous: Path, view: Path, ledger: Ledger, diff: ViewDiff, vocab: Vocabulary) -> dict[str, int]:
     """Write ``view`` as ``previous`` with ``diff`` applied (see the module docstring); return the store counts."""
-    shutil.copyfile(previous / "store.lbug", view / "store.lbug")
+    for name in ("store.lbug", "store.lbug.wal"):  # a write-ahead log left by a killed writer is part of the store
+        if (previous / name).exists():
+            shutil.copyfile(previous / name, view / name)
     records = list(ledger.records(diff.added))
     graphs = [g for r in records for g in r.graphs]
     new_vectors = [r.vectors for r in records if len(r.graphs)]

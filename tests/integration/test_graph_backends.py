@@ -83,6 +83,11 @@ def test_build_rebuild_change_and_delete(tmp_path: Path, backend, embedder, tiny
     assert first.counts["Document"] == 3 and first.counts["IS_A"] == first.counts["Entity"] > 5
     assert first.counts["REFERENCES"] > 0 and first.counts["Summary"] > 0
 
+    if store == "neo4j":  # embeddings go to the server only under a native vector index (Neo4j, not ArcadeDB)
+        with KnowledgeGraph.open(tmp_path / "g", store_options=opts) as g:
+            n = g.cypher("MATCH (c:Chunk) WHERE c.embedding IS NOT NULL RETURN count(c) AS n")[0]["n"]
+        assert n == (first.counts["Chunk"] if neo4j_options_from_env() else 0)
+
     again = build(DOCS)
     assert (again.added, again.unchanged, again.view_rebuilt) == (0, 3, False)
     assert again.counts == first.counts
