@@ -201,7 +201,13 @@ def _param(text: str) -> tuple[str, Any]:
 
 
 def cmd_cypher(args: argparse.Namespace) -> int:
-    with _open(args, write=args.write) as graph:
+    from contextlib import nullcontext
+
+    from medkg.kg.graphdir import GraphDir
+    from medkg.pipelines.build import graph_lock
+
+    # a write must not race a build copying the view it changes
+    with graph_lock(GraphDir(args.graph)) if args.write else nullcontext(), _open(args, write=args.write) as graph:
         rows = graph.cypher(args.query, dict(args.param or []))
     if args.json:
         print(json.dumps(rows, indent=2, ensure_ascii=False, default=str))
@@ -525,7 +531,8 @@ def make_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("cypher", help="run a Cypher query (read-only unless --write)")
     c.add_argument("query")
     c.add_argument("--param", action="append", type=_param, help="NAME=VALUE (JSON values allowed)")
-    c.add_argument("--write", action="store_true", help="allow statements that change the graph")
+    c.add_argument("--write", action="store_true",
+                   help="allow statements that change the graph (the current view: a full rebuild replaces it)")
     c.add_argument("--json", action="store_true")
     graph_arg(c)
     c.set_defaults(func=cmd_cypher)

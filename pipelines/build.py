@@ -315,18 +315,29 @@ def _finish(run: _Run, ledger: Ledger, t0: float, stats: dict[str, int]) -> Buil
     current = gd.peek_manifest()
     rebuilt = run.full or not (current and current.get("ledger_state") == state
                                and current.get("store_identity", current.get("store")) == run.store_identity)
-    diff = _patchable(run, ledger, current) if rebuilt and current and not run.full else None
-    if diff:
-        counts = _patch_view(run, ledger, state, diff, current)  # type: ignore[arg-type]
-    elif rebuilt:
-        counts = _write_view(run, ledger, state)
+    if rebuilt:
+        counts, patched = _new_view(run, ledger, state, current)
     else:
-        counts = current["counts"]  # type: ignore[index]
+        counts, patched = current["counts"], False  # type: ignore[index]
         log.info("nothing changed; the graph is up to date")
     gd.remove_stale_views()
     return BuildReport(graph=gd.root.resolve(), documents=len(ledger), counts=counts,
                        seconds=round(time.perf_counter() - t0, 3), view_rebuilt=rebuilt,
-                       view_patched=diff is not None, stage_seconds=run.timings, **stats)
+                       view_patched=patched, stage_seconds=run.timings, **stats)
+
+
+def _new_view(run: _Run, ledger: Ledger, state: str, current: dict[str, Any] | None) -> tuple[dict[str, int], bool]:
+    """Write the next view, patched when the change is small (see :mod:`medkg.pipelines.patch`), else in full;
+    return its counts and whether it was patched."""
+    diff = _patchable(run, ledger, current) if current and not run.full else None
+    if diff:
+        try:
+            return _patch_view(run, ledger, state, diff, current), True  # type: ignore[arg-type]
+        except Exception as e:  # noqa: BLE001 - whatever failed, the full rebuild below is the safe path
+            # the ledger is committed, so a patch that failed would fail again on every later build
+            log.warning("patching the view failed (%s: %s); rebuilding it from the ledger", type(e).__name__, e,
+                        exc_info=log.isEnabledFor(logging.DEBUG))
+    return _write_view(run, ledger, state), False
 
 
 def _write_view(run: _Run, ledger: Ledger, state: str) -> dict[str, int]:
@@ -368,7 +379,7 @@ def _patch_view(run: _Run, ledger: Ledger, state: str, diff: ViewDiff, current: 
     view = gd.new_view()
     try:
         _link_or_copy(gd.lexicon_path, view / "lexicon.pkl")
-        counts = patch_view(previous, view, ledger, diff, run.vocab)
+        counts = patch_view(previous, view, ledger, diff, run.vocab, load_rewrites(gd.root / REWRITES_FILE))
         run.lap("patch view")
     except BaseException:
         shutil.rmtree(view, ignore_errors=True)

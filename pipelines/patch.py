@@ -77,9 +77,9 @@ def write_document_keys(index_dir: Path, known: dict[str, tuple[str, str]]) -> N
 
 def view_diff(view: Path, known: dict[str, tuple[str, str]]) -> ViewDiff | None:
     """The difference between ``view`` and the ledger's documents; None if the view did not record its own."""
-    path = view / "index" / DOCUMENT_KEYS
-    if not path.exists() or not (view / "index" / "themes.json").exists():
-        return None
+    path, themes = view / "index" / DOCUMENT_KEYS, view / "index" / "themes.json"
+    if not path.exists() or not themes.exists() or not json.loads(themes.read_text(encoding="utf-8")):
+        return None  # a view from before patching existed, or one without a single topic: rebuild it
     held = {d: tuple(k) for d, k in json.loads(path.read_text(encoding="utf-8")).items()}
     return ViewDiff(removed=sorted(d for d, k in held.items() if known.get(d) != k),
                     added=sorted(d for d, k in known.items() if held.get(d) != k))
@@ -98,7 +98,8 @@ class _Gone:
     level0_tags: list[list[str]] = field(default_factory=list)
 
 
-def patch_view(previous: Path, view: Path, ledger: Ledger, diff: ViewDiff, vocab: Vocabulary) -> dict[str, int]:
+def patch_view(previous: Path, view: Path, ledger: Ledger, diff: ViewDiff, vocab: Vocabulary,
+               rewrites: dict[str, dict[str, str]] | None = None) -> dict[str, int]:
     """Write ``view`` as ``previous`` with ``diff`` applied (see the module docstring); return the store counts."""
     for name in ("store.lbug", "store.lbug.wal"):  # a write-ahead log left by a killed writer is part of the store
         if (previous / name).exists():
@@ -117,7 +118,8 @@ def patch_view(previous: Path, view: Path, ledger: Ledger, diff: ViewDiff, vocab
         index = _patch_index(st, previous / "index", gone, graphs, new_vectors)
         index.save(view / "index")
         _patch_references(st, index, gone, graphs)
-        patch_summaries(st, previous / "index", view / "index", index, gone.chunks, gone.level0_tags, graphs, vocab)
+        patch_summaries(st, previous / "index", view / "index", index, gone.chunks, gone.level0_tags, graphs, vocab,
+                        rewrites)
         counts = st.counts()
     write_document_keys(view / "index", ledger.known())
     log.info("patched the view: %d documents out, %d in", len(diff.removed), len(diff.added))
@@ -161,8 +163,14 @@ def _patch_index(st: GraphStore, old_dir: Path, gone: _Gone, graphs: list[ChunkG
     keep = [i for i, cid in enumerate(old.ids) if cid not in gone.chunks]
     ids = [old.ids[i] for i in keep] + [g.chunk.id for g in graphs]
     vectors = np.concatenate([np.asarray(old.vectors[keep]), *new_vectors]).astype(np.float32)
-    text = {r["id"]: r["text"] for r in st.query(cypher.CHUNK_TEXTS)}
-    return SearchIndex.build(ids, [text[c] for c in ids], vectors)
+    order = sorted(range(len(ids)), key=lambda i: _chunk_order(ids[i]))  # as a full build lays them out
+    text = {r["id"]: r["text"] or "" for r in st.query(cypher.CHUNK_TEXTS)}
+    return SearchIndex.build([ids[i] for i in order], [text[ids[i]] for i in order], vectors[order])
+
+
+def _chunk_order(chunk_id: str) -> tuple[str, int]:
+    doc, _, ordinal = chunk_id.rpartition("#c")
+    return (doc, int(ordinal)) if ordinal.isdigit() else (chunk_id, 0)
 
 
 def _patch_references(st: GraphStore, index: SearchIndex, gone: _Gone, graphs: list[ChunkGraph]) -> None:

@@ -41,7 +41,10 @@ def _read(path: Path):
 
 
 def patch_summaries(st: GraphStore, old_dir: Path, new_dir: Path, index: SearchIndex, gone_chunks: set[str],
-                    gone_tags: list[list[str]], graphs: list[ChunkGraph], vocab: Vocabulary) -> None:
+                    gone_tags: list[list[str]], graphs: list[ChunkGraph], vocab: Vocabulary,
+                    rewrites: dict[str, dict[str, str]] | None = None) -> None:
+    """Patch levels 0-2 (see the module docstring); ``rewrites`` are LLM labels to put back on rewritten
+    topics and themes whose extractive text is unchanged, as a full build does."""
     linked = {e.link.concept_id for g in graphs for e in g.entities}
     base = tags.level0(graphs, {cid: vocab.categories(cid) for cid in linked})
     st.merge("Summary", [(s.id, s.level, s.tags, s.text, s.size) for s in base])
@@ -53,12 +56,12 @@ def patch_summaries(st: GraphStore, old_dir: Path, new_dir: Path, index: SearchI
     n = int(df_data["n"]) - len(gone_tags) + len(base)
 
     topics = _place_chunks(st, old_dir, base, gone_chunks, n)
-    rows = _topic_rows(st, topics.touched, topics.members, vocab)
+    rows = _topic_rows(st, topics.touched, topics.members, vocab, rewrites or {})
     st.merge("CHILD_OF", [(f"S0:{c}", topics.topic_of[c]) for s in base for c in s.chunk_ids])
     live = [tags.Summary(id=sid, level=1, tags=[], text="", chunk_ids=topics.members[sid]) for sid in topics.order]
     topic_vectors = tags.summary_vectors(live, index.vectors, index.row)
     save_topics(new_dir, live, topic_vectors, df, n)
-    _patch_themes(st, old_dir, new_dir, topics, rows, dict(zip(topics.order, topic_vectors)), vocab)
+    _patch_themes(st, old_dir, new_dir, topics, rows, dict(zip(topics.order, topic_vectors)), vocab, rewrites or {})
 
 
 class _Topics:
@@ -105,8 +108,8 @@ def _names(summaries: list[tags.Summary], vocab: Vocabulary) -> dict[str, str]:
     return {t: vocab.concepts[t].name for s in summaries for t in s.tags if t in vocab.concepts}
 
 
-def _topic_rows(st: GraphStore, touched: set[str], members: dict[str, list[str]], vocab: Vocabulary
-                ) -> dict[str, tags.Summary]:
+def _topic_rows(st: GraphStore, touched: set[str], members: dict[str, list[str]], vocab: Vocabulary,
+                rewrites: dict[str, dict[str, str]]) -> dict[str, tags.Summary]:
     """Rewrite the touched topics (deleting emptied ones); return the rewritten ones by id."""
     for block in in_blocks(sorted(sid for sid in touched if not members.get(sid))):
         st.query(cypher.DELETE_SUMMARIES_BY_ID, {"ids": block})
@@ -116,12 +119,19 @@ def _topic_rows(st: GraphStore, touched: set[str], members: dict[str, list[str]]
         kids = [tags.Summary(id=f"S0:{c}", level=0, tags=kid_tags.get(f"S0:{c}", []), text="", chunk_ids=[c])
                 for c in members[sid]]
         out[sid] = tags.topic(sid, kids, _names(kids, vocab))
-    st.merge("Summary", [(s.id, s.level, s.tags, s.text, s.size) for s in out.values()])
+    st.merge("Summary", _rows(list(out.values()), rewrites))
     return out
 
 
+def _rows(summaries: list[tags.Summary], rewrites: dict[str, dict[str, str]]) -> list[tuple]:
+    rows = [(s.id, s.level, s.tags, s.text, s.size) for s in summaries]
+    tags.apply_rewrites(rows, rewrites)
+    return rows
+
+
 def _patch_themes(st: GraphStore, old_dir: Path, new_dir: Path, topics: _Topics, rewritten: dict[str, tags.Summary],
-                  topic_vector: dict[str, np.ndarray], vocab: Vocabulary) -> None:
+                  topic_vector: dict[str, np.ndarray], vocab: Vocabulary, rewrites: dict[str, dict[str, str]]
+                  ) -> None:
     themes: dict[str, list[str]] = _read(old_dir / "themes.json")
     old_vectors = np.load(old_dir / "theme_vectors.npy")
     theme_ids = list(themes)
@@ -146,16 +156,15 @@ def _patch_themes(st: GraphStore, old_dir: Path, new_dir: Path, topics: _Topics,
         st.query(cypher.DELETE_SUMMARIES_BY_ID, {"ids": block})
     order = [th for th in theme_ids if themes.get(th)]
     vectors = dict(zip(theme_ids, old_vectors))
-    rows = []
+    rows: list[tags.Summary] = []
     for th in sorted(th for th in touched if themes.get(th)):
         kids_tags = _children_tags(st, themes[th])
         kids = [tags.Summary(id=t, level=1, tags=kids_tags.get(t, []), text="", chunk_ids=topics.members[t])
                 for t in themes[th]]
-        s = tags.theme(th, kids, _names(kids, vocab))
-        rows.append((s.id, s.level, s.tags, s.text, s.size))
+        rows.append(tags.theme(th, kids, _names(kids, vocab)))
         mean = np.mean([topic_vector[t] for t in themes[th]], axis=0)
         vectors[th] = mean / (np.linalg.norm(mean) or 1.0)
-    st.merge("Summary", rows)
+    st.merge("Summary", _rows(rows, rewrites))
     out = [tags.Summary(id=th, level=2, tags=[], text="", chunk_ids=[], children=themes[th]) for th in order]
     save_themes(new_dir, out, np.stack([vectors[th] for th in order]).astype(np.float32) if order
                 else np.zeros((0, old_vectors.shape[1] if old_vectors.ndim == 2 else 0), dtype=np.float32))

@@ -67,8 +67,13 @@ def rewrite_summaries(gd: GraphDir, store: GraphStore, llm: LocalLLM, levels: tu
     t0 = time.perf_counter()
     for level in sorted(levels):  # topics before themes: a theme is described from its topics' new texts
         rows = sorted(store.query(cypher.SUMMARIES_AT_LEVEL, {"level": level}), key=lambda r: (-r["size"], r["id"]))
-        todo = [r for r in rows if r["text"] not in {v["text"] for v in rewrites.values()}]
+        labels = {v["text"] for v in rewrites.values()}
+        todo = [r for r in rows if r["text"] not in labels]
         skipped += len(rows) - len(todo)
+        for r in [r for r in todo if text_key(r["text"]) in rewrites]:  # labelled before, e.g. lost by a patch
+            store.query(cypher.SET_SUMMARY_TEXT, {"id": r["id"], "text": rewrites[text_key(r["text"])]["text"]})
+            skipped += 1
+        todo = [r for r in todo if text_key(r["text"]) not in rewrites]
         for i, r in enumerate(todo[:limit]):
             text = _sentence(llm, r["text"], _evidence(store, r["id"], level))
             if text is None:

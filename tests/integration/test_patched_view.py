@@ -71,6 +71,7 @@ def _snapshot(graph: Path) -> dict:
     ids = json.loads((gd.index_dir / "chunk_ids.json").read_text())
     vectors = np.load(gd.index_dir / "chunk_vectors.npy")
     out["vectors"] = {cid: vectors[i] for i, cid in enumerate(ids)}
+    out["chunk_order"] = ids  # the row order too: ties in retrieval break by it
     out["tag_df"] = json.loads((gd.index_dir / "tag_df.json").read_text())
     return out
 
@@ -143,26 +144,30 @@ def test_a_small_change_patches_the_view_to_what_a_full_build_makes(tmp_path: Pa
         assert {"PMID:990001", "PMID:23860049"} & {p.doc_id for p in r.passages}
 
 
-def test_a_patch_that_fails_leaves_the_previous_view(tmp_path: Path, sample_graph: Path, vocab,
-                                                     monkeypatch) -> None:
+def test_a_patch_that_fails_falls_back_to_a_full_view_and_an_interrupted_one_leaves_the_previous(
+        tmp_path: Path, sample_graph: Path, vocab, monkeypatch) -> None:
     g = tmp_path / "g"
     shutil.copytree(sample_graph, g)
     gd = GraphDir(g)
     before, views = gd.read_manifest()["view"], gd.views()
 
-    def crash(*args, **kwargs):
-        raise RuntimeError("simulated crash while patching")
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C in the middle of the patch
 
-    monkeypatch.setattr(patch, "_patch_references", crash)
-    with pytest.raises(RuntimeError, match="simulated crash"):
+    monkeypatch.setattr(patch, "_patch_references", interrupted)
+    with pytest.raises(KeyboardInterrupt):
         build_graph(_inputs(tmp_path)[:1], g, vocabulary=vocab, workers=0)
-    assert GraphDir(g).read_manifest()["view"] == before and GraphDir(g).views() == views
+    assert GraphDir(g).read_manifest()["view"] == before and GraphDir(g).views() == views  # no half view left
     with KnowledgeGraph.open(g) as kg:
         assert kg.cypher("MATCH (d:Document) WHERE d.id = 'PMID:990001' RETURN count(d) AS n")[0]["n"] == 0
 
-    monkeypatch.undo()  # the extraction was committed: the next build only patches the view
-    report = build_graph(_inputs(tmp_path)[:1], g, vocabulary=vocab, workers=0)
-    assert (report.added, report.replaced, report.unchanged, report.view_patched) == (0, 0, 3, True)
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the patch")
+
+    monkeypatch.setattr(patch, "_patch_references", broken)
+    report = build_graph(_inputs(tmp_path)[:1], g, vocabulary=vocab, workers=0)  # extraction was committed
+    assert (report.added, report.unchanged, report.view_rebuilt, report.view_patched) == (0, 3, True, False)
+    assert GraphDir(g).read_manifest()["view_kind"] == "full"
     with KnowledgeGraph.open(g) as kg:
         assert kg.cypher("MATCH (d:Document) WHERE d.id = 'PMID:990001' RETURN count(d) AS n")[0]["n"] == 1
     _check_topics(g)

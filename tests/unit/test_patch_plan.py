@@ -17,13 +17,15 @@ def _s0(chunk: str, *concepts: str) -> Summary:
 
 def test_view_diff_names_new_changed_and_deleted_documents(tmp_path: Path) -> None:
     (tmp_path / "index").mkdir()
-    (tmp_path / "index" / "themes.json").write_text("{}")
+    (tmp_path / "index" / "themes.json").write_text('{"S2:0": ["S1:0"]}')
     write_document_keys(tmp_path / "index", {"a": ("k1", "f"), "b": ("k2", "f"), "c": ("k3", "f")})
     diff = view_diff(tmp_path, {"a": ("k1", "f"), "b": ("k2-new", "f"), "d": ("k4", "f")})
     assert diff == ViewDiff(removed=["b", "c"], added=["b", "d"]) and diff.size == 3
     stored = json.loads((tmp_path / "index" / "documents.json").read_text())
     assert view_diff(tmp_path, {d: tuple(k) for d, k in stored.items()}) == ViewDiff([], [])
     assert view_diff(tmp_path / "elsewhere", {}) is None  # a view from before patching existed: rebuild it
+    (tmp_path / "index" / "themes.json").write_text("{}")
+    assert view_diff(tmp_path, {}) is None  # nor is a view without a single topic patched
 
 
 def test_only_small_changes_are_patched() -> None:
