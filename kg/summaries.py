@@ -41,7 +41,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from medkg.pipelines.records import ChunkGraph
+from medkg.pipelines.records import ChunkGraph, chunk_id, chunk_position
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +114,20 @@ def level1(graphs: list[ChunkGraph], base: list[Summary], names: dict[str, str],
 
 def topic(summary_id: str, kids: list[Summary], names: dict[str, str]) -> Summary:
     """A level-1 summary over level-0 ``kids``: their tags, and a text naming its most frequent concepts."""
-    freq = Counter(t for s in kids for t in s.tags if is_concept_tag(t))
-    top = [names.get(cid, cid) for cid, _ in freq.most_common(8)]
-    docs = {cid.split("#", 1)[0] for s in kids for cid in s.chunk_ids}
-    return Summary(id=summary_id, level=1, tags=sorted({t for s in kids for t in s.tags}),
-                   text=f"Topic: {'; '.join(top)} ({len(kids)} passages from {len(docs)} documents)",
+    docs = {chunk_position(c)[0] for s in kids for c in s.chunk_ids}
+    return _parent(summary_id, 1, kids, f"Topic: {_most_frequent(kids, names)} "
+                                        f"({len(kids)} passages from {len(docs)} documents)")
+
+
+def _parent(summary_id: str, level: int, kids: list[Summary], text: str) -> Summary:
+    return Summary(id=summary_id, level=level, tags=sorted({t for s in kids for t in s.tags}), text=text,
                    chunk_ids=[c for s in kids for c in s.chunk_ids], children=[s.id for s in kids])
+
+
+def _most_frequent(kids: list[Summary], names: dict[str, str], n: int = 8) -> str:
+    """The names of the concepts most of ``kids`` carry, for an extractive summary text."""
+    freq = Counter(t for s in kids for t in s.tags if is_concept_tag(t))
+    return "; ".join(names.get(cid, cid) for cid, _ in freq.most_common(n))
 
 
 def is_concept_tag(tag: str) -> bool:
@@ -152,9 +160,9 @@ def assign_topics(new: list[Summary], chunks_of: dict[str, set[str]], topic_of: 
                 for other in chunks_of.get(t, ()) if w else ():
                     if other != chunk and other in topic_of:
                         score[topic_of[other]] += w
-        doc, _, ordinal = chunk.rpartition("#c")
-        before = f"{doc}#c{int(ordinal) - 1}" if ordinal.isdigit() and int(ordinal) > 0 else None
-        if before in topic_of:
+        doc, ordinal = chunk_position(chunk)
+        before = chunk_id(doc, ordinal - 1)
+        if ordinal > 0 and before in topic_of:
             score[topic_of[before]] += 2.0
         if score:
             best = min(score, key=lambda sid: (-score[sid], sid))
@@ -177,9 +185,9 @@ def level2(top: list[Summary], topic_vectors: np.ndarray, seed: int = 13, iterat
     rng = np.random.default_rng(seed)
     centroids = topic_vectors[_spread_seeds(topic_vectors, k, rng)]
     assign = np.zeros(n, dtype=np.int64)
-    for _ in range(iterations):
+    for step in range(iterations):
         new = np.argmax(topic_vectors @ centroids.T, axis=1)
-        if _ and np.array_equal(new, assign):
+        if step and np.array_equal(new, assign):  # converged
             break
         assign = new
         centroids = _unit(np.stack([topic_vectors[assign == j].mean(axis=0) if (assign == j).any() else centroids[j]
@@ -203,12 +211,9 @@ def _spread_seeds(x: np.ndarray, k: int, rng: np.random.Generator) -> list[int]:
 
 def theme(summary_id: str, topics: list[Summary], names: dict[str, str]) -> Summary:
     """A level-2 summary over level-1 ``topics``."""
-    freq = Counter(t for s in topics for t in s.tags if is_concept_tag(t))
-    top = [names.get(cid, cid) for cid, _ in freq.most_common(8)]
-    chunks = [c for s in topics for c in s.chunk_ids]
-    return Summary(id=summary_id, level=2, tags=sorted({t for s in topics for t in s.tags}),
-                   text=f"Theme: {'; '.join(top)} ({len(topics)} topics, {len(chunks)} passages)",
-                   chunk_ids=chunks, children=[s.id for s in topics])
+    passages = sum(len(s.chunk_ids) for s in topics)
+    return _parent(summary_id, 2, topics, f"Theme: {_most_frequent(topics, names)} "
+                                          f"({len(topics)} topics, {passages} passages)")
 
 
 def _unit(m: np.ndarray) -> np.ndarray:

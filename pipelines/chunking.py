@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 
-from medkg.pipelines.records import Chunk, Document, Section
+from medkg.pipelines.records import Chunk, Document, Section, chunk_id
 
 HEADING_RE = re.compile(r"^[ \t]*([A-Z][A-Z /&()-]{2,60}):", re.MULTILINE)
 
@@ -59,7 +59,7 @@ def chunk_document(doc: Document, sentences: list[tuple[int, int]], max_chars: i
     def flush() -> None:
         if cur:
             start, end = cur[0][0], cur[-1][1]
-            chunks.append(Chunk(id=f"{doc.id}#c{len(chunks)}", doc_id=doc.id, tier=doc.tier, ordinal=len(chunks),
+            chunks.append(Chunk(id=chunk_id(doc.id, len(chunks)), doc_id=doc.id, tier=doc.tier, ordinal=len(chunks),
                                 start=start, end=end, text=doc.text[start:end], section=cur_sec))
             cur.clear()
 

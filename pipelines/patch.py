@@ -47,7 +47,7 @@ from medkg.kg.store import GraphStore, open_store
 from medkg.ontologies.vocabulary import Vocabulary
 from medkg.pipelines.assemble import best_references, closure_of, concept_rows
 from medkg.pipelines.patch_summaries import in_blocks, patch_summaries
-from medkg.pipelines.records import TIER_LITERATURE, TIER_REPORT, ChunkGraph
+from medkg.pipelines.records import TIER_LITERATURE, TIER_REPORT, ChunkGraph, chunk_position
 
 log = logging.getLogger(__name__)
 
@@ -163,14 +163,10 @@ def _patch_index(st: GraphStore, old_dir: Path, gone: _Gone, graphs: list[ChunkG
     keep = [i for i, cid in enumerate(old.ids) if cid not in gone.chunks]
     ids = [old.ids[i] for i in keep] + [g.chunk.id for g in graphs]
     vectors = np.concatenate([np.asarray(old.vectors[keep]), *new_vectors]).astype(np.float32)
-    order = sorted(range(len(ids)), key=lambda i: _chunk_order(ids[i]))  # as a full build lays them out
+    order = sorted(range(len(ids)), key=lambda i: chunk_position(ids[i]))  # as a full build lays them out
     text = {r["id"]: r["text"] or "" for r in st.query(cypher.CHUNK_TEXTS)}
     return SearchIndex.build([ids[i] for i in order], [text[ids[i]] for i in order], vectors[order])
 
-
-def _chunk_order(chunk_id: str) -> tuple[str, int]:
-    doc, _, ordinal = chunk_id.rpartition("#c")
-    return (doc, int(ordinal)) if ordinal.isdigit() else (chunk_id, 0)
 
 
 def _patch_references(st: GraphStore, index: SearchIndex, gone: _Gone, graphs: list[ChunkGraph]) -> None:

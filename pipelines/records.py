@@ -171,3 +171,14 @@ def _fast_pickle(cls: type) -> None:
 
 for _cls in (Section, Document, Chunk, Link, Mention, Entity, Relation, ChunkGraph):
     _fast_pickle(_cls)
+
+
+def chunk_id(doc_id: str, ordinal: int) -> str:
+    """A chunk's id: its document's id and its position in it (``PMID:123#c2``)."""
+    return f"{doc_id}#c{ordinal}"
+
+
+def chunk_position(cid: str) -> tuple[str, int]:
+    """(document id, ordinal) of an id made by :func:`chunk_id`."""
+    doc, _, ordinal = cid.rpartition("#c")
+    return (doc, int(ordinal)) if doc and ordinal.isdigit() else (cid, 0)

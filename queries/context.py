@@ -16,6 +16,7 @@ import numpy as np
 
 from medkg.kg import cypher
 from medkg.kg.store import GraphStore
+from medkg.pipelines.records import chunk_position
 from medkg.queries.records import ConceptRef, Passage
 
 TokenCounter = Callable[[str], int]
@@ -71,7 +72,7 @@ def rank_documents(chunk_ids: list[str], depth: int = 10) -> list[str]:
     """Document ids in the order their first chunk appears in a chunk ranking."""
     out: list[str] = []
     for cid in chunk_ids:
-        doc = cid.split("#", 1)[0]
+        doc = chunk_position(cid)[0]
         if doc not in out:
             out.append(doc)
             if len(out) == depth:
