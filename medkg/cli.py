@@ -264,14 +264,16 @@ def cmd_summaries(args: argparse.Namespace) -> int:
     from medkg.pipelines.build import graph_lock
     from medkg.queries.summary_rewrite import rewrite_summaries
 
-    levels = tuple(sorted({int(x) for x in args.levels.split(",")}))
-    if not set(levels) <= {1, 2}:
+    levels = tuple(sorted({x.strip() for x in args.levels.split(",")}))
+    if not levels or not set(levels) <= {"1", "2"}:
         raise SystemExit(f"medkg summaries rewrite: --levels takes 1 and/or 2, not {args.levels!r}")
+    if args.limit is not None and args.limit < 0:
+        raise SystemExit(f"medkg summaries rewrite: --limit must be 0 or more, not {args.limit}")
     progress = _Progress("summaries")
     try:
         with graph_lock(GraphDir(args.graph)), _open(args, write=True) as graph:
             model = graph.llm.name
-            report = rewrite_summaries(graph.dir, graph.store, graph.llm, levels, args.limit,
+            report = rewrite_summaries(graph.dir, graph.store, graph.llm, tuple(map(int, levels)), args.limit,
                                        lambda done, total: progress("rewrite", done, total))
     finally:
         progress.close()

@@ -194,6 +194,8 @@ def graph_lock(gd: GraphDir) -> Iterator[None]:
     """One build or delete at a time per graph directory (an advisory lock, released if the process dies)."""
     import fcntl
 
+    if not gd.root.is_dir():
+        gd.read_manifest()  # raises the clear error: no graph here / a file, not a graph directory
     with open(gd.root / ".lock", "a+b") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -68,6 +68,9 @@ def test_stats_export_rdf_and_sparql(sample_graph: Path, tmp_path: Path) -> None
     (["build", "/nonexistent/input.jsonl", "--graph", "{graph}-new"], {}, "input.jsonl: file not found"),
     (["sparql", "DROP ALL"], {}, "only SELECT and ASK are answered"),
     (["delete", "PMID:404"], {}, "not in the graph"),
+    (["summaries", "rewrite", "--graph", "/nonexistent/graph"], {}, "/nonexistent/graph: no graph here"),
+    (["summaries", "rewrite", "--levels", "0,3"], {}, "--levels takes 1 and/or 2"),
+    (["cypher", "MATCH (n) RETURN count(n)", "--write", "--graph", "/nonexistent/graph"], {}, "no graph here"),
 ])
 def test_errors_are_one_clear_line(sample_graph: Path, args: list[str], env: dict, message: str) -> None:
     args = [a.replace("{graph}", str(sample_graph)) for a in args]
