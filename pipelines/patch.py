@@ -64,6 +64,8 @@ class ViewDiff:
 
     removed: list[str]  # documents whose version in the view goes (deleted or changed)
     added: list[str]  # documents whose ledger version comes in (new or changed)
+    # the ledger's (content key, fingerprint) per document that the diff was taken against: the patched view's own
+    ledger_keys: dict[str, tuple[str, str]] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def size(self) -> int:
@@ -82,7 +84,7 @@ def view_diff(view: Path, known: dict[str, tuple[str, str]]) -> ViewDiff | None:
         return None  # a view from before patching existed, or one without a single topic: rebuild it
     held = {d: tuple(k) for d, k in json.loads(path.read_text(encoding="utf-8")).items()}
     return ViewDiff(removed=sorted(d for d, k in held.items() if known.get(d) != k),
-                    added=sorted(d for d, k in known.items() if held.get(d) != k))
+                    added=sorted(d for d, k in known.items() if held.get(d) != k), ledger_keys=known)
 
 
 def should_patch(diff: ViewDiff, documents: int) -> bool:
@@ -121,7 +123,7 @@ def patch_view(previous: Path, view: Path, ledger: Ledger, diff: ViewDiff, vocab
         patch_summaries(st, previous / "index", view / "index", index, gone.chunks, gone.level0_tags, graphs, vocab,
                         rewrites)
         counts = st.counts()
-    write_document_keys(view / "index", ledger.known())
+    write_document_keys(view / "index", diff.ledger_keys)
     log.info("patched the view: %d documents out, %d in", len(diff.removed), len(diff.added))
     return counts
 
