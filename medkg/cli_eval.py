@@ -42,9 +42,11 @@ def add_eval_and_train(sub: argparse._SubParsersAction, answer_knobs: Callable[[
     li.add_argument("--without", help="switch pipeline steps off to measure what they add (comma-separated): "
                                       "ner, dictionary, tfidf, abbreviations, context")
     li.add_argument("--ner-model", type=Path, help="a model folder from 'medkg train ner' (default: the bundled one)")
-    li.add_argument("--dictionary-fills", choices=("auto", "none", "annotated", "all"), default="auto",
+    li.add_argument("--dictionary-fills", choices=("auto", "none", "annotated", "priors", "all"), default="auto",
                     help="which dictionary chemicals/diseases the NER model did not find are kept: none, those named "
-                         "by a loaded annotated corpus, or all; auto (default): annotated if such names are loaded")
+                         "by a loaded annotated corpus, those plus the kinds the model's match priors count as "
+                         "mentions at least 80%% of the time, or all; auto (default): priors when the NER model has "
+                         "them, else annotated if such names are loaded, else all")
     vocab_arg(li)
     li.set_defaults(func=cmd_eval_linking)
 

@@ -25,6 +25,10 @@ span the vocabulary's dictionary finds for that type's semantic group is
 missing rather than outside. Gold spans that do not fall on token boundaries
 (about 1% of BC5CDR, e.g. a drug name glued to a suffix) are missing too.
 
+With a vocabulary, training also counts how often each kind of dictionary
+match is a gold mention (:mod:`medkg.pipelines.match_priors`) and saves the
+counts beside the model, over all the training files.
+
 Model selection never sees the development splits: a fixed tenth of the
 training documents (by a hash of the document id) is held out, the epoch with
 the best held-out F1 is kept, and training stops after ``patience`` epochs
@@ -54,6 +58,7 @@ from medkg.errors import InputError, MedKGError
 from medkg.evaluation.linking import read_gold
 from medkg.pipelines.lexicon import Lexicon
 from medkg.pipelines.lexicon_tags import LexiconTagger
+from medkg.pipelines.match_priors import PRIORS_FILE, count_priors
 from medkg.pipelines.tokenizer import blank_english
 
 log = logging.getLogger(__name__)
@@ -220,6 +225,8 @@ def train_ner(files: Iterable[Path], out_dir: Path, *, lexicon: Lexicon | None =
         heldout_scores={k: best[k] for k in ("heldout_f1", "heldout_p", "heldout_r")},
         seconds=round(time.perf_counter() - t0, 1), lexicon_features=lexicon_features, history=history)
     (out_dir / "training.json").write_text(json.dumps(asdict(report), indent=2) + "\n", encoding="utf-8")
+    if lexicon is not None:
+        count_priors(files, lexicon).save(out_dir / PRIORS_FILE)
     return report
 
 

@@ -35,6 +35,7 @@ from medkg.pipelines.chunking import chunk_document, split_sentences
 from medkg.pipelines import lexicon_tags as _lexicon_tags  # noqa: F401  (registers medkg_lexicon_tags)
 from medkg.pipelines.blas_ops import use_blas
 from medkg.pipelines.lexicon import Lexicon, cached_lexicon
+from medkg.pipelines.match_priors import PRIORS_FILE, load_priors
 from medkg.pipelines.mentions import MentionFinder
 from medkg.pipelines.ner_training import load_ner
 from medkg.pipelines.tokenizer import blank_english
@@ -47,11 +48,13 @@ log = logging.getLogger(__name__)
 warnings.filterwarnings("ignore", message=r"\[W036\] The component 'matcher'", category=UserWarning)
 
 @Language.factory("medkg_mentions", default_config={"lexicon_path": "", "dictionary": True, "approximate": True,
-                                                    "dictionary_fills_ner_groups": "auto"})
+                                                    "dictionary_fills_ner_groups": "auto", "priors_dir": ""})
 def make_mention_finder(nlp: Language, name: str, lexicon_path: str, dictionary: bool, approximate: bool,
-                        dictionary_fills_ner_groups: str) -> MentionFinder:
+                        dictionary_fills_ner_groups: str, priors_dir: str) -> MentionFinder:
+    """``priors_dir``: the NER model's folder, whose ``match_priors.json`` (if any) the finder uses."""
     return MentionFinder(cached_lexicon(lexicon_path), dictionary=dictionary, approximate=approximate,
-                         dictionary_fills_ner_groups=dictionary_fills_ner_groups)
+                         dictionary_fills_ner_groups=dictionary_fills_ner_groups,
+                         priors=load_priors(Path(priors_dir)) if priors_dir else None)
 
 
 OPTIONAL_STEPS = ("ner", "dictionary", "tfidf", "abbreviations", "context")
@@ -66,11 +69,14 @@ def ner_model(model_dir: Path = NER_MODEL_DIR) -> Language:
 
 
 def ner_fingerprint(model_dir: Path = NER_MODEL_DIR) -> str:
-    """A hash of the NER model's weights: builds re-extract when the model changes."""
+    """A hash of the NER model's weights and match priors: builds re-extract when either changes."""
     weights = model_dir / "ner" / "model"
     if not weights.is_file():
         raise MedKGError(f"{model_dir}: no trained NER model here (missing ner/model); run 'medkg train ner'")
-    return hashlib.sha256(weights.read_bytes()).hexdigest()[:16]
+    h = hashlib.sha256(weights.read_bytes())
+    if (model_dir / PRIORS_FILE).is_file():
+        h.update((model_dir / PRIORS_FILE).read_bytes())
+    return h.hexdigest()[:16]
 
 
 def make_pipeline(lexicon_path: Path, without: frozenset[str] = frozenset(), ner_dir: Path = NER_MODEL_DIR,
@@ -90,7 +96,8 @@ def make_pipeline(lexicon_path: Path, without: frozenset[str] = frozenset(), ner
         use_blas(nlp.get_pipe("ner").model)
     nlp.add_pipe("medkg_mentions", config={"lexicon_path": str(lexicon_path), "dictionary": "dictionary" not in without,
                                            "approximate": "tfidf" not in without,
-                                           "dictionary_fills_ner_groups": dictionary_fills_ner_groups})
+                                           "dictionary_fills_ner_groups": dictionary_fills_ner_groups,
+                                           "priors_dir": "" if "ner" in without else str(ner_dir)})
     if "abbreviations" not in without:
         nlp.add_pipe("medkg_abbreviations", config={"lexicon_path": str(lexicon_path)})
     if "context" not in without:
