@@ -63,7 +63,8 @@ def main() -> None:
             if len(name) > 60 or _SPECIES_PRODUCT.search(name):
                 continue
             keep = [_clean(s) for s in syns.split("|") if s.strip() and len(s) <= 40]
-            buf.write(f"{ui}\t{_clean(name)}\t{'|'.join(keep[: args.scr_synonyms])}\t\t{mapped}\n")
+            heads = "|".join(h for h in re.split(r"[,|]", mapped) if h)  # upstream separates several with commas
+            buf.write(f"{ui}\t{_clean(name)}\t{'|'.join(keep[: args.scr_synonyms])}\t\t{heads}\n")
             n_scr += 1
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with open(args.out, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as gz:
