@@ -41,5 +41,9 @@ class ModelError(MedKGError):
     """A model was found but failed while loading or running."""
 
 
+class OutputCutOffError(ModelError):
+    """A constrained generation reached its token limit before its JSON was complete."""
+
+
 class QueryError(MedKGError):
     """A question or query is empty, too long or otherwise unusable."""

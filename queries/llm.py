@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from medkg.errors import ModelError, ModelNotFoundError
+from medkg.errors import ModelError, ModelNotFoundError, OutputCutOffError
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class LocalLLM:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             # the grammar guarantees JSON unless max_tokens cut it short
-            raise ModelError(f"{self.name}: output was cut off before the JSON closed ({len(text)} chars)") from e
+            raise OutputCutOffError(f"{self.name}: output was cut off before the JSON closed ({len(text)} chars)") from e
         return Generation(data=data, prompt_tokens=int(usage.get("prompt_tokens", 0)),
                           completion_tokens=int(usage.get("completion_tokens", 0)))
 

@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from medkg.errors import OutputCutOffError
 from medkg.kg import cypher
 from medkg.kg.graphdir import GraphDir
 from medkg.kg.store import GraphStore
@@ -103,7 +104,10 @@ def _evidence(store: GraphStore, summary_id: str, level: int) -> list[str]:
 def _sentence(llm: LocalLLM, extractive: str, evidence: list[str]) -> str | None:
     """The model's sentence, or None when it fails the checks of :func:`acceptable`."""
     user = f"Index entry: {extractive}\n" + "".join(f"- {e}\n" for e in evidence) + "One sentence:"
-    out = llm.generate_json(SYSTEM, user, SCHEMA, max_tokens=128)
+    try:
+        out = llm.generate_json(SYSTEM, user, SCHEMA, max_tokens=128)
+    except OutputCutOffError:
+        return None  # a sentence that ran past the limit is rejected like any other the checks refuse
     text = " ".join(str(out.data.get("summary", "")).split())
     return text if acceptable(text, extractive) else None
 
