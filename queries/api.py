@@ -91,7 +91,9 @@ class KnowledgeGraph:
         if self._extractor is None:
             from medkg.pipelines.nlp import Extractor
 
-            self._extractor = Extractor(self.dir.view_lexicon_path)
+            # every dictionary match of a question counts: a one-line question gives the NER model (trained on
+            # abstracts) little context, and retrieval wants each concept it names ("acute appendicitis")
+            self._extractor = Extractor(self.dir.view_lexicon_path, dictionary_fills_ner_groups="all")
         return self._extractor
 
     @property
