@@ -4,12 +4,21 @@ The NER model has no pretrained word vectors (none can be had offline here),
 so on its own it knows a word only from the training corpora. The vocabulary
 knows hundreds of thousands of chemical and disease names. This component runs
 the dictionary over the text and writes, for each token, where it sits in a
-match and of which semantic group (``B-CHEM``, ``I-DISO``, ``B-OTHER``...) into
-``token.tag_``, which nothing else in medkg's pipeline uses (there is no
-part-of-speech tagger); the NER model's embedding layer hashes ``TAG`` as one
-more feature beside the word's form, prefix, suffix and shape. The model thus
-learns how far to trust a dictionary match, and still finds names the
-vocabulary lacks.
+match and of which kind into ``token.tag_``, which nothing else in medkg's
+pipeline uses (there is no part-of-speech tagger); the NER model's embedding
+layer hashes ``TAG`` as one more feature beside the word's form, prefix, suffix
+and shape. The model thus learns how far to trust a dictionary match, and still
+finds names the vocabulary lacks.
+
+The kind is the semantic group, and for chemicals and diseases also the MeSH
+top-level branches of the candidate concepts (``B-CHEM:D02+D03``,
+``I-DISO:C10+C23``, ``B-OTHER``): whether a chemical match is an organic
+compound (almost always an annotated mention) or a protein, an enzyme or a
+drug class (rarely) is what the group alone hides (see
+:mod:`medkg.pipelines.match_priors` for the figures). With the branches the
+model's held-out F1 rose from 0.798 to 0.804 and BC5CDR / NCBI-disease dev
+strict span + id F1 from 0.813 / 0.727 to 0.819 / 0.735 (same data, seed and
+settings).
 
 The matches are kept on the doc (``doc._.lexicon_matches``) so that the linking
 component after the NER model does not run the dictionary a second time.
@@ -33,6 +42,20 @@ def match_group(lexicon: Lexicon, cands: tuple[tuple[str, bool], ...]) -> str:
     return next((g for g in TAG_GROUPS if g in groups), "OTHER")
 
 
+def match_branches(lexicon: Lexicon, cands: tuple[tuple[str, bool], ...], group: str) -> list[str]:
+    """The sorted MeSH top-level branches (``D02``) of a match's candidate concepts of ``group``."""
+    return sorted({cat for cid, _ in cands if cid in lexicon.concepts and lexicon.concepts[cid][1] == group
+                   for cat in lexicon.concepts[cid][2]})
+
+
+def match_tag(lexicon: Lexicon, cands: tuple[tuple[str, bool], ...]) -> str:
+    """``CHEM:D02+D03`` (at most three branches), ``DISO:C10``, or ``OTHER``."""
+    group = match_group(lexicon, cands)
+    if group == "OTHER":
+        return group
+    return f"{group}:{'+'.join(match_branches(lexicon, cands, group)[:3])}"
+
+
 class LexiconTagger:
     def __init__(self, lexicon: Lexicon) -> None:
         self.lexicon = lexicon
@@ -44,9 +67,9 @@ class LexiconTagger:
             span = doc.char_span(start, end, alignment_mode="expand")
             if span is None:
                 continue
-            group = match_group(self.lexicon, cands)
+            kind = match_tag(self.lexicon, cands)
             for i, token in enumerate(span):
-                token.tag_ = f"{'B' if i == 0 else 'I'}-{group}"
+                token.tag_ = f"{'B' if i == 0 else 'I'}-{kind}"
         return doc
 
 

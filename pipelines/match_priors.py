@@ -43,7 +43,7 @@ from pathlib import Path
 from medkg.errors import MedKGError
 from medkg.evaluation.linking import read_gold
 from medkg.pipelines.lexicon import Lexicon
-from medkg.pipelines.lexicon_tags import match_group
+from medkg.pipelines.lexicon_tags import match_branches, match_group
 
 log = logging.getLogger(__name__)
 
@@ -55,9 +55,7 @@ FORMAT = 1
 def signature(lexicon: Lexicon, text: str, cands: tuple[tuple[str, bool], ...]) -> str:
     """``GROUP|case|branches`` of a dictionary match (see the module docstring)."""
     group = match_group(lexicon, cands)
-    branches = sorted({cat for cid, _ in cands if cid in lexicon.concepts and lexicon.concepts[cid][1] == group
-                       for cat in lexicon.concepts[cid][2]})
-    return f"{group}|{'upper' if text.isupper() else 'lower'}|{'+'.join(branches)}"
+    return f"{group}|{'upper' if text.isupper() else 'lower'}|{'+'.join(match_branches(lexicon, cands, group))}"
 
 
 @dataclass
