@@ -7,8 +7,9 @@ strict span alone, for:
 - ``full``: the bundled MeSH plus the names annotators used in the two
   *training* splits (``medkg vocab load pubtator``), the bundled NER model,
   exact + TF-IDF linking, abbreviations, context;
-- ``without X``: the same with one step off (``ner``, ``dictionary``, ``tfidf``,
-  ``abbreviations``, ``context``), or ``without annotated names`` (the bundled
+- ``without X``: the same with one step off (``ner``, ``priors`` (the NER
+  model's match priors), ``dictionary``, ``tfidf``, ``abbreviations``,
+  ``context``), or ``without annotated names`` (the bundled
   MeSH alone, as a fresh install links), or ``NER without lexicon features``
   (``--plain-model DIR``: a model trained with ``--no-lexicon-features``);
 - ``dictionary only``: no NER model and no annotated names, the front end as it
@@ -49,7 +50,7 @@ def lexicons(tmp: Path) -> dict[str, Path]:
 
 def configs(plain_model: Path | None) -> list[tuple[str, str, frozenset[str], Path]]:
     out = [("full", "annotated", frozenset(), NER_MODEL_DIR)]
-    for step in ("ner", "dictionary", "tfidf", "abbreviations", "context"):
+    for step in ("ner", "priors", "dictionary", "tfidf", "abbreviations", "context"):
         out.append((f"without {step}", "annotated", frozenset({step}), NER_MODEL_DIR))
     out.append(("without annotated names", "mesh", frozenset(), NER_MODEL_DIR))
     if plain_model is not None:

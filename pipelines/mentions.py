@@ -156,9 +156,13 @@ class MentionFinder:
         spans = [self._span(doc, s, e, link) for s, e, link in st.linked]
         if self.dictionary:
             taken = [(s, e) for s, e, _ in st.linked]
+            # NER spans no link was found for: the model still said a chemical or disease is there
+            dropped = [(s, e, g) for s, e, g in st.unresolved if (s, e) not in taken]
             for start, end, link in st.dictionary:
-                if not any(start < te and ts < end for ts, te in taken) and self._fills(text, start, end, link,
-                                                                                      st.ner_ran):
+                if any(start < te and ts < end for ts, te in taken):
+                    continue
+                inside = any(s <= start and end <= e and self._group(link) == g for s, e, g in dropped)
+                if inside or self._fills(text, start, end, link, st.ner_ran):
                     spans.append(self._span(doc, start, end, link))
         doc.ents = filter_spans([s for s in spans if s is not None])
         return doc
@@ -204,11 +208,14 @@ class MentionFinder:
         """Whether a dictionary match that no linked NER span covers becomes a mention."""
         if not ner_ran or self._group(link) not in NER_GROUPS.values() or self.fill_ner_groups == "all":
             return True
-        # all-capital short forms mean what each document defines, not what a corpus did
-        if self.fill_ner_groups not in ("annotated", "priors") or text[start:end].isupper():
+        if self.fill_ner_groups not in ("annotated", "priors"):
             return False
-        return link.method == "dictionary:annotated" or (
-            self.fill_ner_groups == "priors" and self._likely_mention(text[start:end], link, FILL_PRIOR))
+        # all-capital short forms mean what each document defines, not what a corpus did; the priors count
+        # capitals apart, so they still judge an acronym's kind
+        if link.method == "dictionary:annotated" and not text[start:end].isupper():
+            return True
+        return self.fill_ner_groups == "priors" and self.priors is not None and \
+            self.priors.of_text(self.lexicon, text[start:end]) >= FILL_PRIOR
 
     def _likely_mention(self, text: str, link: Link, threshold: float) -> bool:
         """Whether a dictionary match is an annotated name or of a kind the priors count as a mention this often.

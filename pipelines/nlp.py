@@ -57,7 +57,7 @@ def make_mention_finder(nlp: Language, name: str, lexicon_path: str, dictionary:
                          priors=load_priors(Path(priors_dir)) if priors_dir else None)
 
 
-OPTIONAL_STEPS = ("ner", "dictionary", "tfidf", "abbreviations", "context")
+OPTIONAL_STEPS = ("ner", "priors", "dictionary", "tfidf", "abbreviations", "context")
 NER_MODEL_DIR = Path(__file__).parent / "models" / "ner"
 _NER_MODELS: dict[Path, Language] = {}
 
@@ -97,7 +97,7 @@ def make_pipeline(lexicon_path: Path, without: frozenset[str] = frozenset(), ner
     nlp.add_pipe("medkg_mentions", config={"lexicon_path": str(lexicon_path), "dictionary": "dictionary" not in without,
                                            "approximate": "tfidf" not in without,
                                            "dictionary_fills_ner_groups": dictionary_fills_ner_groups,
-                                           "priors_dir": "" if "ner" in without else str(ner_dir)})
+                                           "priors_dir": "" if {"ner", "priors"} & without else str(ner_dir)})
     if "abbreviations" not in without:
         nlp.add_pipe("medkg_abbreviations", config={"lexicon_path": str(lexicon_path)})
     if "context" not in without:
