@@ -41,14 +41,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from medkg.errors import MedKGError
-from medkg.evaluation.linking import read_gold
+from medkg.evaluation.linking import GROUP_TYPES, read_gold
 from medkg.pipelines.lexicon import Lexicon
 from medkg.pipelines.lexicon_tags import match_branches, match_group
 
 log = logging.getLogger(__name__)
 
 PRIORS_FILE = "match_priors.json"
-GROUP_TYPES = {"CHEM": "Chemical", "DISO": "Disease"}
 FORMAT = 1
 
 
@@ -95,11 +94,10 @@ def count_priors(files: Iterable[Path], lexicon: Lexicon) -> MatchPriors:
         spans = {(g.doc_id, g.start, g.end): g.type for g in gold}
         for doc in documents:
             for start, end, cands, _ in lexicon.find(doc.text):
-                sig = signature(lexicon, doc.text[start:end], cands)
-                etype = GROUP_TYPES.get(sig.split("|", 1)[0])
+                etype = GROUP_TYPES.get(match_group(lexicon, cands))
                 if etype is None or etype not in types:
                     continue
-                row = counts.setdefault(sig, [0, 0])
+                row = counts.setdefault(signature(lexicon, doc.text[start:end], cands), [0, 0])
                 row[0] += spans.get((doc.id, start, end)) == etype
                 row[1] += 1
     log.info("match priors: %d signatures", len(counts))
