@@ -160,3 +160,16 @@ def test_a_documents_own_abbreviations_decide_what_they_mean(extractor: Extracto
 def test_a_short_form_defined_as_something_unknown_is_not_linked(extractor: Extractor) -> None:
     text = "We measured the apparent inhibition density score (AIDS) in every sample; AIDS rose over time."
     assert [m.text for m in extractor.mentions(text)] == []
+
+
+@pytest.mark.parametrize("text, short", [
+    # a disease name governed by a preposition of the long form: the gene "deleted in" it
+    ("The deleted in skin neoplasms (DSN) gene was sequenced, and DSN expression fell in every tumour.", "DSN"),
+    # a gene product named after a disease: no TF-IDF neighbour of the disease stands in for it
+    ("The skin neoplasms protein (SNEP) was purified; SNEP binds DNA.", "SNEP"),
+])
+def test_a_short_form_of_a_gene_named_after_a_disease_is_no_disease(extractor: Extractor, text: str,
+                                                                   short: str) -> None:
+    mentions = extractor.mentions(text)
+    assert not [m for m in mentions if m.text == short]
+    assert {m.text: m.link.concept_id for m in mentions}.get("skin neoplasms") == "MESH:D012878"
