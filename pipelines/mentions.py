@@ -78,6 +78,18 @@ LEADING_CUES = tuple(sorted({f"{c} " for c in (*NEGATION_PRE, *UNCERTAIN_PRE, *H
 _LEADING_CUE = re.compile("|".join(re.escape(c) for c in LEADING_CUES), re.IGNORECASE)  # longest first
 
 
+# pressure units name an element or water: "120 mm Hg" holds no mercury, "5 cm H2O" no water (35 false
+# mercury mentions on BC5CDR dev)
+_UNIT_SYMBOL = re.compile(r"Hg|H2O|H\(2\)O")
+_UNIT_PREFIX = re.compile(r"(?:^|[^A-Za-z])[mc]m\s*$")
+
+
+def _is_unit(text: str, start: int, end: int) -> bool:
+    """Whether ``text[start:end]`` is the symbol of a pressure unit ("mm Hg", "cmH2O")."""
+    return _UNIT_SYMBOL.fullmatch(text, start, end) is not None and \
+        _UNIT_PREFIX.search(text[max(0, start - 6) : start]) is not None
+
+
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     """A span without cue words in front and the hyphens and stops its tokens carried ("(+)-cibenzoline")."""
     while (cue := _LEADING_CUE.match(text, start, end)) is not None:
@@ -142,11 +154,12 @@ class MentionFinder:
         text = doc.text  # Doc.text joins every token: once per document, not per mention
         ner = [(*_trimmed(text, e.start_char, e.end_char), NER_GROUPS[e.label_]) for e in doc.ents
                if e.label_ in NER_GROUPS]
-        ner = [(s, e, g) for s, e, g in ner if s < e]
+        ner = [(s, e, g) for s, e, g in ner if s < e and not _is_unit(text, s, e)]
         hits = doc._.lexicon_matches  # set by medkg_lexicon_tags when it ran
         if hits is None:
             hits = list(self.lexicon.find(text)) if self.dictionary or ner_ran else []
-        dictionary = [(s, e, self._dictionary_link(text, s, e, cands, case)) for s, e, cands, case in hits]
+        dictionary = [(s, e, self._dictionary_link(text, s, e, cands, case)) for s, e, cands, case in hits
+                      if not _is_unit(text, s, e)]
         linked, unresolved = self._link_exact(text, ner, dictionary)
         return _State(doc, text, ner_ran, dictionary, linked, unresolved)
 

@@ -98,3 +98,15 @@ def test_cue_words_and_stray_punctuation_are_trimmed_from_model_spans(lexicon: L
     got = linked(MentionFinder(lexicon)(doc))
     assert got == {"chest pain": ("MESH:D002637", "dictionary:preferred"),
                    "pneumonia": ("MESH:D011014", "dictionary:preferred")}
+
+
+def test_pressure_units_are_no_chemicals(tiny_vocabulary) -> None:
+    vocab = tiny_vocabulary.__class__()
+    vocab.add([Concept("MESH:D008628", "MESH", "Mercury", tree_numbers=("D01.268.556.580",),
+                       semantic_types=("CHEM",), vocab_version="test"),
+               Concept("MESH:D008628", f"{VOCAB}-test", "Hg", semantic_types=("CHEM",))])  # BC5CDR's element symbol
+    lexicon = Lexicon.from_vocabulary(vocab, approximate=False)
+    text = "Blood pressure fell to 90 mm Hg and 85 mm  Hg after Hg exposure."
+    doc = doc_with_ner(text, [("Hg", "Chemical"), ("Hg", "Chemical"), ("Hg", "Chemical")])
+    got = [(text[slice(*e._.char_span)], e._.char_span[0]) for e in MentionFinder(lexicon)(doc).ents]
+    assert got == [("Hg", text.index("Hg exposure"))]  # the element, not the units
