@@ -173,3 +173,20 @@ def test_a_short_form_of_a_gene_named_after_a_disease_is_no_disease(extractor: E
     mentions = extractor.mentions(text)
     assert not [m for m in mentions if m.text == short]
     assert {m.text: m.link.concept_id for m in mentions}.get("skin neoplasms") == "MESH:D012878"
+
+
+def test_a_disease_named_by_a_genes_short_form_keeps_its_whole_span(tmp_path: Path) -> None:
+    from medkg.ontologies.concept import Concept
+    from medkg.ontologies.vocabulary import Vocabulary
+
+    vocab = Vocabulary()
+    vocab.add([Concept("MESH:D007041", "MESH", "Hypoxanthine Phosphoribosyltransferase", tree_numbers=("D08.811.913",),
+                       semantic_types=("CHEM",), vocab_version="test"),
+               Concept("MESH:D007926", "MESH", "Lesch-Nyhan Syndrome", synonyms=("HPRT Deficiency",),
+                       tree_numbers=("C10.228.140.163",), semantic_types=("DISO",), vocab_version="test")])
+    path = tmp_path / "lexicon.pkl"
+    Lexicon.from_vocabulary(vocab).save(path)
+    text = "Hypoxanthine phosphoribosyltransferase (HPRT) is absent in HPRT deficiency."
+    got = {m.text: m.link.concept_id for m in Extractor(path, dictionary_fills_ner_groups="all").mentions(text)}
+    assert got.get("HPRT deficiency") == "MESH:D007926"  # not the enzyme's short form inside it
+    assert got.get("HPRT") == "MESH:D007041"  # the definition itself is the enzyme
