@@ -63,6 +63,8 @@ NER_GROUPS = {"Chemical": "CHEM", "Disease": "DISO"}
 FILL_POLICIES = ("auto", "none", "annotated", "priors", "all")
 FILL_PRIOR = 0.8  # a match the model left out is added when its kind is a mention this often
 LONGER_PRIOR = 0.5  # a longer match replaces the model's span when its kind is a mention more often than not
+RETYPE_PRIOR = 0.5  # the dictionary's group replaces the model's when its kind is a mention more often than not
+OTHER_NER_GROUP = {"CHEM": "DISO", "DISO": "CHEM"}
 
 if not Span.has_extension("link"):
     Span.set_extension("link", default=None)
@@ -198,12 +200,26 @@ class MentionFinder:
                 linked.append(longer[0])
                 continue
             found = self.lexicon.lookup(text[start:end])
+            if found and not in_group(found[0], self.lexicon, group):
+                group = self._retyped(text[start:end], found, group)
             if found and in_group(found[0], self.lexicon, group):
                 annotated = self.lexicon.annotated_choice(text[start:end])
                 linked.append((start, end, choose_link(found[0], self.lexicon, found[1], group, annotated)))
             else:
                 unresolved.append((start, end, group))
         return linked, unresolved
+
+    def _retyped(self, text: str, found: tuple[tuple[tuple[str, bool], ...], bool], group: str) -> str:
+        """The other NER group when the span's exact term names only concepts of it, of a kind likely a mention.
+
+        The model tells where a mention is better than what it is: it took "melatonin" for a disease ten times
+        on BC5CDR dev, and the dictionary, which names a hormone there, is right.
+        """
+        other = OTHER_NER_GROUP[group]
+        if in_group(found[0], self.lexicon, other) and self._likely_mention(
+                text, choose_link(found[0], self.lexicon, found[1], other), RETYPE_PRIOR):
+            return other
+        return group
 
     def _link_approximate(self, states: list[_State]) -> None:
         """Link every state's unresolved NER spans through TF-IDF candidates (one query for the batch)."""

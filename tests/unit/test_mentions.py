@@ -14,6 +14,7 @@ from medkg.errors import MedKGError
 from medkg.ontologies.annotated import VOCAB
 from medkg.ontologies.concept import Concept
 from medkg.pipelines.lexicon import Lexicon
+from medkg.pipelines.match_priors import MatchPriors
 from medkg.pipelines.mentions import MentionFinder
 from medkg.pipelines.tokenizer import blank_english
 
@@ -52,11 +53,16 @@ def test_ner_spans_link_exactly_approximately_or_not_at_all(lexicon: Lexicon) ->
         doc_with_ner("pneumonie", [("pneumonie", "Disease")])))
 
 
-def test_the_ner_type_decides_between_groups(lexicon: Lexicon) -> None:
-    # "beta catenin" is a chemical in the vocabulary; a model that calls it a disease gets no link from it
-    got = linked(MentionFinder(lexicon, dictionary_fills_ner_groups="none")(
-        doc_with_ner("beta-catenin", [("beta-catenin", "Disease")])))
-    assert got == {}
+def test_the_dictionary_retypes_a_span_unless_its_kind_is_rarely_a_mention(lexicon: Lexicon) -> None:
+    # "beta catenin" is a chemical (a protein, MeSH D12) in the vocabulary; the model called it a disease
+    doc = doc_with_ner("beta-catenin", [("beta-catenin", "Disease")])
+    got = linked(MentionFinder(lexicon, dictionary_fills_ner_groups="none")(doc))
+    assert got == {"beta-catenin": ("MESH:D051176", "dictionary:preferred")}
+    assert doc.ents[0].label_ == "CHEM"
+    # priors that count proteins as mentions 1 time in 50: the model's type stands, and no disease is named so
+    rare = MatchPriors({"CHEM|lower|D12": (1, 50)})
+    doc = doc_with_ner("beta-catenin", [("beta-catenin", "Disease")])
+    assert linked(MentionFinder(lexicon, dictionary_fills_ner_groups="none", priors=rare)(doc)) == {}
     got = linked(MentionFinder(lexicon)(doc_with_ner("beta-catenin", [("beta-catenin", "Chemical")])))
     assert got == {"beta-catenin": ("MESH:D051176", "dictionary:preferred")}
 
