@@ -37,6 +37,11 @@ receptor" around "dopamine" (a protein) does not. Priors learnt on BC5CDR and
 NCBI-disease raised BC5CDR dev strict span + id F1 from 0.795 to 0.813, and
 0.686 to 0.737 without annotated names loaded.
 
+The model tells where a mention is better than what it is: an NER span whose
+exact term names only concepts of the other NER group ("melatonin" taken for a
+disease) takes that group when the priors count its kind as a mention more
+often than not. And "mm Hg" or "cm H2O" are units, never mercury or water.
+
 ``span._.link`` holds the link and ``span._.char_span`` the character offsets;
 the span's label is the semantic group of the linked concept.
 """
