@@ -47,6 +47,8 @@ PREPOSITIONS = frozenset("in of for to with by on against from at within".split(
 GENE_PRODUCT_HEADS = frozenset(
     "protein proteins gene genes receptor receptors kinase enzyme antigen factor peptide channel transporter "
     "product locus mrna domain".split())
+# a long form of at most this many words is a chemical's whole name, not the detector reaching too far back
+CHEMICAL_NAME_WORDS = 3
 # MeSH branches of gene products: enzymes (D08) and amino acids, peptides, proteins (D12)
 GENE_PRODUCT_BRANCHES = frozenset({"D08", "D12"})
 
@@ -69,7 +71,7 @@ class AbbreviationLinker:
         replaced: list[Span] = []
         dropped: set[tuple[int, int]] = set()
         for (lstart, lend), shorts in by_long.items():
-            source = _long_form_mention(ents, lstart, lend)
+            source = _long_form_mention(ents, lstart, lend, doc.text)
             found: tuple[str, Link] | None
             if source is not None and _governed(doc.text[lstart : source.start_char]):
                 found = None  # "deleted in colorectal cancer (DCC)": a gene named after the disease
@@ -138,12 +140,22 @@ def _short_form_span(short: Span, found: tuple[str, Link]) -> Span:
     return span
 
 
-def _long_form_mention(ents: list[Span], start: int, end: int) -> Span | None:
+def _long_form_mention(ents: list[Span], start: int, end: int, text: str) -> Span | None:
+    """The mention that is the long form: the whole of it, else the longest one that ends where it ends.
+
+    Not a chemical that is the short tail of a chemical name: "phosphate" is not what "tri-ortho-tolyl phosphate
+    (TOTP)" means, nor "sodium" "unfractionated heparin sodium (UFH)". A long form of more words is usually the
+    detector reaching too far back ("conversion in patients undergoing cyclosporine (CsA)"): its tail is the name.
+    """
     exact = [e for e in ents if e.start_char == start and e.end_char == end]
     if exact:
         return exact[0]
     inside = [e for e in ents if start <= e.start_char and e.end_char == end]
-    return max(inside, key=lambda e: e.end_char - e.start_char) if inside else None
+    best = max(inside, key=lambda e: e.end_char - e.start_char) if inside else None
+    if best is not None and best.label_ == "CHEM" and 2 * (best.end_char - best.start_char) < end - start \
+            and len(text[start:end].split()) <= CHEMICAL_NAME_WORDS:
+        return None
+    return best
 
 
 def _governed(before: str) -> bool:
