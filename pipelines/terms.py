@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 TOKEN_RE = re.compile(r"[A-Za-z0-9]+")
 
-_BRITISH = (("tumour", "tumor"), ("aem", "em"), ("oed", "ed"), ("oes", "es"), ("paed", "ped"), ("haem", "hem"))
+_BRITISH = (("tumour", "tumor"), ("aem", "em"), ("oed", "ed"), ("oes", "es"), ("paed", "ped"), ("haem", "hem"),
+            ("sulph", "sulf"))
 
 
 def singular(token: str) -> str:

@@ -190,3 +190,10 @@ def test_a_disease_named_by_a_genes_short_form_keeps_its_whole_span(tmp_path: Pa
     got = {m.text: m.link.concept_id for m in Extractor(path, dictionary_fills_ner_groups="all").mentions(text)}
     assert got.get("HPRT deficiency") == "MESH:D007926"  # not the enzyme's short form inside it
     assert got.get("HPRT") == "MESH:D007041"  # the definition itself is the enzyme
+
+
+def test_british_spellings_fold_to_the_vocabularys() -> None:
+    from medkg.pipelines.terms import normalise
+
+    assert normalise("Haemorrhagic tumours") == normalise("hemorrhagic tumors")
+    assert normalise("pregnenolone sulphate") == normalise("Pregnenolone Sulfate")  # sulph-: sulfate, sulfonamide
