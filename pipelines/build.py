@@ -50,7 +50,7 @@ from medkg.pipelines.embedding import (DEFAULT_EMBEDDER, STATIC_EMBEDDER, Embedd
                                       embedder_label, resolve_embedder)
 from medkg.pipelines.extract_pool import batched, extract_batches
 from medkg.pipelines.lexicon import Lexicon
-from medkg.pipelines.nlp import ner_fingerprint
+from medkg.pipelines.nlp import EXTRACTION_RULES, ner_fingerprint
 from medkg.pipelines.patch import ViewDiff, patch_view, should_patch, view_diff, write_document_keys
 from medkg.pipelines.readers import read_documents
 from medkg.pipelines.records import Document
@@ -229,7 +229,7 @@ def _prepare(run: _Run, ledger: Ledger) -> str:
     fingerprint = hashlib.sha256(json.dumps(
         {"medkg": __version__, "format": FORMAT_VERSION, "vocabularies": run.vocab.versions,
          "concepts": len(run.vocab.concepts), "embedder": embedder_fingerprint(run.embedder_name),
-         "ner": ner_fingerprint()},
+         "ner": ner_fingerprint(), "rules": EXTRACTION_RULES},
         sort_keys=True).encode()
     ).hexdigest()[:16]
     if ledger.get_meta("fingerprint") != fingerprint or not run.gd.lexicon_path.exists():

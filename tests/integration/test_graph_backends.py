@@ -181,3 +181,16 @@ def test_one_build_at_a_time(tmp_path: Path, embedder, tiny_vocabulary) -> None:
     with graph_lock(GraphDir(tmp_path / "g")), pytest.raises(InputError, match="another build or delete"):
         build_graph([write_docs(tmp_path / "a.jsonl", DOCS)], tmp_path / "g", vocabulary=tiny_vocabulary,
                     embedder=embedder, workers=0)
+
+
+def test_new_extraction_rules_re_extract_stored_documents(tmp_path: Path, embedder, tiny_vocabulary,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from medkg.pipelines import build
+
+    args = ([write_docs(tmp_path / "a.jsonl", DOCS)], tmp_path / "g")
+    build_graph(*args, vocabulary=tiny_vocabulary, embedder=embedder, workers=0)
+    again = build_graph(*args, vocabulary=tiny_vocabulary, embedder=embedder, workers=0)
+    assert (again.added, again.replaced) == (0, 0)  # nothing changed: nothing re-extracted
+    monkeypatch.setattr(build, "EXTRACTION_RULES", build.EXTRACTION_RULES + 1)
+    newer = build_graph(*args, vocabulary=tiny_vocabulary, embedder=embedder, workers=0)
+    assert (newer.added, newer.replaced, newer.documents) == (0, 3, 3)
