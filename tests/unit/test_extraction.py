@@ -197,3 +197,18 @@ def test_british_spellings_fold_to_the_vocabularys() -> None:
 
     assert normalise("Haemorrhagic tumours") == normalise("hemorrhagic tumors")
     assert normalise("pregnenolone sulphate") == normalise("Pregnenolone Sulfate")  # sulph-: sulfate, sulfonamide
+
+
+def test_a_chemical_at_the_tail_of_a_long_form_is_not_what_it_means(tmp_path: Path) -> None:
+    from medkg.ontologies.concept import Concept
+    from medkg.ontologies.vocabulary import Vocabulary
+
+    vocab = Vocabulary()
+    vocab.add([Concept("MESH:D010710", "MESH", "Phosphates", synonyms=("Phosphate",), tree_numbers=("D01.695",),
+                       semantic_types=("CHEM",), vocab_version="test")])
+    path = tmp_path / "lexicon.pkl"
+    Lexicon.from_vocabulary(vocab, approximate=False).save(path)  # no TF-IDF neighbour for the whole name either
+    text = "Tri-ortho-tolyl phosphate (TOTP) is neurotoxic, and TOTP was given to hens."
+    got = {(m.text, m.start) for m in Extractor(path, dictionary_fills_ner_groups="all").mentions(text)}
+    assert not [t for t, _ in got if t == "TOTP"]  # not "phosphate" by another name
+    assert ("phosphate", text.index("phosphate")) in got
