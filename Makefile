@@ -11,8 +11,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip setuptools wheel
 
-# llama.cpp is compiled here. Its default build targets this very CPU, and on CPUs with AVX-512/AMX the
-# llama-cpp-python 0.3.36 build crashes (SIGSEGV) on its first token; the portable AVX2 build does not.
+# llama.cpp is compiled here. Its default build targets this very CPU; on our AVX-512/AMX machine that
+# llama-cpp-python 0.3.36 build crashed (SIGSEGV) on its first token, the portable AVX2 build does not.
+# The version range repeats pyproject.toml's: change both together.
 # --no-cache-dir so that a wheel built earlier with other flags is not reused. For a GPU build, e.g.
 #   make install LLAMA_CMAKE_ARGS="-DGGML_CUDA=on"
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
