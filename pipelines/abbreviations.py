@@ -5,7 +5,9 @@ dehydrogenase (G6PD) ...") and then use the short form throughout. A global
 acronym table gets these wrong in both directions: "PD" is Parkinson disease
 in one abstract and peritoneal dialysis in the next, and a short form coined by
 the authors is in no vocabulary at all. scispaCy's ``abbreviation_detector``
-(Schwartz & Hearst, 2003) finds the definitions; this component, which runs
+(Schwartz & Hearst, 2003) finds the definitions, and
+:mod:`medkg.pipelines.extra_abbreviations` those it passes over ("testosterone
+(T)", "diethylnitrosamine (DEN: 10 mg/kg/day)"); this component, which runs
 after the dictionary matcher, applies them:
 
 - when the long form is a linked mention (the whole long form, or failing that
@@ -37,6 +39,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
+from medkg.pipelines.extra_abbreviations import add_missed_definitions
 from medkg.pipelines.lexicon import Lexicon, cached_lexicon
 from medkg.pipelines.linking import approximate_link, choose_link
 from medkg.pipelines.records import Link
@@ -60,9 +63,12 @@ class AbbreviationLinker:
         self.lexicon = lexicon
 
     def __call__(self, doc: Doc) -> Doc:
-        if not doc.has_extension("abbreviations") or not doc._.abbreviations:
+        if not doc.has_extension("abbreviations"):
             return doc
         ents = list(doc.ents)
+        add_missed_definitions(doc, ents)
+        if not doc._.abbreviations:
+            return doc
         by_long: dict[tuple[int, int], list[Span]] = {}
         for short in doc._.abbreviations:
             long = short._.long_form

@@ -212,3 +212,52 @@ def test_a_chemical_at_the_tail_of_a_long_form_is_not_what_it_means(tmp_path: Pa
     got = {(m.text, m.start) for m in Extractor(path, dictionary_fills_ner_groups="all").mentions(text)}
     assert not [t for t, _ in got if t == "TOTP"]  # not "phosphate" by another name
     assert ("phosphate", text.index("phosphate")) in got
+
+
+@pytest.fixture(scope="module")
+def drug_lexicon(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from medkg.ontologies.concept import Concept
+    from medkg.ontologies.vocabulary import Vocabulary
+
+    vocab = Vocabulary()
+    vocab.add([Concept("MESH:D004052", "MESH", "Diethylnitrosamine", tree_numbers=("D02.092.471.683.152",),
+                       semantic_types=("CHEM",), vocab_version="test"),
+               Concept("MESH:D013739", "MESH", "Testosterone", tree_numbers=("D04.210.500.745.432.769",),
+                       semantic_types=("CHEM",), vocab_version="test"),
+               Concept("MESH:D010661", "MESH", "Phenylketonurias",
+                       synonyms=("Deficiency of Phenylalanine Hydroxylase",), tree_numbers=("C10.228.140.163",),
+                       semantic_types=("DISO",), vocab_version="test")])
+    path = tmp_path_factory.mktemp("drugs") / "lexicon.pkl"
+    Lexicon.from_vocabulary(vocab, approximate=False).save(path)
+    return path
+
+
+@pytest.mark.parametrize("text, short, concept", [
+    # a note beside the short form: the parenthesis is too long for scispaCy's detector
+    ("Rats were given diethylnitrosamine (DEN: 10 mg/kg/day), and DEN alone caused tumours.", "DEN", "MESH:D004052"),
+    # a one-letter short form, which the detector never takes
+    ("Serum testosterone (T) fell in every rat; T rose again after the drug was stopped.", "T", "MESH:D013739"),
+    # letters that do not spell the mention
+    ("Serum testosterone (X) fell in every rat; X rose again after the drug was stopped.", "X", None),
+    # letters that spell only the enzyme inside the disease's name
+    ("Deficiency of phenylalanine hydroxylase (PAH; 3 cases) was seen; PAH was cloned.", "PAH", None),
+])
+def test_definitions_the_detector_passes_over_are_found_after_mentions(drug_lexicon: Path, text: str, short: str,
+                                                                       concept: str | None) -> None:
+    mentions = Extractor(drug_lexicon, dictionary_fills_ner_groups="all").mentions(text)
+    links = [(m.start, m.link.concept_id, m.link.method) for m in mentions if m.text == short]
+    if concept is None:
+        assert links == []
+    else:
+        starts = [i for i in range(len(text)) if text.startswith(short, i) and not text[i - 1].isalnum()
+                  and not text[i + len(short)].isalnum()]
+        assert links == [(s, concept, "abbreviation") for s in starts]
+
+
+def test_short_forms_spell_their_whole_long_form() -> None:
+    from medkg.pipelines.extra_abbreviations import _spells
+
+    assert _spells("DEN", "diethylnitrosamine") and _spells("CsA", "Cyclosporin A")
+    assert _spells("NMDA", "N-methyl-d-aspartate")
+    assert not _spells("PAH", "deficiency of the hepatic enzyme phenylalanine hydroxylase")
+    assert not _spells("XYZ", "diethylnitrosamine")
