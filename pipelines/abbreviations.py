@@ -54,6 +54,7 @@ GENE_PRODUCT_HEADS = frozenset(
 CHEMICAL_NAME_WORDS = 3
 # MeSH branches of gene products: enzymes (D08) and amino acids, peptides, proteins (D12)
 GENE_PRODUCT_BRANCHES = frozenset({"D08", "D12"})
+ENZYME_BRANCHES = frozenset({"D08"})
 
 
 class AbbreviationLinker:
@@ -87,6 +88,8 @@ class AbbreviationLinker:
                 found = self._link_text(shorts[0]._.long_form.text)  # a mention overlaps it, none lines up
             else:
                 found = None
+            if found is not None and self._enzyme(found[1]):
+                found = None  # "nitric oxide synthase (NOS)": the letters name a gene product, no chemical mention
             for short in shorts:
                 if self._part_of_longer(ents, short, found):
                     continue
@@ -120,6 +123,15 @@ class AbbreviationLinker:
             return any(e.label_ == "DISO" for e in holders)
         categories = self.lexicon.concepts[found[1].concept_id][2] if self.lexicon is not None else ()
         return bool(categories) and set(categories) <= GENE_PRODUCT_BRANCHES
+
+    def _enzyme(self, link: Link) -> bool:
+        """Whether a link's concept is an enzyme and nothing else (MeSH D08): never a chemical mention.
+
+        BC5CDR annotates no enzyme; the vocabulary files them under chemicals. Their short forms ("NOS",
+        "ChAT", "CK", "ACE") were 18 false chemicals on BC5CDR dev and 25 on the training documents, none right.
+        """
+        categories = self.lexicon.concepts[link.concept_id][2] if self.lexicon is not None else ()
+        return bool(categories) and set(categories) <= ENZYME_BRANCHES
 
     def _link_text(self, text: str) -> tuple[str, Link] | None:
         """A long form no mention covers, linked on its own: exact term, else a confident TF-IDF candidate."""

@@ -60,7 +60,8 @@ def make_mention_finder(nlp: Language, name: str, lexicon_path: str, dictionary:
 OPTIONAL_STEPS = ("ner", "priors", "dictionary", "tfidf", "abbreviations", "context")
 # Raise when the rules that find, link or normalise mentions change (not the model or the vocabulary, which are
 # fingerprinted themselves): builds then re-extract, from the ledger, what older rules extracted.
-# 2: abbreviation, retyping and unit rules; "sulph-" folds to "sulf-". 3: definitions the detector passes over.
+# 2: abbreviation, retyping and unit rules; "sulph-" folds to "sulf-". 3: definitions the detector passes over;
+# enzymes' short forms.
 EXTRACTION_RULES = 3
 NER_MODEL_DIR = Path(__file__).parent / "models" / "ner"
 _NER_MODELS: dict[Path, Language] = {}

@@ -261,3 +261,20 @@ def test_short_forms_spell_their_whole_long_form() -> None:
     assert _spells("NMDA", "N-methyl-d-aspartate")
     assert not _spells("PAH", "deficiency of the hepatic enzyme phenylalanine hydroxylase")
     assert not _spells("XYZ", "diethylnitrosamine")
+
+
+def test_an_enzymes_short_form_is_no_chemical_mention(tmp_path: Path) -> None:
+    from medkg.ontologies.concept import Concept
+    from medkg.ontologies.vocabulary import Vocabulary
+
+    vocab = Vocabulary()
+    vocab.add([Concept("MESH:D019001", "MESH", "Nitric Oxide Synthase", tree_numbers=("D08.811.682.135",),
+                       semantic_types=("CHEM",), vocab_version="test"),
+               Concept("MESH:D013739", "MESH", "Testosterone", tree_numbers=("D04.210.500.745.432.769",),
+                       semantic_types=("CHEM",), vocab_version="test")])
+    path = tmp_path / "lexicon.pkl"
+    Lexicon.from_vocabulary(vocab, approximate=False).save(path)
+    text = "Nitric oxide synthase (NOS) and testosterone (TST) were measured; NOS rose and TST fell."
+    got = [(m.text, m.link.method) for m in Extractor(path, dictionary_fills_ner_groups="all").mentions(text)]
+    assert not [t for t, _ in got if t == "NOS"]
+    assert [t for t, method in got if method == "abbreviation"] == ["TST", "TST"]  # a drug's short form still is
