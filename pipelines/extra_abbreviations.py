@@ -1,14 +1,16 @@
 """Abbreviation definitions that scispaCy's detector passes over, found after mentions.
 
 scispaCy's ``abbreviation_detector`` (Schwartz & Hearst) reads a parenthesis
-of at most three tokens as a short form and skips short forms of one
-character. Abstracts also write
+of at most three tokens as a short form and skips any short form with a token
+of one character. Abstracts also write
 
 - a definition with a note beside it: "diethylnitrosamine (DEN: 10
   mg/kg/day)", "bupivacaine (BPV; 0.5%)": the parenthesis holds more than three
   tokens, so the detector takes it for a long form in parentheses and finds
   nothing;
-- a one-letter short form: "testosterone (T)", "phosphorus (P)".
+- a one-letter short form: "testosterone (T)", "phosphorus (P)";
+- a short form with a one-letter piece: "dexmedetomidine (D-MED)",
+  "gamma-hexachlorocyclohexane (gamma-HCH)", "ataxia-telangiectasia (A-T)".
 
 Both are found here, but only right after a chemical or disease mention (the
 long form must already be one, so the letters cannot come from a stray
@@ -62,8 +64,8 @@ def add_missed_definitions(doc: Doc, ents: list[Span]) -> None:
         if len(short) == 1:
             if not (short.isupper() and ent.text[0].upper() == short):
                 continue
-        elif m.group(0).endswith(")") or not _spells(short, ent.text):
-            continue  # "(ABC)" alone is the detector's to find; it did not accept it
+        elif not _spells(short, ent.text):
+            continue
         known.add(short)
         for occurrence in re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", text[m.start(1):]):
             start = m.start(1) + occurrence.start()

@@ -237,6 +237,8 @@ def drug_lexicon(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ("Rats were given diethylnitrosamine (DEN: 10 mg/kg/day), and DEN alone caused tumours.", "DEN", "MESH:D004052"),
     # a one-letter short form, which the detector never takes
     ("Serum testosterone (T) fell in every rat; T rose again after the drug was stopped.", "T", "MESH:D013739"),
+    # a short form with a one-letter piece
+    ("Rats given diethylnitrosamine (D-EN) had tumours; D-EN raised enzymes.", "D-EN", "MESH:D004052"),
     # letters that do not spell the mention
     ("Serum testosterone (X) fell in every rat; X rose again after the drug was stopped.", "X", None),
     # letters that spell only the enzyme inside the disease's name
