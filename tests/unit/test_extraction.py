@@ -175,12 +175,15 @@ def test_a_short_form_of_a_gene_named_after_a_disease_is_no_disease(extractor: E
     assert {m.text: m.link.concept_id for m in mentions}.get("skin neoplasms") == "MESH:D012878"
 
 
-def test_a_disease_named_by_a_genes_short_form_keeps_its_whole_span(tmp_path: Path) -> None:
+@pytest.mark.parametrize("tree, short_form", [("D12.776.913", "MESH:D007041"),  # a protein: its definition links
+                                               ("D08.811.913", None)])  # an enzyme: no chemical mention at all
+def test_a_disease_named_by_a_genes_short_form_keeps_its_whole_span(tmp_path: Path, tree: str,
+                                                                    short_form: str | None) -> None:
     from medkg.ontologies.concept import Concept
     from medkg.ontologies.vocabulary import Vocabulary
 
     vocab = Vocabulary()
-    vocab.add([Concept("MESH:D007041", "MESH", "Hypoxanthine Phosphoribosyltransferase", tree_numbers=("D08.811.913",),
+    vocab.add([Concept("MESH:D007041", "MESH", "Hypoxanthine Phosphoribosyltransferase", tree_numbers=(tree,),
                        semantic_types=("CHEM",), vocab_version="test"),
                Concept("MESH:D007926", "MESH", "Lesch-Nyhan Syndrome", synonyms=("HPRT Deficiency",),
                        tree_numbers=("C10.228.140.163",), semantic_types=("DISO",), vocab_version="test")])
@@ -189,7 +192,7 @@ def test_a_disease_named_by_a_genes_short_form_keeps_its_whole_span(tmp_path: Pa
     text = "Hypoxanthine phosphoribosyltransferase (HPRT) is absent in HPRT deficiency."
     got = {m.text: m.link.concept_id for m in Extractor(path, dictionary_fills_ner_groups="all").mentions(text)}
     assert got.get("HPRT deficiency") == "MESH:D007926"  # not the enzyme's short form inside it
-    assert got.get("HPRT") == "MESH:D007041"  # the definition itself is the enzyme
+    assert got.get("HPRT") == short_form
 
 
 def test_british_spellings_fold_to_the_vocabularys() -> None:
