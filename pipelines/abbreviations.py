@@ -121,8 +121,8 @@ class AbbreviationLinker:
             return True
         if found[0] == "DISO":
             return any(e.label_ == "DISO" for e in holders)
-        categories = self.lexicon.concepts[found[1].concept_id][2] if self.lexicon is not None else ()
-        return bool(categories) and set(categories) <= GENE_PRODUCT_BRANCHES
+        categories = self._branches(found[1])
+        return bool(categories) and categories <= GENE_PRODUCT_BRANCHES
 
     def _enzyme(self, link: Link) -> bool:
         """Whether a link's concept is an enzyme and nothing else (MeSH D08): never a chemical mention.
@@ -130,8 +130,12 @@ class AbbreviationLinker:
         BC5CDR annotates no enzyme; the vocabulary files them under chemicals. Their short forms ("NOS",
         "ChAT", "CK", "ACE") were 18 false chemicals on BC5CDR dev and 25 on the training documents, none right.
         """
-        categories = self.lexicon.concepts[link.concept_id][2] if self.lexicon is not None else ()
-        return bool(categories) and set(categories) <= ENZYME_BRANCHES
+        categories = self._branches(link)
+        return bool(categories) and categories <= ENZYME_BRANCHES
+
+    def _branches(self, link: Link) -> frozenset[str]:
+        """The MeSH top-level branches of a link's concept (none without a lexicon)."""
+        return frozenset(self.lexicon.concepts[link.concept_id][2]) if self.lexicon is not None else frozenset()
 
     def _link_text(self, text: str) -> tuple[str, Link] | None:
         """A long form no mention covers, linked on its own: exact term, else a confident TF-IDF candidate."""

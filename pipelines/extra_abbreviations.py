@@ -12,11 +12,12 @@ of one character. Abstracts also write
 - a short form with a one-letter piece: "dexmedetomidine (D-MED)",
   "gamma-hexachlorocyclohexane (gamma-HCH)", "ataxia-telangiectasia (A-T)".
 
-Both are found here, but only right after a chemical or disease mention (the
+All are found here, but only right after a chemical or disease mention (the
 long form must already be one, so the letters cannot come from a stray
-parenthesis), and only when the short form spells the mention the way
-Schwartz & Hearst require: its characters in order, the first one starting a
-word; a one-letter short form must be the mention's capitalised first letter.
+parenthesis), and only when the short form spells the whole mention the way
+Schwartz & Hearst require: its characters in order, the first one starting the
+mention's first word; a one-letter short form must be the mention's
+capitalised first letter.
 Each occurrence of the short form after the definition is then added to
 ``doc._.abbreviations`` as scispaCy would, for ``medkg_abbreviations`` to link.
 """
@@ -67,9 +68,8 @@ def add_missed_definitions(doc: Doc, ents: list[Span]) -> None:
         elif not _spells(short, ent.text):
             continue
         known.add(short)
-        for occurrence in re.finditer(rf"(?<![\w-]){re.escape(short)}(?![\w-])", text[m.start(1):]):
-            start = m.start(1) + occurrence.start()
-            span = doc.char_span(start, start + len(short))
+        for occurrence in re.compile(rf"(?<![\w-]){re.escape(short)}(?![\w-])").finditer(text, m.start(1)):
+            span = doc.char_span(occurrence.start(), occurrence.end())
             if span is not None:
                 span._.long_form = ent
                 doc._.abbreviations.append(span)
