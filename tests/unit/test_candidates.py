@@ -53,6 +53,24 @@ def test_approximate_link_respects_group_and_threshold(tiny_vocabulary) -> None:
     assert approximate_link(cands, lex, "ANAT") is None
 
 
+def test_a_supplementary_record_is_never_an_approximate_link() -> None:
+    from medkg.ontologies.concept import Concept
+    from medkg.ontologies.vocabulary import Vocabulary
+
+    vocab = Vocabulary()
+    vocab.add([Concept("MESH:C109909", "MESH", "5-hydroxymethyl tolterodine", semantic_types=("CHEM",),
+                       vocab_version="test"),
+               Concept("MESH:D000068557", "MESH", "Tolterodine Tartrate", tree_numbers=("D02.033.100",),
+                       semantic_types=("CHEM",), vocab_version="test")])
+    lex = Lexicon.from_vocabulary(vocab, approximate=False)
+    record = [Candidate("MESH:C109909", 0.93, "5 hydroxymethyl tolterodine")]
+    assert approximate_link(record, lex, "CHEM") is None  # a different compound spelt alike
+    descriptor = [Candidate("MESH:D000068557", 0.85, "tolterodine tartrate")]
+    assert approximate_link(record + descriptor, lex, "CHEM") is None  # the record is the nearest: no link
+    link = approximate_link(descriptor, lex, "CHEM")
+    assert link is not None and link.concept_id == "MESH:D000068557"
+
+
 def test_exact_candidates_prefer_the_ner_group(tiny_vocabulary) -> None:
     lex = Lexicon.from_vocabulary(tiny_vocabulary, approximate=False)
     cands = (("MESH:D000740", True), ("MESH:D051176", True))

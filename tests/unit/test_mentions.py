@@ -43,14 +43,20 @@ def linked(doc: Doc) -> dict[str, tuple[str, str]]:
 
 
 def test_ner_spans_link_exactly_approximately_or_not_at_all(lexicon: Lexicon) -> None:
-    doc = doc_with_ner("Pneumonia, pneumonie and cisplatin nephropathy.",
-                       [("Pneumonia", "Disease"), ("pneumonie", "Disease"), ("cisplatin", "Chemical")])
+    doc = doc_with_ner("Pneumonia, skin neoplasma and cisplatin nephropathy.",
+                       [("Pneumonia", "Disease"), ("skin neoplasma", "Disease"), ("cisplatin", "Chemical")])
     got = linked(MentionFinder(lexicon)(doc))
     assert got["Pneumonia"] == ("MESH:D011014", "dictionary:preferred")
-    assert got["pneumonie"] == ("MESH:D011014", "tfidf")  # misspelt: no term spells it
+    assert got["skin neoplasma"] == ("MESH:D012878", "tfidf")  # misspelt: no term spells it
     assert "cisplatin" not in got  # the tiny vocabulary has no such chemical: unlinked, dropped
-    assert "pneumonie" not in linked(MentionFinder(lexicon, approximate=False)(
-        doc_with_ner("pneumonie", [("pneumonie", "Disease")])))
+    assert "skin neoplasma" not in linked(MentionFinder(lexicon, approximate=False)(
+        doc_with_ner("skin neoplasma", [("skin neoplasma", "Disease")])))
+
+
+def test_a_single_word_no_term_spells_gets_no_approximate_link(lexicon: Lexicon) -> None:
+    # its 3-grams are as close to "Pneumonia" as a misspelling's, but one unknown word is usually another word
+    assert lexicon.candidates(["pneumonie"])[0][0].concept_id == "MESH:D011014"
+    assert linked(MentionFinder(lexicon)(doc_with_ner("pneumonie", [("pneumonie", "Disease")]))) == {}
 
 
 def test_the_dictionary_retypes_a_span_unless_its_kind_is_rarely_a_mention(lexicon: Lexicon) -> None:
