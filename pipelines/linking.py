@@ -22,8 +22,9 @@ Three ways to a concept, tried in this order, each recorded as the link's
    always another ("tolterodine" is not "5-hydroxymethyl tolterodine"; over the
    dev splits and training documents of BC5CDR and NCBI-disease 3 such links
    were right, 36 wrong and 27 spurious).
-   (:mod:`medkg.pipelines.mentions` asks for no neighbours of a one-word span
-   at all.)
+   Nor is one whose matched alias has a word the mention lacks ("renal
+   impairment" is not "hearing impairment"). (:mod:`medkg.pipelines.mentions`
+   asks for no neighbours of a one-word span at all.)
 3. **Abbreviation** (in :mod:`medkg.pipelines.abbreviations`): a short form
    takes the concept of the long form its document defines.
 
@@ -37,10 +38,12 @@ from __future__ import annotations
 from medkg.pipelines.candidates import Candidate
 from medkg.pipelines.lexicon import Lexicon
 from medkg.pipelines.records import Link
+from medkg.pipelines.terms import normalise
 
 GROUP_PRIORITY = {"DISO": 0, "CHEM": 1, "ANAT": 2, "PROC": 3, "PHYS": 4, "LIVB": 5}
 APPROXIMATE_THRESHOLD = 0.8
 TIE = 0.02
+WORD_OVERLAP = 0.5  # share of letter 3-grams that makes two words one, misspelt
 SUPPLEMENTARY = "MESH:C"  # MeSH supplementary concept records: never an approximate link
 
 
@@ -78,8 +81,12 @@ def in_group(candidates: tuple[tuple[str, bool], ...], lexicon: Lexicon, group: 
 
 
 def approximate_link(candidates: list[Candidate], lexicon: Lexicon, group: str,
-                     threshold: float = APPROXIMATE_THRESHOLD) -> Link | None:
-    """The best TF-IDF candidate of ``group`` at or above ``threshold``, or None."""
+                     threshold: float = APPROXIMATE_THRESHOLD, text: str | None = None) -> Link | None:
+    """The best TF-IDF candidate of ``group`` at or above ``threshold``, or None.
+
+    With the mention's ``text``, the candidate's alias must also have each of its words in it (see
+    :func:`_words_covered`).
+    """
     fitting = [c for c in candidates if _group(lexicon, c.concept_id) == group]
     if not fitting or fitting[0].similarity < threshold:
         return None
@@ -88,5 +95,33 @@ def approximate_link(candidates: list[Candidate], lexicon: Lexicon, group: str,
                                             -c.similarity, c.concept_id))
     if ranked[0].concept_id.startswith(SUPPLEMENTARY):
         return None
+    if text is not None and not _words_covered(ranked[0].alias, text):
+        return None
     return Link(concept_id=ranked[0].concept_id, score=round(ranked[0].similarity, 3), method="tfidf",
                 alternatives=tuple(c.concept_id for c in ranked[1:6]))
+
+
+def _words_covered(alias: str, text: str) -> bool:
+    """Whether every word of a candidate's alias has a counterpart in the mention.
+
+    Character 3-grams reward the words two names share, so a name with one word swapped scores high: "renal
+    impairment" reaches "hearing impairment" (Hearing Loss) at 0.91, "acute liver injury" Acute Kidney Injury.
+    A counterpart is the same normalised word, one sharing its first four letters ("hepatic", "hepatitis"), or
+    one with half its letter 3-grams in common (a misspelling). Mentions may carry words the alias lacks
+    ("cerebral venous sinus thrombosis" for Sinus Thrombosis). On the dev splits this check raised F1 by 0.003
+    (BC5CDR) and 0.005 (NCBI-disease), and by 0.003 and 0.002 on the held-out tenth of the training splits.
+    """
+    words = normalise(text).split()
+    return all(any(_same_word(a, w) for w in words) for a in normalise(alias).split())
+
+
+def _same_word(a: str, b: str) -> bool:
+    if a == b or (len(a) >= 4 and len(b) >= 4 and a[:4] == b[:4]):
+        return True
+    ga, gb = _trigrams(a), _trigrams(b)
+    return len(ga & gb) >= WORD_OVERLAP * len(ga | gb)
+
+
+def _trigrams(word: str) -> set[str]:
+    padded = f"#{word}#"
+    return {padded[i : i + 3] for i in range(len(padded) - 2)}

@@ -242,7 +242,7 @@ class MentionFinder:
         assert self.lexicon.candidates is not None
         found = self.lexicon.candidates([st.text[s:e] for st, s, e, _ in todo])
         for (st, start, end, group), cands in zip(todo, found):
-            link = approximate_link(cands, self.lexicon, group)
+            link = approximate_link(cands, self.lexicon, group, text=st.text[start:end])
             if link is not None:
                 st.linked.append((start, end, link))
 

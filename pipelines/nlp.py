@@ -61,7 +61,8 @@ OPTIONAL_STEPS = ("ner", "priors", "dictionary", "tfidf", "abbreviations", "cont
 # Raise when the rules that find, link or normalise mentions change (not the model or the vocabulary, which are
 # fingerprinted themselves): builds then re-extract, from the ledger, what older rules extracted.
 # 2: abbreviation, retyping and unit rules; "sulph-" folds to "sulf-". 3: definitions the detector passes over;
-# enzymes' short forms. 4: no TF-IDF link for one word or to a supplementary record.
+# enzymes' short forms. 4: no TF-IDF link for one word, to a supplementary record, or through an alias with a
+# word the mention lacks.
 EXTRACTION_RULES = 4
 NER_MODEL_DIR = Path(__file__).parent / "models" / "ner"
 _NER_MODELS: dict[Path, Language] = {}

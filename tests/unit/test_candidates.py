@@ -77,3 +77,17 @@ def test_exact_candidates_prefer_the_ner_group(tiny_vocabulary) -> None:
     assert choose_link(cands, lex, False).concept_id == "MESH:D000740"  # disorders first without a group
     link = choose_link(cands, lex, False, group="CHEM")
     assert link.concept_id == "MESH:D051176" and link.alternatives == ("MESH:D000740",)
+
+
+def test_an_alias_with_a_word_the_mention_lacks_is_no_approximate_link(tiny_vocabulary) -> None:
+    from medkg.pipelines.linking import _words_covered
+
+    lex = Lexicon.from_vocabulary(tiny_vocabulary, approximate=False)
+    swapped = [Candidate("MESH:D002637", 0.91, "chest pain")]  # 3-grams of "pain" and "Chest" are close
+    assert approximate_link(swapped, lex, "DISO").concept_id == "MESH:D002637"
+    assert approximate_link(swapped, lex, "DISO", text="back pain") is None
+    assert approximate_link(swapped, lex, "DISO", text="chest pains").concept_id == "MESH:D002637"
+    assert _words_covered("sinus thrombosis", "cerebral venous sinus thrombosis")  # the mention may say more
+    assert _words_covered("diabetes mellitus", "diabetis melitus")  # misspelt words are still counterparts
+    assert _words_covered("hepatitis", "hepatic inflammation")  # the same stem
+    assert not _words_covered("hearing impairment", "renal impairment")
