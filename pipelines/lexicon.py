@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import pickle
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -41,6 +42,8 @@ __all__ = ["Lexicon", "Token", "normalise", "singular", "tokens"]
 log = logging.getLogger(__name__)
 
 MAX_TERM_TOKENS = 8
+# what may stand between the words of one name in running text: a space, a hyphen, a comma, brackets...
+_JOINER = re.compile(r"[\s\-/,'()\[\]+]{0,3}")
 # MeSH branches that describe research, society or publications, not medicine.
 EXCLUDED_MESH_BRANCHES = ("H", "I", "J", "K", "L", "M", "V", "Z", "N05", "N06", "E05", "G17")
 GENERIC_TERMS = frozenset(
@@ -155,11 +158,18 @@ class Lexicon:
             while n:
                 key = " ".join(raw[i : i + n])
                 cands = acronyms.get(key) or entries.get(" ".join(norm[i : i + n]))
-                if cands:
+                if cands and (n == 1 or _joined(text, found, i, n)):
                     yield found[i].start(), found[i + n - 1].end(), cands, key in acronyms
                     break
                 n -= 1
             i += n or 1
+
+
+def _joined(text: str, found: list[re.Match[str]], i: int, n: int) -> bool:
+    """Whether the ``n`` words from ``found[i]`` are one name: only joiners between them ("beta-catenin",
+    "1,2-dimethyl", "Ca(2+)"), not a sentence's end ("myopathy. Myotonic") or an arrow ("A-->T", which
+    "A-T", ataxia telangiectasia, would otherwise match)."""
+    return all(_JOINER.fullmatch(text, found[j].end(), found[j + 1].start()) for j in range(i, i + n - 1))
 
 
 @lru_cache(maxsize=200_000)

@@ -62,7 +62,7 @@ OPTIONAL_STEPS = ("ner", "priors", "dictionary", "tfidf", "abbreviations", "cont
 # fingerprinted themselves): builds then re-extract, from the ledger, what older rules extracted.
 # 2: abbreviation, retyping and unit rules; "sulph-" folds to "sulf-". 3: definitions the detector passes over;
 # enzymes' short forms. 4: no TF-IDF link for one word, to a supplementary record, or through an alias with a
-# word the mention lacks.
+# word the mention lacks; no dictionary match across a sentence end or an arrow.
 EXTRACTION_RULES = 4
 NER_MODEL_DIR = Path(__file__).parent / "models" / "ner"
 _NER_MODELS: dict[Path, Language] = {}

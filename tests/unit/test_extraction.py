@@ -283,3 +283,14 @@ def test_an_enzymes_short_form_is_no_chemical_mention(tmp_path: Path) -> None:
     got = [(m.text, m.link.method) for m in Extractor(path, dictionary_fills_ner_groups="all").mentions(text)]
     assert not [t for t, _ in got if t == "NOS"]
     assert [t for t, method in got if method == "abbreviation"] == ["TST", "TST"]  # a drug's short form still is
+
+
+def test_a_name_does_not_run_across_a_sentence_end_or_an_arrow(tiny_vocabulary) -> None:
+    lex = Lexicon.from_vocabulary(tiny_vocabulary, approximate=False)
+
+    def names(text: str) -> list[str]:
+        return [text[s:e] for s, e, _, _ in lex.find(text)]
+
+    assert names("He had chest pain and chest-pain.") == ["chest pain", "chest-pain"]
+    assert names("The chest. Pain came later.") == []
+    assert names("Skin--> neoplasms") == []
