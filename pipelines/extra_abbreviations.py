@@ -26,27 +26,19 @@ from __future__ import annotations
 
 import re
 
+from scispacy.abbreviation import find_abbreviation
 from spacy.tokens import Doc, Span
 
 # a short form right after a mention: "(DEN: ...", "(BPV; ...", "(T)"; what follows the letters closes or notes
 _DEFINITION = re.compile(r" ?\(([A-Za-z][A-Za-z0-9-]{0,9})(?:\)|[;:,] )")
 
 
-def _spells(short: str, long: str) -> bool:
-    """Schwartz & Hearst, over the whole of ``long``: the alphanumerics of ``short`` in it in order, the first
-    one starting its first word ("deficiency of phenylalanine hydroxylase (PAH)" is not spelt: PAH names the
-    enzyme inside the disease)."""
-    s, low, i = short.lower(), long.lower(), len(long) - 1
-    for k in range(len(s) - 1, -1, -1):
-        c = s[k]
-        if not c.isalnum():
-            continue
-        while i >= 0 and (low[i] != c or (k == 0 and i > 0 and low[i - 1].isalnum())):
-            i -= 1
-        if i < 0:
-            return False
-        i -= 1
-    return not any(ch.isalpha() for ch in low[: i + 1])
+def _spells(short: Span, long: Span) -> bool:
+    """Schwartz & Hearst (scispaCy's ``find_abbreviation``) over the whole of ``long``: the short form's
+    letters in it in order, the first one starting its first word ("deficiency of phenylalanine hydroxylase
+    (PAH)" is not spelt: PAH names the enzyme inside the disease)."""
+    _, found = find_abbreviation(long, short)
+    return found is not None and found.start == long.start
 
 
 def add_missed_definitions(doc: Doc, ents: list[Span]) -> None:
@@ -65,7 +57,7 @@ def add_missed_definitions(doc: Doc, ents: list[Span]) -> None:
         if len(short) == 1:
             if not (short.isupper() and ent.text[0].upper() == short):
                 continue
-        elif not _spells(short, ent.text):
+        elif (letters := doc.char_span(m.start(1), m.end(1))) is None or not _spells(letters, ent):
             continue
         known.add(short)
         for occurrence in re.compile(rf"(?<![\w-]){re.escape(short)}(?![\w-])").finditer(text, m.start(1)):

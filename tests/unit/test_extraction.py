@@ -261,11 +261,16 @@ def test_definitions_the_detector_passes_over_are_found_after_mentions(drug_lexi
 
 def test_short_forms_spell_their_whole_long_form() -> None:
     from medkg.pipelines.extra_abbreviations import _spells
+    from medkg.pipelines.tokenizer import blank_english
 
-    assert _spells("DEN", "diethylnitrosamine") and _spells("CsA", "Cyclosporin A")
-    assert _spells("NMDA", "N-methyl-d-aspartate")
-    assert not _spells("PAH", "deficiency of the hepatic enzyme phenylalanine hydroxylase")
-    assert not _spells("XYZ", "diethylnitrosamine")
+    def spells(short: str, long: str) -> bool:
+        doc = blank_english().make_doc(f"{long} ({short})")
+        return _spells(doc.char_span(len(long) + 2, len(long) + 2 + len(short)), doc.char_span(0, len(long)))
+
+    assert spells("DEN", "diethylnitrosamine") and spells("CsA", "Cyclosporin A")
+    assert spells("NMDA", "N-methyl-d-aspartate")
+    assert not spells("PAH", "deficiency of the hepatic enzyme phenylalanine hydroxylase")
+    assert not spells("XYZ", "diethylnitrosamine")
 
 
 def test_an_enzymes_short_form_is_no_chemical_mention(tmp_path: Path) -> None:
