@@ -1,0 +1,100 @@
+"""spaCy component ``medkg_composites``: coordinated names that share one head are one mention.
+
+"breast or ovarian cancer", "Subarachnoid and cerebral hemorrhage", "aortic or mitral regurgitation": both
+BC5CDR and NCBI-disease annotate such a coordination as one disease mention, from the first conjunct to the
+shared head, and link it to the concepts it names (each id counts). The NER model usually marks only the last
+conjunct with the head ("ovarian cancer"), which then scores as a wrong span, and the conjuncts before it go
+unmarked.
+
+A disease mention preceded by a list of conjuncts (``X and``, ``X or``, ``X and/or``, ``X, Y, and``, ``X/``)
+takes them in when *every* conjunct is a modifier of the head, which the vocabulary decides: the conjunct put
+in place of the mention's first word, or before the whole mention, must spell a term of the mention's group
+("breast cancer", "optic neuropathy" for "optic and peripheral neuropathy") while the conjunct alone must not
+(then it is a disease of its own: "nausea and vomiting", "ataxia-telangiectasia and Li-Fraumeni syndrome" are
+two mentions each). "efficacy and toxicity" or "arthritis and sexual dysfunction" spell no such term and are
+left alone.
+
+The extended mention keeps the link of the mention it grew from (one of the ids the corpora give such a
+span). A chemical or disease mention among the conjuncts ("cocaine or amphetamine abuse") blocks the
+extension, since mentions may not overlap; other mentions there (the anatomy term "breast") give way.
+
+Measured on the dev splits (strict span + id F1): BC5CDR 0.8364 -> 0.8372, NCBI-disease 0.7654 -> 0.7718;
+held-out tenth of the training splits 0.8437 -> 0.8437 and 0.7898 -> 0.7919; the training documents
+themselves gain too (0.9608 -> 0.9611, 0.9368 -> 0.9381), where the model has learnt most of them.
+"""
+
+from __future__ import annotations
+
+import re
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from medkg.pipelines.lexicon import Lexicon, cached_lexicon
+
+COMPOSITE_GROUPS = ("DISO",)
+NER_GROUPS = ("CHEM", "DISO")
+# the conjunct list right before a mention: "X, Y, and " / "X or " / "X and/or " / "X/"
+_CONJUNCTS = re.compile(r"((?:[A-Za-z][\w'-]*,\s)*)([A-Za-z][\w'-]*),?\s(?:and/or|and|or)\s$|([A-Za-z][\w'-]*)/$")
+_LOOK_BACK = 100  # characters
+
+
+class CompositeMentions:
+    def __init__(self, lexicon: Lexicon, groups: tuple[str, ...] = COMPOSITE_GROUPS) -> None:
+        self.lexicon = lexicon
+        self.groups = groups
+
+    def __call__(self, doc: Doc) -> Doc:
+        ents = list(doc.ents)
+        text = doc.text
+        for ent in [e for e in ents if e.label_ in self.groups]:
+            start = self._composite_start(text, ent)
+            if start is None:
+                continue
+            end = ent._.char_span[1]
+            before = [e for e in ents if e is not ent and e._.char_span[0] < ent._.char_span[0]
+                      and start < e._.char_span[1]]
+            if any(e.label_ in NER_GROUPS for e in before):
+                continue
+            span = doc.char_span(start, end, label=ent.label_, alignment_mode="expand")
+            if span is None:
+                continue
+            span._.link, span._.char_span = ent._.link, (start, end)
+            ents = [span if e is ent else e for e in ents if not any(e is b for b in before)]
+        doc.ents = ents
+        return doc
+
+    def _composite_start(self, text: str, ent: Span) -> int | None:
+        """Where the coordination ending in ``ent`` begins, or None when ``ent`` is not its last conjunct."""
+        start = ent._.char_span[0]
+        before = text[max(0, start - _LOOK_BACK):start]
+        found = _CONJUNCTS.search(before)
+        if found is None:
+            return None
+        if found.group(3):
+            conjuncts = [found.group(3)]
+        else:
+            conjuncts = [c for c in found.group(1).split(", ") if c] + [found.group(2)]
+            conjuncts = [c.rstrip(",") for c in conjuncts]
+        name = text[start:ent._.char_span[1]]
+        if not all(self._modifies(c, name, ent.label_) for c in conjuncts):
+            return None
+        return start - len(before) + found.start()
+
+    def _modifies(self, conjunct: str, name: str, group: str) -> bool:
+        if group in self._groups(conjunct):
+            return False
+        words = name.split()
+        readings = [f"{conjunct} {name}"] + ([f"{conjunct} {' '.join(words[1:])}"] if len(words) > 1 else [])
+        return any(group in self._groups(r) for r in readings)
+
+    def _groups(self, text: str) -> set[str]:
+        found = self.lexicon.lookup(text)
+        if found is None:
+            return set()
+        return {self.lexicon.concepts[cid][1] for cid, _ in found[0] if cid in self.lexicon.concepts}
+
+
+@Language.factory("medkg_composites", default_config={"lexicon_path": ""})
+def make_composites(nlp: Language, name: str, lexicon_path: str) -> CompositeMentions:
+    return CompositeMentions(cached_lexicon(lexicon_path))
