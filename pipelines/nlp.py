@@ -4,10 +4,10 @@ Pipeline (all registered spaCy components, so they run, serialise and test
 like any other): ``sentencizer`` -> scispaCy's ``abbreviation_detector`` ->
 ``ner`` (medkg's trained chemical/disease model, sourced from
 ``pipelines/models/ner``) -> ``medkg_mentions`` (NER spans linked, plus the
-vocabulary dictionary's other matches) -> ``medkg_abbreviations`` (short forms
-take their long form's concept) -> ``medkg_composites`` ("breast or ovarian
-cancer" is one mention) -> ``medkg_context`` (negation, uncertainty, history,
-family history).
+vocabulary dictionary's other matches) -> ``medkg_salts`` ("bupropion HCl" is
+one mention) -> ``medkg_abbreviations`` (short forms take their long form's
+concept) -> ``medkg_composites`` ("breast or ovarian cancer" is one mention)
+-> ``medkg_context`` (negation, uncertainty, history, family history).
 
 The tokenizer is spaCy's English one with a few splits for biomedical text
 (:mod:`medkg.pipelines.tokenizer`), the one the NER model was trained on; the
@@ -33,6 +33,7 @@ from medkg.errors import MedKGError
 from medkg.pipelines import abbreviations as _abbreviations  # noqa: F401  (registers medkg_abbreviations)
 from medkg.pipelines import composites as _composites  # noqa: F401  (registers medkg_composites)
 from medkg.pipelines import context as _context  # noqa: F401  (registers medkg_context)
+from medkg.pipelines import salts as _salts  # noqa: F401  (registers medkg_salts)
 from medkg.pipelines.chunking import chunk_document, split_sentences
 from medkg.pipelines import lexicon_tags as _lexicon_tags  # noqa: F401  (registers medkg_lexicon_tags)
 from medkg.pipelines.blas_ops import use_blas
@@ -59,13 +60,13 @@ def make_mention_finder(nlp: Language, name: str, lexicon_path: str, dictionary:
                          priors=load_priors(Path(priors_dir)) if priors_dir else None)
 
 
-OPTIONAL_STEPS = ("ner", "priors", "dictionary", "tfidf", "abbreviations", "composites", "context")
+OPTIONAL_STEPS = ("ner", "priors", "dictionary", "tfidf", "abbreviations", "salts", "composites", "context")
 # Raise when the rules that find, link or normalise mentions change (not the model or the vocabulary, which are
 # fingerprinted themselves): builds then re-extract, from the ledger, what older rules extracted.
 # 2: abbreviation, retyping and unit rules; "sulph-" folds to "sulf-". 3: definitions the detector passes over;
 # enzymes' short forms. 4: no TF-IDF link for one word, to a supplementary record, or through an alias with a
 # word the mention lacks; no dictionary match across a sentence end or an arrow. 5: coordinated names that share
-# a head are one mention.
+# a head are one mention; a drug's salt is part of its name.
 EXTRACTION_RULES = 5
 NER_MODEL_DIR = Path(__file__).parent / "models" / "ner"
 _NER_MODELS: dict[Path, Language] = {}
@@ -107,6 +108,8 @@ def make_pipeline(lexicon_path: Path, without: frozenset[str] = frozenset(), ner
                                            "approximate": "tfidf" not in without,
                                            "dictionary_fills_ner_groups": dictionary_fills_ner_groups,
                                            "priors_dir": "" if {"ner", "priors"} & without else str(ner_dir)})
+    if "salts" not in without:
+        nlp.add_pipe("medkg_salts", config={"lexicon_path": str(lexicon_path)})
     if "abbreviations" not in without:
         nlp.add_pipe("medkg_abbreviations", config={"lexicon_path": str(lexicon_path)})
     if "composites" not in without:
