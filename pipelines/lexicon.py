@@ -33,7 +33,7 @@ from pathlib import Path
 from spacy.lang.en.stop_words import STOP_WORDS
 
 from medkg.errors import GraphCorruptError
-from medkg.ontologies.vocabulary import Vocabulary
+from medkg.ontologies.vocabulary import ANNOTATED, Vocabulary
 from medkg.pipelines.candidates import CandidateIndex
 from medkg.pipelines.terms import TOKEN_RE, Token, normalise, singular, tokens
 
@@ -76,6 +76,10 @@ class Lexicon:
     candidates: CandidateIndex | None = None  # approximate (TF-IDF) candidates; None for an index without them
     # term key -> the concept an annotated corpus linked it to (``medkg vocab load pubtator``); outranks the rest
     annotated: dict[str, str] = field(default_factory=dict)
+    # the vocabularies' own candidates where annotated names changed them (() where they added the key): what
+    # ``find(..., vocabulary_only=True)`` sees
+    vocabulary_entries: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
+    vocabulary_acronyms: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
 
     @classmethod
     def from_vocabulary(cls, vocab: Vocabulary, excluded_branches: tuple[str, ...] = EXCLUDED_MESH_BRANCHES,
@@ -83,12 +87,20 @@ class Lexicon:
         lex = cls(version="; ".join(f"{k}: {v}" for k, v in sorted(vocab.versions.items())))
         entries: dict[str, list[tuple[str, bool]]] = {}
         acronyms: dict[str, list[tuple[str, bool]]] = {}
-        for c in vocab:
+        # the vocabularies' concepts, then those only an annotated corpus has (an OMIM disease, a retired MeSH
+        # id) and the names annotated corpora add to the others: ``vocabulary_entries`` tells them apart
+        concepts = sorted(vocab, key=lambda c: c.vocab.startswith(ANNOTATED))
+        own_sizes: tuple[dict[str, int], dict[str, int]] | None = None
+        for c in concepts:
+            if own_sizes is None and c.vocab.startswith(ANNOTATED):
+                own_sizes = ({k: len(v) for k, v in entries.items()}, {k: len(v) for k, v in acronyms.items()})
             if c.tree_numbers and all(t.startswith(excluded_branches) for t in c.tree_numbers):
                 continue
             lex.concepts[c.id] = (c.name, vocab.semantic_group(c.id), vocab.categories(c.id))
             for i, term in enumerate(c.terms):
                 _add_term(entries, acronyms, term, c.id, preferred=i == 0)
+        if own_sizes is None:
+            own_sizes = ({k: len(v) for k, v in entries.items()}, {k: len(v) for k, v in acronyms.items()})
         for cid, terms in vocab.annotated.items():
             if cid in lex.concepts:
                 for term in terms:
@@ -96,6 +108,8 @@ class Lexicon:
                         lex.annotated.setdefault(key, cid)
         lex.entries = {k: tuple(v) for k, v in entries.items()}
         lex.acronyms = {k: tuple(v) for k, v in acronyms.items()}
+        lex.vocabulary_entries = _vocabulary_only(lex.entries, own_sizes[0])
+        lex.vocabulary_acronyms = _vocabulary_only(lex.acronyms, own_sizes[1])
         for key in (*lex.entries, *lex.acronyms):
             parts = key.split(" ")
             lex.first_tokens[parts[0]] = max(lex.first_tokens.get(parts[0], 0), len(parts))
@@ -139,10 +153,16 @@ class Lexicon:
         if "annotated" not in vars(lex) or not isinstance(lex.first_tokens, dict):
             raise GraphCorruptError(f"{path}: a term index of an older medkg; the next 'medkg build' into this graph "
                                     "re-extracts its documents from the ledger and replaces it")
+        for name in ("vocabulary_entries", "vocabulary_acronyms"):  # indexes built before they existed
+            vars(lex).setdefault(name, {})
         return lex
 
-    def find(self, text: str) -> Iterator[tuple[int, int, tuple[tuple[str, bool], ...], bool]]:
+    def find(self, text: str, vocabulary_only: bool = False
+             ) -> Iterator[tuple[int, int, tuple[tuple[str, bool], ...], bool]]:
         """Longest, leftmost, non-overlapping matches: ``(start, end, candidates, exact_case)``.
+
+        ``vocabulary_only`` matches as if no annotated names were loaded (what the NER model's dictionary
+        features were trained on).
 
         The hot loop of dictionary matching (every document, every token): plain lists rather than
         ``Token`` records, and each word's normal form from a cache, halve its time.
@@ -151,18 +171,32 @@ class Lexicon:
         raw = [m.group() for m in found]
         norm = [_normal_word(t) for t in raw]
         first, acronyms, entries = self.first_tokens, self.acronyms, self.entries
+        own_acronyms, own_entries = (self.vocabulary_acronyms, self.vocabulary_entries) if vocabulary_only \
+            else (_NOTHING, _NOTHING)
         count, i = len(raw), 0
         while i < count:
             longest = max(first.get(norm[i], 0), first.get(raw[i], 0))
             n = min(longest, count - i)
             while n:
                 key = " ".join(raw[i : i + n])
-                cands = acronyms.get(key) or entries.get(" ".join(norm[i : i + n]))
+                cands = own_acronyms.get(key, acronyms.get(key))
+                if not cands:
+                    term = " ".join(norm[i : i + n])
+                    cands = own_entries.get(term, entries.get(term))
                 if cands and (n == 1 or _joined(text, found, i, n)):
                     yield found[i].start(), found[i + n - 1].end(), cands, key in acronyms
                     break
                 n -= 1
             i += n or 1
+
+
+_NOTHING: dict[str, tuple[tuple[str, bool], ...]] = {}
+
+
+def _vocabulary_only(table: dict[str, tuple[tuple[str, bool], ...]], own_sizes: dict[str, int]
+                     ) -> dict[str, tuple[tuple[str, bool], ...]]:
+    """The keys whose candidates annotated names extended (they come last), with the vocabularies' own."""
+    return {k: v[: own_sizes.get(k, 0)] for k, v in table.items() if len(v) != own_sizes.get(k, 0)}
 
 
 def _joined(text: str, found: list[re.Match[str]], i: int, n: int) -> bool:

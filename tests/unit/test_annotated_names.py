@@ -70,3 +70,26 @@ def test_a_file_without_gold_mentions_is_refused(tmp_path: Path) -> None:
     path.write_text("1|t|Title.\n1|a|Abstract.\n\n", encoding="utf-8")
     with pytest.raises(VocabularyError, match="no annotated mentions"):
         list(read_concepts("pubtator", path))
+
+
+def test_the_ner_features_see_the_vocabularies_alone(gold: Path, tiny_vocabulary, tmp_path: Path) -> None:
+    from medkg.pipelines.lexicon import _vocabulary_only
+    from medkg.pipelines.lexicon_tags import LexiconTagger
+    from medkg.pipelines.tokenizer import blank_english
+
+    library = VocabularyLibrary(tmp_path / "vocab")
+    library.load("pubtator", gold)
+    vocab = library.vocabulary(bundled=False)
+    vocab.add(tiny_vocabulary)
+    lex = Lexicon.from_vocabulary(vocab, approximate=False)
+    text = "Cisplatin toxicity and anemia."
+    every = {text[s:e] for s, e, _, _ in lex.find(text)}
+    own = {text[s:e] for s, e, _, _ in lex.find(text, vocabulary_only=True)}
+    assert {"toxicity", "anemia"} <= every
+    assert "anemia" in own and "toxicity" not in own  # "toxicity" is only the annotators' name
+    doc = LexiconTagger(lex)(blank_english()("Cisplatin toxicity and anemia."))
+    assert doc[1].tag_ == "" and doc[3].tag_.startswith("B-DISO")  # the model's features: as in training
+    assert any(text[s:e] == "toxicity" for s, e, _, _ in doc._.lexicon_matches)  # the linker's: every match
+    # a key annotated names extended keeps the vocabularies' candidates; one they added has none
+    assert _vocabulary_only({"a": (("X", True), ("Y", False)), "b": (("Z", False),), "c": (("W", True),)},
+                            {"a": 1, "c": 1}) == {"a": (("X", True),), "b": ()}
