@@ -15,7 +15,10 @@ was linked to most often (ties: the smaller id), so one text names one concept.
 Loaded into the vocabulary library, the names are added to the concepts they
 name (an id the other vocabularies lack, such as an OMIM disease or a retired
 MeSH record, becomes a concept of its own) and, when exact look-up meets such a
-text, the annotators' choice outranks the vocabulary's own ranking.
+text, the annotators' choice outranks the vocabulary's own ranking. Where two
+loaded corpora link one text to different concepts, the concept whose own term
+it is wins ("myalgia": Myalgia in BC5CDR, Musculoskeletal Pain in
+NCBI-disease; 14 such names between the two training splits).
 
 Only load the training split of a corpus you evaluate on: names from its
 development or test split would be its answers.

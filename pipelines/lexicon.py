@@ -101,11 +101,15 @@ class Lexicon:
                 _add_term(entries, acronyms, term, c.id, preferred=i == 0)
         if own_sizes is None:
             own_sizes = ({k: len(v) for k, v in entries.items()}, {k: len(v) for k, v in acronyms.items()})
+        choices: dict[str, list[str]] = {}
         for cid, terms in vocab.annotated.items():
             if cid in lex.concepts:
                 for term in terms:
                     for key in _add_term(entries, acronyms, term, cid, preferred=False, annotated=True):
-                        lex.annotated.setdefault(key, cid)
+                        choices.setdefault(key, []).append(cid)
+        for key, cids in choices.items():
+            own = entries.get(key, [])[: own_sizes[0].get(key, 0)] + acronyms.get(key, [])[: own_sizes[1].get(key, 0)]
+            lex.annotated[key] = _agreed(cids, own)
         lex.entries = {k: tuple(v) for k, v in entries.items()}
         lex.acronyms = {k: tuple(v) for k, v in acronyms.items()}
         lex.vocabulary_entries = _vocabulary_only(lex.entries, own_sizes[0])
@@ -191,6 +195,17 @@ class Lexicon:
 
 
 _NOTHING: dict[str, tuple[tuple[str, bool], ...]] = {}
+
+
+def _agreed(chosen: list[str], own: list[tuple[str, bool]]) -> str:
+    """The concept annotators linked a name to; where corpora disagree ("myalgia": Myalgia in BC5CDR,
+    Musculoskeletal Pain in NCBI-disease), the one whose own term it is (its preferred name first)."""
+    if len(set(chosen)) > 1:
+        for want_preferred in (True, False):
+            agreed = [cid for cid, preferred in own if cid in chosen and (preferred or not want_preferred)]
+            if agreed:
+                return agreed[0]
+    return chosen[0]
 
 
 def _vocabulary_only(table: dict[str, tuple[tuple[str, bool], ...]], own_sizes: dict[str, int]

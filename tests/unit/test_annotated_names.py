@@ -93,3 +93,25 @@ def test_the_ner_features_see_the_vocabularies_alone(gold: Path, tiny_vocabulary
     # a key annotated names extended keeps the vocabularies' candidates; one they added has none
     assert _vocabulary_only({"a": (("X", True), ("Y", False)), "b": (("Z", False),), "c": (("W", True),)},
                             {"a": 1, "c": 1}) == {"a": (("X", True),), "b": ()}
+
+
+@pytest.mark.parametrize("order", [(0, 1), (1, 0)])
+def test_where_corpora_disagree_the_vocabularys_own_term_decides(tmp_path: Path, order: tuple[int, int]) -> None:
+    from medkg.ontologies.concept import Concept
+    from medkg.ontologies.vocabulary import Vocabulary
+
+    def pain(cid: str, name: str, *synonyms: str) -> Concept:
+        return Concept(cid, "MESH", name, synonyms=synonyms, tree_numbers=("C23.888.592.612",),
+                       semantic_types=("DISO",), vocab_version="test")
+
+    corpora = []
+    for i, cid in enumerate(("D059352", "D063806")):  # NCBI-disease and BC5CDR linked "myalgia" differently
+        path = tmp_path / f"corpus{i}.pubtator"
+        path.write_text(f"{i}|t|Myalgia.\n{i}|a|Muscle ache.\n{i}\t0\t7\tMyalgia\tDisease\t{cid}\n\n", encoding="utf-8")
+        corpora.append(path)
+    vocab = Vocabulary()
+    vocab.add([pain("MESH:D063806", "Myalgia", "Muscle Pain"), pain("MESH:D059352", "Musculoskeletal Pain")])
+    for i in order:
+        vocab.add(read_concepts("pubtator", corpora[i]))
+    lex = Lexicon.from_vocabulary(vocab, approximate=False)
+    assert lex.annotated_choice("myalgia") == "MESH:D063806"
