@@ -9,7 +9,7 @@ strict span alone, for:
   exact + TF-IDF linking, abbreviations, context;
 - ``without X``: the same with one step off (``ner``, ``priors`` (the NER
   model's match priors), ``dictionary``, ``tfidf``, ``abbreviations``,
-  ``context``), or ``without annotated names`` (the bundled
+  ``salts``, ``composites``, ``context``), or ``without annotated names`` (the bundled
   MeSH alone, as a fresh install links), or ``NER without lexicon features``
   (``--plain-model DIR``: a model trained with ``--no-lexicon-features``);
 - ``dictionary only``: no NER model and no annotated names, the front end as it
@@ -31,7 +31,7 @@ from medkg.evaluation.linking import evaluate, read_gold
 from medkg.ontologies.annotated import read_annotated_names
 from medkg.ontologies.vocabulary import load_vocabulary
 from medkg.pipelines.lexicon import Lexicon
-from medkg.pipelines.nlp import NER_MODEL_DIR, Extractor
+from medkg.pipelines.nlp import NER_MODEL_DIR, OPTIONAL_STEPS, Extractor
 
 DATA = Path(os.environ.get("MEDKG_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 TRAIN = [DATA / "el/bc5cdr/CDR_TrainingSet.PubTator.txt", DATA / "el/ncbi_disease/NCBItrainset_corpus.txt"]
@@ -50,7 +50,7 @@ def lexicons(tmp: Path) -> dict[str, Path]:
 
 def configs(plain_model: Path | None) -> list[tuple[str, str, frozenset[str], Path]]:
     out = [("full", "annotated", frozenset(), NER_MODEL_DIR)]
-    for step in ("ner", "priors", "dictionary", "tfidf", "abbreviations", "context"):
+    for step in OPTIONAL_STEPS:
         out.append((f"without {step}", "annotated", frozenset({step}), NER_MODEL_DIR))
     out.append(("without annotated names", "mesh", frozenset(), NER_MODEL_DIR))
     if plain_model is not None:
