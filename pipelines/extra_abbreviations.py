@@ -16,8 +16,10 @@ All are found here, but only right after a chemical or disease mention (the
 long form must already be one, so the letters cannot come from a stray
 parenthesis), and only when the short form spells the whole mention the way
 Schwartz & Hearst require: its characters in order, the first one starting the
-mention's first word; a one-letter short form must be the mention's
-capitalised first letter.
+mention's first word (leading locants aside: "13-cis-retinoic acid (cis-RA)");
+a one-letter short form must be the mention's capitalised first letter.
+:mod:`medkg.pipelines.mentions` asks the same of a dictionary match it would
+otherwise leave out (``defined_short_form``).
 Each occurrence of the short form after the definition is then added to
 ``doc._.abbreviations`` as scispaCy would, for ``medkg_abbreviations`` to link.
 """
@@ -38,7 +40,27 @@ def _spells(short: Span, long: Span) -> bool:
     letters in it in order, the first one starting its first word ("deficiency of phenylalanine hydroxylase
     (PAH)" is not spelt: PAH names the enzyme inside the disease)."""
     _, found = find_abbreviation(long, short)
-    return found is not None and found.start == long.start
+    # a chemical's leading locants are no word of its name: "13-cis-retinoic acid (cis-RA)"
+    return found is not None and all(t.like_num or t.is_punct for t in long.doc[long.start : found.start])
+
+
+def defined_short_form(doc: Doc, text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The short form a definition right after ``text[start:end]`` gives it, as character offsets, or None.
+
+    ``text`` is ``doc.text`` (passed in: ``Doc.text`` joins every token on each call).
+    """
+    m = _DEFINITION.match(text, end)
+    if m is None:
+        return None
+    short = m.group(1)
+    if short.lower() == text[start:end].lower():
+        return None
+    if len(short) == 1:
+        return m.span(1) if short.isupper() and text[start].upper() == short else None
+    letters, long = doc.char_span(m.start(1), m.end(1)), doc.char_span(start, end)
+    if letters is None or long is None or not _spells(letters, long):
+        return None
+    return m.span(1)
 
 
 def add_missed_definitions(doc: Doc, ents: list[Span]) -> None:
@@ -48,19 +70,12 @@ def add_missed_definitions(doc: Doc, ents: list[Span]) -> None:
     for ent in ents:
         if ent.label_ not in ("CHEM", "DISO"):
             continue
-        m = _DEFINITION.match(text, ent.end_char)
-        if m is None:
+        found = defined_short_form(doc, text, ent.start_char, ent.end_char)
+        if found is None or text[found[0] : found[1]] in known:
             continue
-        short = m.group(1)
-        if short in known or short.lower() == ent.text.lower():
-            continue
-        if len(short) == 1:
-            if not (short.isupper() and ent.text[0].upper() == short):
-                continue
-        elif (letters := doc.char_span(m.start(1), m.end(1))) is None or not _spells(letters, ent):
-            continue
+        short = text[found[0] : found[1]]
         known.add(short)
-        for occurrence in re.compile(rf"(?<![\w-]){re.escape(short)}(?![\w-])").finditer(text, m.start(1)):
+        for occurrence in re.compile(rf"(?<![\w-]){re.escape(short)}(?![\w-])").finditer(text, found[0]):
             span = doc.char_span(occurrence.start(), occurrence.end())
             if span is not None:
                 span._.long_form = ent

@@ -269,6 +269,7 @@ def test_short_forms_spell_their_whole_long_form() -> None:
 
     assert spells("DEN", "diethylnitrosamine") and spells("CsA", "Cyclosporin A")
     assert spells("NMDA", "N-methyl-d-aspartate")
+    assert spells("cis-RA", "13-cis-retinoic acid")  # a leading locant is no word of the name
     assert not spells("PAH", "deficiency of the hepatic enzyme phenylalanine hydroxylase")
     assert not spells("XYZ", "diethylnitrosamine")
 

@@ -122,3 +122,31 @@ def test_pressure_units_are_no_chemicals(tiny_vocabulary) -> None:
     doc = doc_with_ner(text, [("Hg", "Chemical"), ("Hg", "Chemical"), ("Hg", "Chemical")])
     got = [(text[slice(*e._.char_span)], e._.char_span[0]) for e in MentionFinder(lexicon)(doc).ents]
     assert got == [("Hg", text.index("Hg exposure"))]  # the element, not the units
+
+
+def test_a_match_a_document_defines_a_short_form_for_is_kept() -> None:
+    from medkg.ontologies.vocabulary import Vocabulary
+
+    def chemical(cid: str, name: str, trees: tuple[str, ...], *synonyms: str) -> Concept:
+        return Concept(cid, "MESH", name, synonyms=synonyms, tree_numbers=trees, semantic_types=("CHEM",),
+                       vocab_version="test")
+
+    vocab = Vocabulary()
+    vocab.add([chemical("MESH:D015474", "Isotretinoin", ("D02.455.326", "D23.767"), "13-cis-Retinoic Acid"),
+               chemical("MESH:D014212", "Tretinoin", ("D02.455.426", "D23.767"), "all-trans-Retinoic Acid"),
+               chemical("MESH:D042461", "Vascular Endothelial Growth Factor A", ("D12.644", "D23.529"))])
+    lexicon = Lexicon.from_vocabulary(vocab, approximate=False)
+    unseen = MatchPriors({})  # no kind counted: every match is a mention half the time, under the fill threshold
+
+    def kept(text: str, ner: list[tuple[str, str]], priors: MatchPriors = unseen) -> set[str]:
+        return set(linked(MentionFinder(lexicon, priors=priors)(doc_with_ner(text, ner))))
+
+    # the model marked the short form, which no term spells: the definition vouches for the long form
+    text = "Cells took 13-cis-retinoic acid (cis-RA) for a week."
+    rare = MatchPriors({"CHEM|lower|D02+D23": (0, 20)})
+    assert kept(text, [("cis-RA", "Chemical")], rare) == {"13-cis-retinoic acid"}
+    assert kept(text, [], rare) == set()
+    # a defined match of a kind that is a mention half the time, but not a protein
+    assert kept("Cells took all-trans-retinoic acid (ATRA) for a week.", []) == {"all-trans-retinoic acid"}
+    assert kept("Cells took all-trans-retinoic acid for a week.", []) == set()
+    assert kept("Cells made vascular endothelial growth factor A (VEGFA).", []) == set()
