@@ -67,7 +67,7 @@ OPTIONAL_STEPS = ("ner", "priors", "dictionary", "tfidf", "abbreviations", "salt
 # enzymes' short forms. 4: no TF-IDF link for one word, to a supplementary record, or through an alias with a
 # word the mention lacks; no dictionary match across a sentence end or an arrow. 5: coordinated names that share
 # a head are one mention; a drug's salt is part of its name; the NER model's dictionary features leave annotated
-# names out, as in its training.
+# names out, as in its training; a definition vouches for a dictionary match.
 EXTRACTION_RULES = 5
 NER_MODEL_DIR = Path(__file__).parent / "models" / "ner"
 _NER_MODELS: dict[Path, Language] = {}
