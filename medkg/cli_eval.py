@@ -40,7 +40,8 @@ def add_eval_and_train(sub: argparse._SubParsersAction, answer_knobs: Callable[[
     li.add_argument("--limit", type=int, default=0, help="only the first N documents")
     li.add_argument("--json", action="store_true", help="print the report as JSON")
     li.add_argument("--without", help="switch pipeline steps off to measure what they add (comma-separated): "
-                                      "ner, priors (the NER model's match priors), dictionary, tfidf, abbreviations, context")
+                                      "ner, priors (the NER model's match priors), dictionary, tfidf, abbreviations, "
+                                      "salts, composites, context")
     li.add_argument("--ner-model", type=Path, help="a model folder from 'medkg train ner' (default: the bundled one)")
     li.add_argument("--dictionary-fills", choices=("auto", "none", "annotated", "priors", "all"), default="auto",
                     help="which dictionary chemicals/diseases the NER model did not find are kept: none, those named "
