@@ -130,8 +130,10 @@ def cmd_eval_linking(args: argparse.Namespace) -> int:
         options = {"ner_dir": args.ner_model} if args.ner_model else {}
         extractor = Extractor(lexicon_path, without=without, dictionary_fills_ner_groups=args.dictionary_fills,
                               **options)
+        mapped = {m for c in vocab.concepts.values() for m in c.mappings}
         report = linking.evaluate(documents, gold, extractor.mentions_many,
-                                  lambda cid: vocab.concepts[cid].mappings if cid in vocab.concepts else ())
+                                  lambda cid: vocab.concepts[cid].mappings if cid in vocab.concepts else (),
+                                  known=lambda cid: cid in vocab.concepts or cid in mapped)
     out = report.to_dict()
     if args.json:
         print(json.dumps(out, indent=2))
@@ -143,6 +145,10 @@ def cmd_eval_linking(args: argparse.Namespace) -> int:
         for etype, m in by_type.items():
             print(f"{level:9s} {etype:9s} {m['precision']:9.4f} {m['recall']:7.4f} {m['f1']:7.4f} "
                   f"{m['tp']:6d} {m['fp']:6d} {m['fn']:6d}")
+    lacking = out["outside_vocabulary"]
+    print(f"{lacking['gold_mentions']} gold mentions have ids no loaded vocabulary has (retired or renumbered "
+          f"since the corpus was annotated, or never in it); {lacking['span_found']} of them were found with the "
+          "right span and count as wrong links")
     return 0
 
 

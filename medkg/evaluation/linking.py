@@ -101,6 +101,8 @@ class LinkingReport:
     predicted_mentions: int
     seconds: float
     levels: dict[str, dict[str, Counts]] = field(default_factory=dict)  # level -> type ("all") -> counts
+    # gold mentions whose ids no loaded vocabulary has, and how many of them were found with the right span
+    outside_vocabulary: dict[str, int] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = dict(self.levels["concept"]["all"].scores())
@@ -108,7 +110,23 @@ class LinkingReport:
                    predicted_mentions=self.predicted_mentions, seconds=round(self.seconds, 2),
                    docs_per_s=round(self.documents / self.seconds, 1) if self.seconds else None)
         out["levels"] = {level: {t: c.scores() for t, c in by_type.items()} for level, by_type in self.levels.items()}
+        if self.outside_vocabulary is not None:
+            out["outside_vocabulary"] = dict(self.outside_vocabulary)
         return out
+
+
+def outside_vocabulary(gold: Iterable[GoldMention], predicted: Iterable[tuple[str, Mention]],
+                       known: Callable[[str], bool]) -> dict[str, int]:
+    """Gold mentions with ids none of which ``known`` accepts, and how many a prediction has in span and type.
+
+    No link can be right for them: a corpus annotated with an older MeSH uses ids MeSH has since replaced
+    (BC5CDR's remifentanil, C071741, is descriptor D000077208 now). Counted apart, so a report can say how much
+    of the error is the vocabulary's version rather than the pipeline.
+    """
+    spans = {(doc_id, m.start, m.end, GROUP_TYPES.get(m.semantic_group)) for doc_id, m in predicted}
+    lacking = [g for g in gold if g.ids and not any(known(i) for i in g.ids)]
+    return {"gold_mentions": len(lacking),
+            "span_found": sum((g.doc_id, g.start, g.end, g.type) in spans for g in lacking)}
 
 
 def score(gold: Iterable[GoldMention], predicted: Iterable[tuple[str, Mention]],
@@ -155,11 +173,17 @@ def score(gold: Iterable[GoldMention], predicted: Iterable[tuple[str, Mention]],
 
 
 def evaluate(documents: list[Document], gold: list[GoldMention], mentions: Callable[[list[str]], list[list[Mention]]],
-             equivalents: Callable[[str], Iterable[str]] = lambda cid: ()) -> LinkingReport:
-    """Run ``mentions`` (texts -> linked mentions of each) over every document and score it."""
+             equivalents: Callable[[str], Iterable[str]] = lambda cid: (),
+             known: Callable[[str], bool] | None = None) -> LinkingReport:
+    """Run ``mentions`` (texts -> linked mentions of each) over every document and score it.
+
+    With ``known`` (whether the loaded vocabularies have a concept id) the report also counts the gold mentions
+    no link could get right (:func:`outside_vocabulary`).
+    """
     t0 = time.perf_counter()
     predicted = [(d.id, m) for d, found in zip(documents, mentions([d.text for d in documents])) for m in found]
     seconds = time.perf_counter() - t0
     log.info("linked %d documents in %.1f s", len(documents), seconds)
     return LinkingReport(documents=len(documents), gold_mentions=len(gold), predicted_mentions=len(predicted),
-                         seconds=seconds, levels=score(gold, predicted, equivalents))
+                         seconds=seconds, levels=score(gold, predicted, equivalents),
+                         outside_vocabulary=None if known is None else outside_vocabulary(gold, predicted, known))

@@ -86,3 +86,16 @@ def test_corrupt_graph_is_reported(tmp_path: Path) -> None:
     (g / "manifest.json").write_text("{", encoding="utf-8")
     res = medkg("stats", "--graph", str(g))
     assert res.returncode == 1 and "damaged manifest" in res.stderr
+
+
+def test_eval_linking_reports_gold_ids_outside_the_vocabulary(tmp_path: Path) -> None:
+    # written for the test in BC5CDR's format; C071741 is remifentanil's id in MeSH 2015, which MeSH 2024 (the
+    # bundled vocabulary) has replaced by the descriptor D000077208
+    text = "Remifentanil infusion caused muscle rigidity."
+    dataset = tmp_path / "gold.pubtator"
+    dataset.write_text(f"1|t|{text}\n1|a|Two patients.\n1\t0\t12\tRemifentanil\tChemical\tC071741\n"
+                       f"1\t29\t44\tmuscle rigidity\tDisease\tD009127\n\n", encoding="utf-8")
+    args = ["eval", "linking", "--dataset", str(dataset), "--vocab-dir", str(tmp_path / "vocab")]
+    out = json.loads(medkg(*args, "--json").stdout)
+    assert out["outside_vocabulary"] == {"gold_mentions": 1, "span_found": 1}
+    assert out["levels"]["mention"]["Chemical"]["tp"] == 1 and out["levels"]["concept"]["Chemical"]["tp"] == 0

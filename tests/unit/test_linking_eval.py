@@ -57,3 +57,20 @@ def test_links_to_other_vocabularies_count_through_their_mappings(fixtures):
     assert score([g], pred)["concept"]["all"].tp == 0
     levels = score([g], pred, equivalents=lambda cid: (target,) if cid == "MONDO:0000001" else ())
     assert (levels["concept"]["all"].tp, levels["document"]["all"].tp, levels["document"]["all"].fn) == (1, 1, 0)
+
+
+def test_gold_ids_no_vocabulary_has_are_counted_apart(fixtures):
+    from medkg.evaluation.linking import evaluate
+
+    docs, gold = read_gold(fixtures / "ncbi_disease_2docs.pubtator")
+    gold = [g for g in gold if g.ids]
+    retired = sorted(gold[0].ids)[0]  # as if the vocabulary had renumbered this concept since the annotation
+    found = {g.doc_id: [] for g in gold}
+    for g in gold[:2]:
+        found[g.doc_id].append(as_prediction(g, "MESH:D999999")[1])
+
+    report = evaluate(docs, gold, lambda texts: [found.get(d.id, []) for d in docs], known=lambda cid: cid != retired)
+    lacking = [g for g in gold if retired in g.ids]
+    assert report.to_dict()["outside_vocabulary"] == {"gold_mentions": len(lacking),
+                                                      "span_found": sum(g in gold[:2] for g in lacking)}
+    assert "outside_vocabulary" not in evaluate(docs, gold, lambda texts: [[] for _ in texts]).to_dict()
