@@ -184,11 +184,12 @@ class Lexicon:
             while n:
                 key = " ".join(raw[i : i + n])
                 cands = own_acronyms.get(key, acronyms.get(key))
+                exact_case = bool(cands)
                 if not cands:
                     term = " ".join(norm[i : i + n])
                     cands = own_entries.get(term, entries.get(term))
                 if cands and (n == 1 or _joined(text, found, i, n)):
-                    yield found[i].start(), found[i + n - 1].end(), cands, key in acronyms
+                    yield found[i].start(), found[i + n - 1].end(), cands, exact_case
                     break
                 n -= 1
             i += n or 1
