@@ -195,7 +195,7 @@ class MentionFinder:
                     continue
                 inside = any(s <= start and end <= e and self._group(link) == g for s, e, g in dropped)
                 if inside or self._fills(text, start, end, link, st.ner_ran) or \
-                        self._defines_a_marked_short_form(doc, text, start, end, link, dropped):
+                        self._vouched_by_definition(doc, text, start, end, link, dropped):
                     spans.append(self._span(doc, start, end, link))
         doc.ents = filter_spans([s for s in spans if s is not None])
         return doc
@@ -271,14 +271,16 @@ class MentionFinder:
         return self.fill_ner_groups == "priors" and self.priors is not None and \
             self.priors.of_text(self.lexicon, text[start:end]) >= FILL_PRIOR
 
-    def _defines_a_marked_short_form(self, doc: Doc, text: str, start: int, end: int, link: Link,
-                                     dropped: list[tuple[int, int, str]]) -> bool:
-        """Whether a dictionary match is defined as a short form the NER model marked as its group.
+    def _vouched_by_definition(self, doc: Doc, text: str, start: int, end: int, link: Link,
+                               dropped: list[tuple[int, int, str]]) -> bool:
+        """Whether the document defines a short form for a dictionary match, and that vouches for the match.
 
         In "13-cis-retinoic acid (cis-RA)" the model marks "cis-RA" a chemical, which no term spells; the
         match's kind of concept (``D02+D23``) is one the training files never matched, so its prior alone would
         leave it out. The definition says both are one chemical: the match is kept, and the abbreviation step
-        links every "cis-RA" to it.
+        links every "cis-RA" to it. Where the model marked nothing ("all- trans-retinoic acid (ATRA)"), a
+        definition still vouches for a match of a kind that is a mention half the time, unless it names a gene
+        product ("vascular endothelial growth factor (VEGF)").
         """
         found = defined_short_form(doc, text, start, end)
         if found is None and doc.has_extension("abbreviations"):
