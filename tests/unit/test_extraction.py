@@ -33,6 +33,7 @@ def test_surface_variants_match(extractor: Extractor, every_match: Extractor) ->
     assert found(every_match, text) == {**diseases, "beta-catenin": "MESH:D051176"}
     # by default a protein is a chemical only where the model marks it (its match priors say annotators rarely do)
     assert diseases.items() <= found(extractor, text).items()
+    assert found(every_match, "Skin carcinomas.") == {"Skin carcinomas": "MESH:D012878"}  # MeSH: Skin Neoplasms
 
 
 def test_longest_match_wins(extractor: Extractor) -> None:
