@@ -31,6 +31,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from medkg.pipelines.lexicon import Lexicon, cached_lexicon
+from medkg.pipelines.linking import in_group
 
 COMPOSITE_GROUPS = ("DISO",)
 NER_GROUPS = ("CHEM", "DISO")
@@ -82,17 +83,16 @@ class CompositeMentions:
         return start - len(before) + found.start()
 
     def _modifies(self, conjunct: str, name: str, group: str) -> bool:
-        if group in self._groups(conjunct):
+        if self._names(conjunct, group):
             return False
         words = name.split()
         readings = [f"{conjunct} {name}"] + ([f"{conjunct} {' '.join(words[1:])}"] if len(words) > 1 else [])
-        return any(group in self._groups(r) for r in readings)
+        return any(self._names(r, group) for r in readings)
 
-    def _groups(self, text: str) -> set[str]:
+    def _names(self, text: str, group: str) -> bool:
+        """Whether ``text`` is a term of a concept of ``group``."""
         found = self.lexicon.lookup(text)
-        if found is None:
-            return set()
-        return {self.lexicon.concepts[cid][1] for cid, _ in found[0] if cid in self.lexicon.concepts}
+        return found is not None and in_group(found[0], self.lexicon, group)
 
 
 @Language.factory("medkg_composites", default_config={"lexicon_path": ""})
