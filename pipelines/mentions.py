@@ -60,7 +60,6 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans, minibatch
 

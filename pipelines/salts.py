@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 
 from medkg.pipelines.lexicon import Lexicon, cached_lexicon
 from medkg.pipelines.linking import choose_link
