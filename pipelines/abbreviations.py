@@ -78,7 +78,7 @@ class AbbreviationLinker:
         replaced: list[Span] = []
         dropped: set[tuple[int, int]] = set()
         for (lstart, lend), shorts in by_long.items():
-            source = _long_form_mention(ents, lstart, lend, doc.text)
+            source = _long_form_mention(ents, lstart, lend, doc.text, shorts[0].text)
             found: tuple[str, Link] | None
             if source is not None and _governed(doc.text[lstart : source.start_char]):
                 found = None  # "deleted in colorectal cancer (DCC)": a gene named after the disease
@@ -162,22 +162,33 @@ def _short_form_span(short: Span, found: tuple[str, Link]) -> Span:
     return span
 
 
-def _long_form_mention(ents: list[Span], start: int, end: int, text: str) -> Span | None:
+def _long_form_mention(ents: list[Span], start: int, end: int, text: str, short: str) -> Span | None:
     """The mention that is the long form: the whole of it, else the longest one that ends where it ends.
 
     Not a chemical that is the short tail of a chemical name: "phosphate" is not what "tri-ortho-tolyl phosphate
     (TOTP)" means, nor "sodium" "unfractionated heparin sodium (UFH)". A long form of more words is usually the
     detector reaching too far back ("conversion in patients undergoing cyclosporine (CsA)"): its tail is the name.
+    A tail that is no disease must begin with the short form's first letter: "salt" is not what "cholesteryl
+    hemisuccinate, tris salt (CS)" means (13 false chemicals on BC5CDR dev), where a disease tail is
+    ("levodopa-induced dyskinesia (LID)" is the dyskinesia, as BC5CDR links it).
     """
     exact = [e for e in ents if e.start_char == start and e.end_char == end]
     if exact:
         return exact[0]
     inside = [e for e in ents if start <= e.start_char and e.end_char == end]
     best = max(inside, key=lambda e: e.end_char - e.start_char) if inside else None
+    if best is not None and best.label_ != "DISO" and not _starts_alike(short, best.text):
+        return None
     if best is not None and best.label_ == "CHEM" and 2 * (best.end_char - best.start_char) < end - start \
             and len(text[start:end].split()) <= CHEMICAL_NAME_WORDS:
         return None
     return best
+
+
+def _starts_alike(short: str, name: str) -> bool:
+    """Whether ``name``'s first letter (past any locant) is the short form's first."""
+    first = next((c for c in name if c.isalpha()), "")
+    return short[:1].lower() == first.lower()
 
 
 def _governed(before: str) -> bool:

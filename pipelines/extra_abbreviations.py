@@ -28,18 +28,19 @@ from __future__ import annotations
 
 import re
 
-from scispacy.abbreviation import find_abbreviation
 from spacy.tokens import Doc, Span
+
+from medkg.pipelines.abbreviation_detector import find_long_form
 
 # a short form right after a mention: "(DEN: ...", "(BPV; ...", "(T)"; what follows the letters closes or notes
 _DEFINITION = re.compile(r" ?\(([A-Za-z][A-Za-z0-9-]{0,9})(?:\)|[;:,] )")
 
 
 def _spells(short: Span, long: Span) -> bool:
-    """Schwartz & Hearst (scispaCy's ``find_abbreviation``) over the whole of ``long``: the short form's
+    """Schwartz & Hearst (``find_long_form``) over the whole of ``long``: the short form's
     letters in it in order, the first one starting its first word ("deficiency of phenylalanine hydroxylase
     (PAH)" is not spelt: PAH names the enzyme inside the disease)."""
-    _, found = find_abbreviation(long, short)
+    found = find_long_form(long, short)
     # a chemical's leading locants are no word of its name: "13-cis-retinoic acid (cis-RA)"
     return found is not None and all(t.like_num or t.is_punct for t in long.doc[long.start : found.start])
 

@@ -1,7 +1,8 @@
 """The spaCy pipeline and the extractor that turns a document into meta-graphs.
 
 Pipeline (all registered spaCy components, so they run, serialise and test
-like any other): ``sentencizer`` -> scispaCy's ``abbreviation_detector`` ->
+like any other): ``sentencizer`` -> ``medkg_abbreviation_detector`` (scispaCy's,
+with the long form searched in the text) ->
 ``ner`` (medkg's trained chemical/disease model, sourced from
 ``pipelines/models/ner``) -> ``medkg_mentions`` (NER spans linked, plus the
 vocabulary dictionary's other matches) -> ``medkg_salts`` ("bupropion HCl" is
@@ -27,9 +28,8 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-import scispacy.abbreviation  # noqa: F401  (registers abbreviation_detector)
-
 from medkg.errors import MedKGError
+from medkg.pipelines import abbreviation_detector as _detector  # noqa: F401  (registers medkg_abbreviation_detector)
 from medkg.pipelines import abbreviations as _abbreviations  # noqa: F401  (registers medkg_abbreviations)
 from medkg.pipelines import composites as _composites  # noqa: F401  (registers medkg_composites)
 from medkg.pipelines import context as _context  # noqa: F401  (registers medkg_context)
@@ -67,8 +67,9 @@ OPTIONAL_STEPS = ("ner", "priors", "dictionary", "tfidf", "abbreviations", "salt
 # enzymes' short forms. 4: no TF-IDF link for one word, to a supplementary record, or through an alias with a
 # word the mention lacks; no dictionary match across a sentence end or an arrow. 5: coordinated names that share
 # a head are one mention; a drug's salt is part of its name; the NER model's dictionary features leave annotated
-# names out, as in its training; a definition vouches for a dictionary match.
-EXTRACTION_RULES = 5
+# names out, as in its training; a definition vouches for a dictionary match. 6: abbreviation long forms found in
+# the text, over whitespace words within the sentence; a long form's tail that is no disease must start its short form.
+EXTRACTION_RULES = 6
 NER_MODEL_DIR = Path(__file__).parent / "models" / "ner"
 _NER_MODELS: dict[Path, Language] = {}
 
@@ -100,7 +101,7 @@ def make_pipeline(lexicon_path: Path, without: frozenset[str] = frozenset(), ner
     nlp.max_length = 5_000_000
     nlp.add_pipe("sentencizer")
     if "abbreviations" not in without:
-        nlp.add_pipe("abbreviation_detector")
+        nlp.add_pipe("medkg_abbreviation_detector")
     if "ner" not in without:
         nlp.add_pipe("medkg_lexicon_tags", config={"lexicon_path": str(lexicon_path)})
         nlp.add_pipe("ner", source=ner_model(ner_dir))

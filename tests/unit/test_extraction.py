@@ -301,3 +301,21 @@ def test_a_name_does_not_run_across_a_sentence_end_or_an_arrow(tiny_vocabulary) 
     assert names("He had chest pain and chest-pain.") == ["chest pain", "chest-pain"]
     assert names("The chest. Pain came later.") == []
     assert names("Skin--> neoplasms") == []
+
+
+def test_a_long_forms_tail_names_it_only_if_it_starts_the_short_form(tmp_path: Path) -> None:
+    from medkg.ontologies.concept import Concept
+    from medkg.ontologies.vocabulary import Vocabulary
+
+    vocab = Vocabulary()
+    vocab.add([Concept("MESH:D012965", "MESH", "Sodium Chloride", synonyms=("salt",),
+                       tree_numbers=("D01.210.810",), semantic_types=("CHEM",), vocab_version="test"),
+               Concept("MESH:D004409", "MESH", "Dyskinesia", tree_numbers=("C10.597.350",),
+                       semantic_types=("DISO",), vocab_version="test")])
+    path = tmp_path / "lexicon.pkl"
+    Lexicon.from_vocabulary(vocab, approximate=False).save(path)
+    text = ("Membranes took up cholesteryl hemisuccinate, tris salt (CS). CS was toxic. "
+            "Patients had levodopa-induced dyskinesia (LID). LID was treated.")
+    got = {(m.text, m.link.concept_id) for m in Extractor(path, dictionary_fills_ner_groups="all").mentions(text)}
+    assert not [t for t, _ in got if t == "CS"]  # "salt" is not what CS stands for
+    assert ("LID", "MESH:D004409") in got  # the dyskinesia is what LID stands for
