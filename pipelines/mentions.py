@@ -119,6 +119,25 @@ def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
+def _names_taken(text: str, linked: list[tuple[int, int, Link]], lexicon: Lexicon) -> dict[str, str]:
+    """The chemicals' and diseases' linked mentions of a document: lower-cased text -> concept id."""
+    return {text[s:e].lower(): link.concept_id for s, e, link in linked
+            if lexicon.concepts[link.concept_id][1] in NER_GROUPS.values()}
+
+
+def _named_elsewhere(text: str, start: int, end: int, link: Link, named: dict[str, str]) -> bool:
+    """Whether the document's linked mentions include this dictionary match's text, linked to its concept.
+
+    One name, one meaning within an abstract: where the model marked "Coenzyme Q10" once and left its other
+    seven occurrences out (or took "blood ammonia" for the mention where the next sentence says "ammonia"),
+    the model's verdict on one occurrence holds for the others. Not for all-capital short forms, which the
+    same abstract may use for a gene and its disease ("APC"). BC5CDR dev +0.0010, NCBI-disease dev +0.0008,
+    held-out NCBI tenth +0.004, held-out BC5CDR tenth -0.0013 (three mentions), training documents unchanged.
+    """
+    name = text[start:end]
+    return not name.isupper() and named.get(name.lower()) == link.concept_id
+
+
 @dataclass
 class _State:
     """One document between the batch's steps."""
@@ -189,11 +208,13 @@ class MentionFinder:
             taken = [(s, e) for s, e, _ in st.linked]
             # NER spans no link was found for: the model still said a chemical or disease is there
             dropped = [(s, e, g) for s, e, g in st.unresolved if (s, e) not in taken]
+            named = _names_taken(text, st.linked, self.lexicon)
             for start, end, link in st.dictionary:
                 if any(start < te and ts < end for ts, te in taken):
                     continue
                 inside = any(s <= start and end <= e and self._group(link) == g for s, e, g in dropped)
                 if inside or self._fills(text, start, end, link, st.ner_ran) or \
+                        _named_elsewhere(text, start, end, link, named) or \
                         self._vouched_by_definition(doc, text, start, end, link, dropped):
                     spans.append(self._span(doc, start, end, link))
         doc.ents = filter_spans([s for s in spans if s is not None])

@@ -150,3 +150,14 @@ def test_a_match_a_document_defines_a_short_form_for_is_kept() -> None:
     assert kept("Cells took all-trans-retinoic acid (ATRA) for a week.", []) == {"all-trans-retinoic acid"}
     assert kept("Cells took all-trans-retinoic acid for a week.", []) == set()
     assert kept("Cells made vascular endothelial growth factor A (VEGFA).", []) == set()
+
+
+def test_the_models_verdict_on_a_name_holds_for_its_other_occurrences(lexicon: Lexicon) -> None:
+    rare = MatchPriors({"DISO|lower|C15": (0, 20), "DISO|upper|C02+C20": (0, 20)})  # the priors alone add neither
+    text = "Anemia was mild. Later the anemia worsened, and AIDS and anemia were both treated for AIDS."
+    got = MentionFinder(lexicon, priors=rare)(doc_with_ner(text, [("Anemia", "Disease"), ("AIDS", "Disease")]))
+    spans = [(text[slice(*e._.char_span)], e._.char_span[0]) for e in got.ents]
+    # every "anemia" follows the model's first; the second "AIDS" does not: capitals mean what each use defines
+    assert spans == [("Anemia", 0), ("anemia", 27), ("AIDS", 48), ("anemia", 57)]
+    alone = MentionFinder(lexicon, priors=rare)(doc_with_ner("Later the anemia worsened.", []))
+    assert list(alone.ents) == []
