@@ -27,6 +27,10 @@ GOLD = (
     "2\t0\t6\tAnemia\tDisease\tD003920\n"
     "2\t8\t14\tAnemia\tDisease\tOMIM:123456\n"
     "2\t34\t59\tbreast and ovarian cancer\tDisease\tD001943|D010051\n\n"
+    "3|t|Hemorrhagic cystitis.\n"
+    "3|a|Hemorrhagic cystitis after ifosfamide.\n"
+    "3\t0\t20\tHemorrhagic cystitis\tDisease\tD006470|D003556\n"
+    "3\t22\t42\tHemorrhagic cystitis\tDisease\tD006470|D003556\n\n"
 )
 
 
@@ -41,12 +45,14 @@ def test_one_concept_per_id_and_one_id_per_text(gold: Path) -> None:
     concepts = {c.id: c for c in read_concepts("pubtator", gold)}
     # "anemia" was linked to D000740 twice, to D003920 once and to OMIM once: the majority keeps the text,
     # and the ids left without a text are not concepts of this vocabulary
-    assert set(concepts) == {"MESH:D064420", "MESH:D002945", "MESH:D000740"}
+    assert set(concepts) == {"MESH:D064420", "MESH:D002945", "MESH:D000740", "MESH:D003556"}
     assert [t.lower() for t in concepts["MESH:D064420"].terms] == ["toxicity"] and concepts["MESH:D064420"].semantic_group == "DISO"
     assert concepts["MESH:D002945"].semantic_group == "CHEM"
     assert concepts["MESH:D000740"].vocab == "ANNOTATED-train"
     # the composite mention names two concepts and teaches nothing
     assert not any("ovarian" in t for c in concepts.values() for t in c.terms)
+    # one name linked to two concepts at once (no "and" between names) names one of them: the smaller id on a tie
+    assert concepts["MESH:D003556"].terms == ("Hemorrhagic cystitis",)
 
 
 def test_names_join_existing_concepts_and_win_exact_lookup(gold: Path, tiny_vocabulary, tmp_path: Path) -> None:
