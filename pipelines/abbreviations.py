@@ -143,7 +143,8 @@ class AbbreviationLinker:
             return None
         found = self.lexicon.lookup(text)
         if found:
-            link = choose_link(found[0], self.lexicon, found[1], annotated=self.lexicon.annotated_choice(text))
+            link = choose_link(found[0], self.lexicon, found[1], annotated=self.lexicon.annotated_choice(text),
+                               text=text)
         elif self.lexicon.candidates is not None and text.split()[-1].lower() not in GENE_PRODUCT_HEADS:
             cands = self.lexicon.candidates([text])[0]
             links = [approximate_link(cands, self.lexicon, group) for group in ("DISO", "CHEM")]

@@ -52,18 +52,23 @@ def _group(lexicon: Lexicon, cid: str) -> str:
 
 
 def choose_link(candidates: tuple[tuple[str, bool], ...], lexicon: Lexicon, exact_case: bool,
-                group: str | None = None, annotated: str | None = None) -> Link:
+                group: str | None = None, annotated: str | None = None, text: str | None = None) -> Link:
     """Rank ``(concept_id, preferred)`` candidates and return the best as a ``Link``.
 
     ``annotated`` is the concept an annotated corpus linked this text to
     (:meth:`Lexicon.annotated_choice`); it comes first when it fits the group.
+    Next comes a concept whose preferred name is the mention's ``text`` as written (case aside): look-up
+    keys fold plurals, so "phenylhydrazine" finds both the compound (a supplementary record named so) and
+    the class Phenylhydrazines, and the one spelt like the text is meant (BC5CDR dev +0.0008, held-out tenth
+    +0.001: "benzamide", "coumarin", "calcium phosphate", "propylene glycol").
     """
 
-    def rank(c: tuple[str, bool]) -> tuple[int, int, int, int, int, str]:
+    def rank(c: tuple[str, bool]) -> tuple[int, int, int, int, int, int, str]:
         cid, preferred = c
         g = _group(lexicon, cid)
-        return (0 if group is None or g == group else 1, 0 if cid == annotated else 1, 0 if preferred else 1,
-                0 if cid.startswith("MESH:D") else 1, GROUP_PRIORITY.get(g, 9), cid)
+        named = text is not None and lexicon.concepts[cid][0].lower() == text.lower()
+        return (0 if group is None or g == group else 1, 0 if cid == annotated else 1, 0 if named else 1,
+                0 if preferred else 1, 0 if cid.startswith("MESH:D") else 1, GROUP_PRIORITY.get(g, 9), cid)
 
     ranked = sorted(candidates, key=rank)
     best, preferred = ranked[0]

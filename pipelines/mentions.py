@@ -222,7 +222,8 @@ class MentionFinder:
 
     def _dictionary_link(self, text: str, start: int, end: int, cands: tuple[tuple[str, bool], ...],
                          case: bool) -> Link:
-        return choose_link(cands, self.lexicon, case, annotated=self.lexicon.annotated_choice(text[start:end]))
+        return choose_link(cands, self.lexicon, case, annotated=self.lexicon.annotated_choice(text[start:end]),
+                           text=text[start:end])
 
     def _link_exact(self, text: str, ner: list[tuple[int, int, str]], dictionary: list[tuple[int, int, Link]]
                     ) -> tuple[list[tuple[int, int, Link]], list[tuple[int, int, str]]]:
@@ -242,7 +243,8 @@ class MentionFinder:
                 group = self._retyped(text[start:end], found, group)
             if found and in_group(found[0], self.lexicon, group):
                 annotated = self.lexicon.annotated_choice(text[start:end])
-                linked.append((start, end, choose_link(found[0], self.lexicon, found[1], group, annotated)))
+                linked.append((start, end, choose_link(found[0], self.lexicon, found[1], group, annotated,
+                                                       text[start:end])))
             else:
                 unresolved.append((start, end, group))
         return linked, unresolved

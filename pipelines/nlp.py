@@ -69,7 +69,8 @@ OPTIONAL_STEPS = ("ner", "priors", "dictionary", "tfidf", "abbreviations", "salt
 # a head are one mention; a drug's salt is part of its name; the NER model's dictionary features leave annotated
 # names out, as in its training; a definition vouches for a dictionary match. 6: abbreviation long forms found in
 # the text, over whitespace words within the sentence; a long form's tail that is no disease must start its short form;
-# a name the model marked once is a mention wherever the document repeats it.
+# a name the model marked once is a mention wherever the document repeats it; a concept named as the text is written
+# wins the look-up.
 EXTRACTION_RULES = 6
 NER_MODEL_DIR = Path(__file__).parent / "models" / "ner"
 _NER_MODELS: dict[Path, Language] = {}

@@ -65,7 +65,7 @@ class SaltNames:
         found = self.lexicon.lookup(name)
         if found is None:
             return None
-        link = choose_link(found[0], self.lexicon, found[1], annotated=self.lexicon.annotated_choice(name))
+        link = choose_link(found[0], self.lexicon, found[1], annotated=self.lexicon.annotated_choice(name), text=name)
         return link if self.lexicon.concepts[link.concept_id][1] == "CHEM" else None
 
 

@@ -79,6 +79,22 @@ def test_exact_candidates_prefer_the_ner_group(tiny_vocabulary) -> None:
     assert link.concept_id == "MESH:D051176" and link.alternatives == ("MESH:D000740",)
 
 
+def test_a_name_spelt_as_written_beats_its_plural_class() -> None:
+    from medkg.ontologies.concept import Concept
+    from medkg.ontologies.vocabulary import Vocabulary
+
+    vocab = Vocabulary()
+    vocab.add([Concept("MESH:D010659", "MESH", "Phenylhydrazines", tree_numbers=("D02.092.471.683",),
+                       semantic_types=("CHEM",), vocab_version="test"),
+               Concept("MESH:C030299", "MESH", "phenylhydrazine", semantic_types=("CHEM",), vocab_version="test")])
+    lex = Lexicon.from_vocabulary(vocab, approximate=False)
+    found = lex.lookup("phenylhydrazine")
+    assert found is not None and {c for c, _ in found[0]} == {"MESH:D010659", "MESH:C030299"}  # one key, both
+    assert choose_link(found[0], lex, found[1], text="Phenylhydrazine").concept_id == "MESH:C030299"
+    assert choose_link(found[0], lex, found[1], text="phenylhydrazines").concept_id == "MESH:D010659"
+    assert choose_link(found[0], lex, found[1]).concept_id == "MESH:D010659"  # no text: descriptors first
+
+
 def test_an_alias_with_a_word_the_mention_lacks_is_no_approximate_link(tiny_vocabulary) -> None:
     from medkg.pipelines.linking import _words_covered
 
