@@ -22,7 +22,9 @@ after the dictionary matcher, applies them:
   protein such as "vasoactive intestinal peptide (VIP)");
 - when the long form names nothing the vocabulary knows, links on the short
   form are dropped: the document has said what the letters mean, and it is not
-  what the acronym table guessed.
+  what the acronym table guessed; unless the long form's TF-IDF candidates hold
+  the short form's own concept ("3'-azido-3'dideoxythymidine (AZT)" is
+  zidovudine, spelt as no term spells it).
 
 Two long forms merely *contain* a disease or chemical name and are not one: a
 name governed by a preposition ("deleted in colorectal cancer (DCC)", a gene)
@@ -55,6 +57,8 @@ CHEMICAL_NAME_WORDS = 3
 # MeSH branches of gene products: enzymes (D08) and amino acids, peptides, proteins (D12)
 GENE_PRODUCT_BRANCHES = frozenset({"D08", "D12"})
 ENZYME_BRANCHES = frozenset({"D08"})
+# TF-IDF similarity at which a long form no mention covers still spells its short form's own concept
+SPELT_ALIKE = 0.7
 
 
 class AbbreviationLinker:
@@ -88,6 +92,8 @@ class AbbreviationLinker:
                 found = self._link_text(shorts[0]._.long_form.text)  # a mention overlaps it, none lines up
             else:
                 found = None
+            if found is None and source is None:
+                found = self._spelt_like_short_form(ents, shorts)
             if found is not None and self._enzyme(found[1]):
                 found = None  # "nitric oxide synthase (NOS)": the letters name a gene product, no chemical mention
             for short in shorts:
@@ -104,6 +110,28 @@ class AbbreviationLinker:
                 and not any(r.start < e.end and e.start < r.end for r in replaced)]
         doc.ents = filter_spans(kept + replaced)
         return doc
+
+    def _spelt_like_short_form(self, ents: list[Span], shorts: list[Span]) -> tuple[str, Link] | None:
+        """The short form's own link, when no mention is its long form but the long form spells its concept.
+
+        "3'-azido-3'dideoxythymidine (AZT)": no term spells the long form, so no mention is it, but the model
+        marked "AZT", the dictionary links it to Zidovudine, and the long form's TF-IDF candidates hold
+        Zidovudine ("3'-Azido-3'-deoxythymidine") at 0.7 or more: the definition confirms the short form's
+        meaning rather than overruling it. A gene or its product ("von Hippel-Lindau tumor suppressor gene
+        (VHL)") is not asked. BC5CDR dev +0.0009 (AZT, MIBG, PTZ, SIADH), elsewhere unchanged.
+        """
+        long = shorts[0]._.long_form.text
+        if self.lexicon is None or self.lexicon.candidates is None or \
+                long.split()[-1].lower() in GENE_PRODUCT_HEADS:
+            return None
+        own = next((e for short in shorts for e in ents if e.label_ in ("CHEM", "DISO")
+                    and (e.start_char, e.end_char) == (short.start_char, short.end_char)), None)
+        if own is None:
+            return None
+        if any(c.concept_id == own._.link.concept_id and c.similarity >= SPELT_ALIKE
+               for c in self.lexicon.candidates([long])[0]):
+            return (own.label_, own._.link)
+        return None
 
     def _part_of_longer(self, ents: list[Span], short: Span, found: tuple[str, Link] | None) -> bool:
         """Whether a longer mention holds this short form, which is then part of it rather than a mention.

@@ -319,3 +319,25 @@ def test_a_long_forms_tail_names_it_only_if_it_starts_the_short_form(tmp_path: P
     got = {(m.text, m.link.concept_id) for m in Extractor(path, dictionary_fills_ner_groups="all").mentions(text)}
     assert not [t for t, _ in got if t == "CS"]  # "salt" is not what CS stands for
     assert ("LID", "MESH:D004409") in got  # the dyskinesia is what LID stands for
+
+
+def test_a_long_form_that_spells_the_short_forms_concept_confirms_it(tmp_path: Path) -> None:
+    from medkg.ontologies.concept import Concept
+    from medkg.ontologies.vocabulary import Vocabulary
+
+    vocab = Vocabulary()
+    vocab.add([Concept("MESH:D015215", "MESH", "Zidovudine", synonyms=("AZT", "3'-Azido-3'-deoxythymidine",
+                                                                       "Azidothymidine"),
+                       tree_numbers=("D03.383.742.698.253.900",), semantic_types=("CHEM",), vocab_version="test")])
+    path = tmp_path / "lexicon.pkl"
+    Lexicon.from_vocabulary(vocab).save(path)
+    extractor = Extractor(path, dictionary_fills_ner_groups="all")
+
+    def short_forms(text: str) -> list[str]:
+        return [m.link.concept_id for m in extractor.mentions(text) if m.text == "AZT"]
+
+    # no term spells this long form, but its letters are zidovudine's: the short form keeps its link
+    assert short_forms("Anaemia induced by 3'-azido-3'dideoxythymidine (AZT) was studied. AZT was given.") == \
+        ["MESH:D015215", "MESH:D015215"]
+    # a long form that names something else overrules the acronym table
+    assert short_forms("Mice got the antizinc toxin (AZT) daily. AZT was given.") == []
