@@ -109,12 +109,13 @@ def _is_unit(text: str, start: int, end: int) -> bool:
 
 
 def _trimmed(text: str, start: int, end: int) -> tuple[int, int]:
-    """A span without cue words in front and the hyphens and stops its tokens carried ("(+)-cibenzoline")."""
+    """A span without cue words in front and the hyphens, stops and trailing charge signs its tokens carried
+    ("(+)-cibenzoline", "MDMA+ users": no BC5CDR mention ends in "+")."""
     while (cue := _LEADING_CUE.match(text, start, end)) is not None:
         start = cue.end()
     while start < end and text[start] in "-.,;: ":
         start += 1
-    while end > start and text[end - 1] in "-.,;: ":
+    while end > start and text[end - 1] in "-.,;:+ ":
         end -= 1
     return start, end
 

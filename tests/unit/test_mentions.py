@@ -110,6 +110,8 @@ def test_cue_words_and_stray_punctuation_are_trimmed_from_model_spans(lexicon: L
     got = linked(MentionFinder(lexicon)(doc))
     assert got == {"chest pain": ("MESH:D002637", "dictionary:preferred"),
                    "pneumonia": ("MESH:D011014", "dictionary:preferred")}
+    got = linked(MentionFinder(lexicon)(doc_with_ner("Anemia+ patients.", [("Anemia+", "Disease")])))
+    assert got == {"Anemia": ("MESH:D000740", "dictionary:preferred")}  # a charge sign is no part of a name
 
 
 def test_pressure_units_are_no_chemicals(tiny_vocabulary) -> None:
