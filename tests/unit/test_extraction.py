@@ -176,7 +176,7 @@ def test_a_short_form_of_a_gene_named_after_a_disease_is_no_disease(extractor: E
     assert {m.text: m.link.concept_id for m in mentions}.get("skin neoplasms") == "MESH:D012878"
 
 
-@pytest.mark.parametrize("tree, short_form", [("D12.776.913", "MESH:D007041"),  # a protein: its definition links
+@pytest.mark.parametrize("tree, short_form", [("D12.776.913", None),  # filed as a protein, named as an enzyme
                                                ("D08.811.913", None)])  # an enzyme: no chemical mention at all
 def test_a_disease_named_by_a_genes_short_form_keeps_its_whole_span(tmp_path: Path, tree: str,
                                                                     short_form: str | None) -> None:
@@ -341,3 +341,17 @@ def test_a_long_form_that_spells_the_short_forms_concept_confirms_it(tmp_path: P
         ["MESH:D015215", "MESH:D015215"]
     # a long form that names something else overrules the acronym table
     assert short_forms("Mice got the antizinc toxin (AZT) daily. AZT was given.") == []
+
+
+def test_a_proteins_short_form_is_no_chemical_mention(tmp_path: Path) -> None:
+    from medkg.ontologies.concept import Concept
+    from medkg.ontologies.vocabulary import Vocabulary
+
+    vocab = Vocabulary()
+    vocab.add([Concept("MESH:D011950", "MESH", "Receptors, Cholinergic", synonyms=("acetylcholine receptor", "AChR"),
+                       tree_numbers=("D12.776.543.750.720.200",), semantic_types=("CHEM",), vocab_version="test")])
+    path = tmp_path / "lexicon.pkl"
+    Lexicon.from_vocabulary(vocab, approximate=False).save(path)
+    text = "Antibodies bound the acetylcholine receptor (AChR) of the muscle; AChR density fell."
+    got = [m.text for m in Extractor(path, dictionary_fills_ner_groups="all").mentions(text)]
+    assert "AChR" not in got

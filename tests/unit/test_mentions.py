@@ -163,3 +163,18 @@ def test_the_models_verdict_on_a_name_holds_for_its_other_occurrences(lexicon: L
     assert spans == [("Anemia", 0), ("anemia", 27), ("AIDS", 48), ("anemia", 57)]
     alone = MentionFinder(lexicon, priors=rare)(doc_with_ner("Later the anemia worsened.", []))
     assert list(alone.ents) == []
+
+
+def test_the_chemical_a_receptor_or_enzyme_is_named_after_is_a_match_of_its_own() -> None:
+    from medkg.ontologies.vocabulary import Vocabulary
+
+    vocab = Vocabulary()
+    vocab.add([Concept("MESH:D009638", "MESH", "Norepinephrine", tree_numbers=("D02.092.211.215.625",),
+                       semantic_types=("CHEM",), vocab_version="test"),
+               Concept("MESH:D050484", "MESH", "Norepinephrine Plasma Membrane Transport Proteins",
+                       synonyms=("norepinephrine transporter",), tree_numbers=("D12.776.157.530",),
+                       semantic_types=("CHEM",), vocab_version="test")])
+    lexicon = Lexicon.from_vocabulary(vocab, approximate=False)
+    priors = MatchPriors({"CHEM|lower|D02": (19, 20), "CHEM|lower|D12": (1, 20)})  # drugs yes, proteins no
+    got = linked(MentionFinder(lexicon, priors=priors)(doc_with_ner("The norepinephrine transporter fell.", [])))
+    assert got == {"norepinephrine": ("MESH:D009638", "dictionary:preferred")}
