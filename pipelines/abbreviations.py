@@ -77,7 +77,7 @@ class AbbreviationLinker:
         if not doc.has_extension("abbreviations"):
             return doc
         ents = list(doc.ents)
-        add_missed_definitions(doc, ents)
+        add_missed_definitions(doc, ents, self.lexicon)
         if not doc._.abbreviations:
             return doc
         by_long: dict[tuple[int, int], list[Span]] = {}

@@ -20,6 +20,8 @@ mention's first word (leading locants aside: "13-cis-retinoic acid (cis-RA)");
 a one-letter short form must be the mention's capitalised first letter.
 :mod:`medkg.pipelines.mentions` asks the same of a dictionary match it would
 otherwise leave out (``defined_short_form``).
+A parenthesis the letters do not spell is still a definition when the
+dictionary links it to the mention's own concept ("17beta-estradiol (E2)").
 Each occurrence of the short form after the definition is then added to
 ``doc._.abbreviations`` as scispaCy would, for ``medkg_abbreviations`` to link.
 """
@@ -31,6 +33,7 @@ import re
 from spacy.tokens import Doc, Span
 
 from medkg.pipelines.abbreviation_detector import find_long_form
+from medkg.pipelines.lexicon import Lexicon
 
 # a short form right after a mention: "(DEN: ...", "(BPV; ...", "(T)"; what follows the letters closes or notes
 _DEFINITION = re.compile(r" ?\(([A-Za-z][A-Za-z0-9-]{0,9})(?:\)|[;:,] )")
@@ -64,7 +67,20 @@ def defined_short_form(doc: Doc, text: str, start: int, end: int) -> tuple[int, 
     return m.span(1)
 
 
-def add_missed_definitions(doc: Doc, ents: list[Span]) -> None:
+def same_concept_short_form(text: str, ent: Span, lexicon: Lexicon) -> tuple[int, int] | None:
+    """A parenthesis right after a linked mention that the dictionary links to the mention's own concept.
+
+    "17beta-estradiol (E2)", "potassium (K)": the letters do not spell the name as Schwartz & Hearst require,
+    but the vocabulary says both name one concept, which is what a definition says.
+    """
+    m = _DEFINITION.match(text, ent.end_char)
+    if m is None or ent._.link is None:
+        return None
+    found = lexicon.lookup(m.group(1))
+    return m.span(1) if found and any(cid == ent._.link.concept_id for cid, _ in found[0]) else None
+
+
+def add_missed_definitions(doc: Doc, ents: list[Span], lexicon: Lexicon | None = None) -> None:
     """Append to ``doc._.abbreviations`` the definitions after ``ents`` that the detector did not find."""
     known = {a.text for a in doc._.abbreviations}
     text = doc.text
@@ -72,6 +88,8 @@ def add_missed_definitions(doc: Doc, ents: list[Span]) -> None:
         if ent.label_ not in ("CHEM", "DISO"):
             continue
         found = defined_short_form(doc, text, ent.start_char, ent.end_char)
+        if found is None and lexicon is not None:
+            found = same_concept_short_form(text, ent, lexicon)
         if found is None or text[found[0] : found[1]] in known:
             continue
         short = text[found[0] : found[1]]

@@ -61,3 +61,26 @@ def test_long_short_forms_and_unbalanced_brackets_are_no_definitions(nlp: Langua
     # an opening bracket right before the parenthesis is not part of the long form
     text = "Rats were treated with testosterone propionate [(TP) 10 mg] daily."
     assert definitions(nlp, text) == {"TP": "testosterone propionate"}
+
+
+def test_a_short_form_the_vocabulary_gives_the_mentions_concept_is_defined(nlp: Language) -> None:
+    from medkg.ontologies.concept import Concept
+    from medkg.ontologies.vocabulary import Vocabulary
+    from medkg.pipelines.abbreviations import AbbreviationLinker
+    from medkg.pipelines.lexicon import Lexicon
+    from medkg.pipelines.mentions import MentionFinder  # noqa: F401  (registers Span._.link)
+    from medkg.pipelines.records import Link
+
+    vocab = Vocabulary()
+    vocab.add([Concept("MESH:D004958", "MESH", "Estradiol", synonyms=("17beta-Estradiol", "E2"),
+                       tree_numbers=("D04.210.500.365.415.248",), semantic_types=("CHEM",), vocab_version="test")])
+    lexicon = Lexicon.from_vocabulary(vocab, approximate=False)
+    text = "Rats got 17beta-estradiol (E2) daily; E2 raised VEGF."
+    doc = nlp(text)
+    assert doc._.abbreviations == []  # the letters do not spell the name: no definition by Schwartz & Hearst
+    mention = doc.char_span(9, 25, label="CHEM")
+    mention._.link = Link(concept_id="MESH:D004958", score=1.0, method="dictionary:synonym")
+    doc.ents = [mention]
+    linked = [(e.text, e._.link.concept_id, e._.link.method) for e in AbbreviationLinker(lexicon)(doc).ents]
+    assert linked == [("17beta-estradiol", "MESH:D004958", "dictionary:synonym"),
+                      ("E2", "MESH:D004958", "abbreviation"), ("E2", "MESH:D004958", "abbreviation")]
