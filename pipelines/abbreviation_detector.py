@@ -22,8 +22,11 @@ in the paper, and stops at the sentence start (the paper looks within the
 sentence; without the limit "myotonic dystrophy (DM)" found "dystrophy. In
 myotonic dystrophy"); the characters are searched in the document's own text;
 a short form is at most 10 characters (the paper's limit; scispaCy limits
-each token, so "Addisons disease" passed); and a chemical's leading locant
-joins the long form ("1-methyl-4-phenyl-...", not "methyl-4-phenyl-...").
+each token, so "Addisons disease" passed); a chemical's leading locant joins
+the long form ("1-methyl-4-phenyl-...", "(R)-alpha-methylhistamine"); a long
+form with unbalanced brackets is none; and capital letters followed by
+lower-case words in the parenthesis are the short form with a note ("mean
+arterial pressure (MAP femoral)": 9 "MAP"s were methamphetamine on BC5CDR dev).
 On NCBI-disease dev: F1 +0.005 (10 gene "VHL"s no longer diseases), BC5CDR dev
 +0.0004 together with the first-letter rule in
 :mod:`medkg.pipelines.abbreviations`; the held-out tenths unchanged.
@@ -35,7 +38,7 @@ from collections import defaultdict
 
 from scispacy.abbreviation import AbbreviationDetector, short_form_filter, span_contains_unbalanced_parentheses
 from spacy.language import Language
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc, Span, Token
 
 # Schwartz & Hearst: a short form has at most this many characters
 SHORT_FORM_CHARS = 10
@@ -114,6 +117,8 @@ def candidates(doc: Doc, matches: list[tuple[int, int, int]]) -> list[tuple[Span
                 continue
         else:
             short = doc[start:end]
+            if end - start > 1 and _acronym(doc[start]) and all(t.is_lower for t in doc[start + 1 : end]):
+                short = doc[start : start + 1]  # "mean arterial pressure (MAP femoral)": a note after the letters
             length = sum(len(t) for t in short)
             end = start - 1
             while end > 0 and doc[end - 1].text in ("(", "["):  # "testosterone propionate [(TP)"
@@ -122,6 +127,10 @@ def candidates(doc: Doc, matches: list[tuple[int, int, int]]) -> list[tuple[Span
         if len(window) and short_form_filter(short) and len(short.text) <= SHORT_FORM_CHARS:
             found.append((window, short))
     return found
+
+
+def _acronym(token: Token) -> bool:
+    return 2 <= len(token) <= SHORT_FORM_CHARS and token.text.isalnum() and token.text.isupper()
 
 
 class TextAbbreviationDetector(AbbreviationDetector):

@@ -47,6 +47,12 @@ def test_the_long_form_stays_in_its_sentence(nlp: Language) -> None:
         {"DM": "dystrophy and myotonic dystrophy"}  # within the sentence, the letters' reading stands
 
 
+def test_a_note_after_the_letters_leaves_them_a_short_form(nlp: Language) -> None:
+    text = "Tilting lowered the mean arterial pressure (MAP femoral) at once; MAP recovered."
+    assert definitions(nlp, text) == {"MAP": "mean arterial pressure"}
+    assert definitions(nlp, "It fell (by twenty) within minutes.") == {}
+
+
 def test_a_leading_locant_belongs_to_the_name(nlp: Language) -> None:
     text = "Monkeys received 1-methyl-4-phenyl-1,2,3,6-tetrahydropyridine (MPTP) twice."
     assert definitions(nlp, text) == {"MPTP": "1-methyl-4-phenyl-1,2,3,6-tetrahydropyridine"}
