@@ -183,7 +183,10 @@ class AbbreviationLinker:
         return frozenset(self.lexicon.concepts[link.concept_id][2]) if self.lexicon is not None else frozenset()
 
     def _link_text(self, text: str) -> tuple[str, Link] | None:
-        """A long form no mention covers, linked on its own: exact term, else a confident TF-IDF candidate."""
+        """A long form no mention covers, linked on its own: exact term, else a confident TF-IDF candidate
+        whose alias has every word in the long form, as for mentions (:func:`linking._words_covered`):
+        "mean arterial blood pressure (MBP)" is not Hypotension through its alias "reduction in mean arterial
+        blood pressure" (BC5CDR dev +0.0013, training documents +0.0016 and +0.0008)."""
         if self.lexicon is None:
             return None
         found = self.lexicon.lookup(text)
@@ -192,7 +195,7 @@ class AbbreviationLinker:
                                text=text)
         elif self.lexicon.candidates is not None and text.split()[-1].lower() not in GENE_PRODUCT_HEADS:
             cands = self.lexicon.candidates([text])[0]
-            links = [approximate_link(cands, self.lexicon, group) for group in ("DISO", "CHEM")]
+            links = [approximate_link(cands, self.lexicon, group, text=text) for group in ("DISO", "CHEM")]
             link = max((lk for lk in links if lk is not None), key=lambda lk: lk.score, default=None)
         else:
             link = None

@@ -355,3 +355,21 @@ def test_a_proteins_short_form_is_no_chemical_mention(tmp_path: Path) -> None:
     text = "Antibodies bound the acetylcholine receptor (AChR) of the muscle; AChR density fell."
     got = [m.text for m in Extractor(path, dictionary_fills_ner_groups="all").mentions(text)]
     assert "AChR" not in got
+
+
+def test_a_long_forms_approximate_link_needs_every_word_of_the_alias(tmp_path: Path) -> None:
+    from medkg.ontologies.concept import Concept
+    from medkg.ontologies.vocabulary import Vocabulary
+
+    vocab = Vocabulary()
+    vocab.add([Concept("MESH:D007022", "MESH", "Hypotension",
+                       synonyms=("reduction in mean arterial blood pressure",),
+                       tree_numbers=("C14.907.514",), semantic_types=("DISO",), vocab_version="test"),
+               Concept("MESH:D062186", "MESH", "Arterial Pressure", synonyms=("arterial blood pressure",),
+                       tree_numbers=("G09.330.125",), semantic_types=("PHYS",), vocab_version="test")])
+    path = tmp_path / "lexicon.pkl"
+    Lexicon.from_vocabulary(vocab).save(path)
+    text = "Clonidine lowered the mean arterial blood pressure (MBP) in rats; MBP recovered in an hour."
+    got = {(m.text, m.link.concept_id) for m in Extractor(path, dictionary_fills_ner_groups="all").mentions(text)}
+    # the closest alias is a reduction in that pressure: a word the long form lacks, so no link for MBP
+    assert not [t for t, _ in got if t == "MBP"]
