@@ -168,6 +168,11 @@ def _named_inside(text: str, hits: list[tuple[int, int, tuple[tuple[str, bool], 
     return found
 
 
+# words of a disease's course that both BC5CDR and NCBI-disease leave out of the mention ("severe anemia")
+_COURSE_WORD = re.compile(r"(?:severe|mild|progressive|recurrent|prolonged|persistent|fatal|transient|increased)\s+",
+                          re.IGNORECASE)
+
+
 @dataclass
 class _State:
     """One document between the batch's steps."""
@@ -309,7 +314,24 @@ class MentionFinder:
         for (st, start, end, group), cands in zip(todo, found):
             link = approximate_link(cands, self.lexicon, group, text=st.text[start:end])
             if link is not None:
-                st.linked.append((start, end, link))
+                st.linked.append((self._unqualified(st.text, start, end, link), end, link))
+
+    def _unqualified(self, text: str, start: int, end: int, link: Link) -> int:
+        """Where a TF-IDF-linked span starts once the course words in front that annotators leave out are
+        dropped ("transient renal failure" is the exact term "renal failure"), if what remains is an exact term
+        of the linked concept; else ``start``.
+
+        Both training splits leave these words out of the mention: "severe" 95 times (6 in), "mild" 22 (1),
+        "progressive" 23 (4), "recurrent" 25 (2), "prolonged", "persistent", "fatal", "transient", "increased"
+        49 (8); unlike "acute", "chronic", "malignant" or "hereditary", which they keep about as often or more.
+        """
+        at = start
+        while (word := _COURSE_WORD.match(text, at, end)) is not None:
+            at = word.end()
+            found = self.lexicon.lookup(text[at:end])
+            if found and any(cid == link.concept_id for cid, _ in found[0]):
+                return at
+        return start
 
     def _fills(self, text: str, start: int, end: int, link: Link, ner_ran: bool) -> bool:
         """Whether a dictionary match that no linked NER span covers becomes a mention."""

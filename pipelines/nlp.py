@@ -70,7 +70,8 @@ OPTIONAL_STEPS = ("ner", "priors", "dictionary", "tfidf", "abbreviations", "salt
 # names out, as in its training; a definition vouches for a dictionary match. 6: abbreviation long forms found in
 # the text, over whitespace words within the sentence; a long form's tail that is no disease must start its short form;
 # a name the model marked once is a mention wherever the document repeats it; a concept named as the text is written
-# wins the look-up.
+# wins the look-up; chemicals inside receptor and enzyme names; proteins' short forms are no chemicals; course words
+# ("severe", "transient") leave TF-IDF-linked spans.
 EXTRACTION_RULES = 6
 NER_MODEL_DIR = Path(__file__).parent / "models" / "ner"
 _NER_MODELS: dict[Path, Language] = {}

@@ -178,3 +178,11 @@ def test_the_chemical_a_receptor_or_enzyme_is_named_after_is_a_match_of_its_own(
     priors = MatchPriors({"CHEM|lower|D02": (19, 20), "CHEM|lower|D12": (1, 20)})  # drugs yes, proteins no
     got = linked(MentionFinder(lexicon, priors=priors)(doc_with_ner("The norepinephrine transporter fell.", [])))
     assert got == {"norepinephrine": ("MESH:D009638", "dictionary:preferred")}
+
+
+def test_course_words_annotators_leave_out_leave_a_tfidf_linked_span(lexicon: Lexicon) -> None:
+    doc = doc_with_ner("A severe skin neoplasma grew.", [("severe skin neoplasma", "Disease")])
+    assert linked(MentionFinder(lexicon)(doc)) == {"severe skin neoplasma": ("MESH:D012878", "tfidf")}  # no exact term
+    doc = doc_with_ner("A severe skin neoplasms case.", [("severe skin neoplasms", "Disease")])
+    got = linked(MentionFinder(lexicon)(doc))
+    assert got == {"skin neoplasms": ("MESH:D012878", "tfidf")}  # what remains is the linked concept's term
