@@ -18,6 +18,9 @@ The extended mention keeps the link of the mention it grew from (one of the ids 
 span). A chemical or disease mention among the conjuncts ("cocaine or amphetamine abuse") blocks the
 extension, since mentions may not overlap; other mentions there (the anatomy term "breast") give way.
 
+A disease's short form followed by "syndrome" or "disease" takes that word in ("HPT-JT syndrome"), as the
+training splits mark it seven times of seven: NCBI-disease dev span F1 +0.003, held-out tenth +0.002.
+
 Measured on the dev splits (strict span + id F1): BC5CDR 0.8364 -> 0.8372, NCBI-disease 0.7654 -> 0.7718;
 held-out tenth of the training splits 0.8437 -> 0.8437 and 0.7898 -> 0.7919; the training documents
 themselves gain too (0.9608 -> 0.9611, 0.9368 -> 0.9381), where the model has learnt most of them.
@@ -62,7 +65,7 @@ class CompositeMentions:
                 continue
             span._.link, span._.char_span = ent._.link, (start, end)
             ents = [span if e is ent else e for e in ents if not any(e is b for b in before)]
-        doc.ents = ents
+        doc.ents = [_with_head(doc, e) for e in ents]
         return doc
 
     def _composite_start(self, text: str, ent: Span) -> int | None:
@@ -93,6 +96,24 @@ class CompositeMentions:
         """Whether ``text`` is a term of a concept of ``group``."""
         found = self.lexicon.lookup(text)
         return found is not None and in_group(found[0], self.lexicon, group)
+
+
+# a short form and the word that makes it a disease's name: "HPT-JT syndrome", "MJD disease"
+_SHORT_FORM = re.compile(r"[A-Z][A-Z0-9-]{1,9}")
+_HEAD_AFTER = re.compile(r" (?:syndrome|disease)s?\b")
+
+
+def _with_head(doc: Doc, ent: Span) -> Span:
+    """A disease short form with the "syndrome" or "disease" after it, as both corpora mark it."""
+    start, end = ent._.char_span
+    head = _HEAD_AFTER.match(doc.text, end)
+    if ent.label_ != "DISO" or head is None or not _SHORT_FORM.fullmatch(doc.text, start, end):
+        return ent
+    span = doc.char_span(start, head.end(), label=ent.label_, alignment_mode="expand")
+    if span is None or any(t.ent_iob_ != "O" for t in doc[ent.end : span.end]):
+        return ent
+    span._.link, span._.char_span = ent._.link, (start, head.end())
+    return span
 
 
 @Language.factory("medkg_composites", default_config={"lexicon_path": ""})

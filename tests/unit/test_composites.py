@@ -69,3 +69,15 @@ def test_conjuncts_that_modify_the_head_join_the_mention(lexicon_path: Path, tex
 ])
 def test_other_coordinations_stay_apart(lexicon_path: Path, text: str, expected: list[tuple[str, str]]) -> None:
     assert mentions(lexicon_path, text) == expected
+
+
+def test_a_disease_short_form_takes_the_syndrome_after_it(tmp_path: Path) -> None:
+    vocab = Vocabulary()
+    vocab.add([_concept("MESH:C563273", "Hyperparathyroidism 2", "C19.642.355.480", "DISO", "HPT-JT"),
+               _concept("MESH:D003042", "Cocaine", "D03.132.436.178", "CHEM", "COC")])
+    path = tmp_path / "lexicon.pkl"
+    Lexicon.from_vocabulary(vocab, approximate=False).save(path)
+    text = "Carriers of HPT-JT syndrome and COC disease users were seen; HPT-JT recurs."
+    assert mentions(path, text) == [("HPT-JT syndrome", "MESH:C563273"), ("COC", "MESH:D003042"),
+                                    ("HPT-JT", "MESH:C563273")]  # a chemical's letters take no "disease"
+    assert mentions(path, text, rule=False)[0] == ("HPT-JT", "MESH:C563273")
