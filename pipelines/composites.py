@@ -65,7 +65,7 @@ class CompositeMentions:
                 continue
             span._.link, span._.char_span = ent._.link, (start, end)
             ents = [span if e is ent else e for e in ents if not any(e is b for b in before)]
-        doc.ents = [_with_head(doc, e) for e in ents]
+        doc.ents = [_with_head(doc, text, e) for e in ents]
         return doc
 
     def _composite_start(self, text: str, ent: Span) -> int | None:
@@ -103,11 +103,15 @@ _SHORT_FORM = re.compile(r"[A-Z][A-Z0-9-]{1,9}")
 _HEAD_AFTER = re.compile(r" (?:syndrome|disease)s?\b")
 
 
-def _with_head(doc: Doc, ent: Span) -> Span:
-    """A disease short form with the "syndrome" or "disease" after it, as both corpora mark it."""
+def _with_head(doc: Doc, text: str, ent: Span) -> Span:
+    """A disease short form with the "syndrome" or "disease" after it, as both corpora mark it.
+
+    ``text`` is ``doc.text``, passed in: ``Doc.text`` joins every token on each call."""
+    if ent.label_ != "DISO":
+        return ent
     start, end = ent._.char_span
-    head = _HEAD_AFTER.match(doc.text, end)
-    if ent.label_ != "DISO" or head is None or not _SHORT_FORM.fullmatch(doc.text, start, end):
+    head = _HEAD_AFTER.match(text, end)
+    if head is None or not _SHORT_FORM.fullmatch(text, start, end):
         return ent
     span = doc.char_span(start, head.end(), label=ent.label_, alignment_mode="expand")
     if span is None or any(t.ent_iob_ != "O" for t in doc[ent.end : span.end]):
