@@ -49,6 +49,7 @@ from medkg.pipelines.extra_abbreviations import add_missed_definitions
 from medkg.pipelines.lexicon import Lexicon, cached_lexicon
 from medkg.pipelines.linking import approximate_link, choose_link
 from medkg.pipelines.records import Link
+from medkg.pipelines.tokenizer import doc_text
 
 # a long form whose mention follows one of these is about something *in* or *of* the disease ("deleted in ...")
 PREPOSITIONS = frozenset("in of for to with by on against from at within".split())
@@ -77,7 +78,8 @@ class AbbreviationLinker:
         if not doc.has_extension("abbreviations"):
             return doc
         ents = list(doc.ents)
-        add_missed_definitions(doc, ents, self.lexicon)
+        text = doc_text(doc)
+        add_missed_definitions(doc, ents, self.lexicon, text)
         if not doc._.abbreviations:
             return doc
         by_long: dict[tuple[int, int], list[Span]] = {}
@@ -88,9 +90,9 @@ class AbbreviationLinker:
         replaced: list[Span] = []
         dropped: set[tuple[int, int]] = set()
         for (lstart, lend), shorts in by_long.items():
-            source = _long_form_mention(ents, lstart, lend, doc.text, shorts[0].text)
+            source = _long_form_mention(ents, lstart, lend, text, shorts[0].text)
             found: tuple[str, Link] | None
-            if source is not None and _governed(doc.text[lstart : source.start_char]):
+            if source is not None and _governed(text[lstart : source.start_char]):
                 found = None  # "deleted in colorectal cancer (DCC)": a gene named after the disease
             elif source is not None:
                 found = (source.label_, source._.link)
@@ -100,7 +102,7 @@ class AbbreviationLinker:
                 found = None
             if found is None and source is None:
                 found = self._spelt_like_short_form(ents, shorts)
-            if found is not None and (self._enzyme(found[1]) or self._protein(found[1], doc.text[lstart:lend])):
+            if found is not None and (self._enzyme(found[1]) or self._protein(found[1], text[lstart:lend])):
                 found = None  # "nitric oxide synthase (NOS)": the letters name a gene product, no chemical mention
             for short in shorts:
                 if self._part_of_longer(ents, short, found):

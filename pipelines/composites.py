@@ -35,6 +35,7 @@ from spacy.tokens import Doc, Span
 
 from medkg.pipelines.lexicon import Lexicon, cached_lexicon
 from medkg.pipelines.linking import in_group
+from medkg.pipelines.tokenizer import doc_text
 
 COMPOSITE_GROUPS = ("DISO",)
 NER_GROUPS = ("CHEM", "DISO")
@@ -50,7 +51,7 @@ class CompositeMentions:
 
     def __call__(self, doc: Doc) -> Doc:
         ents = list(doc.ents)
-        text = doc.text
+        text = doc_text(doc)
         for ent in [e for e in ents if e.label_ in self.groups]:
             start = self._composite_start(text, ent)
             if start is None:

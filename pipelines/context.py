@@ -31,6 +31,8 @@ from bisect import bisect_right
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from medkg.pipelines.tokenizer import doc_text
+
 NEGATION_PRE = (
     "no", "not", "denies", "denied", "deny", "without", "negative for", "free of", "absence of", "absent",
     "no evidence of", "no signs of", "no sign of", "no history of", "ruled out", "rules out", "never had",
@@ -116,8 +118,8 @@ def mark_context(doc: Doc) -> Doc:
     ents_all = doc.ents
     if not ents_all:
         return doc
-    doc_text = doc.text  # Doc.text re-joins the tokens on every access
-    regions = heading_regions(doc_text)
+    text = doc_text(doc)
+    regions = heading_regions(text)
     # one pass over the sentences: Span.sent walks the tokens again for every entity
     sents = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
     starts = [s.start_char for s in sents]
@@ -126,7 +128,7 @@ def mark_context(doc: Doc) -> Doc:
         by_sent.setdefault(max(bisect_right(starts, ent.start_char) - 1, 0), []).append(ent)
     for k, ents in by_sent.items():
         sent = sents[k]
-        scopes = _scopes(doc_text[sent.start_char:sent.end_char])
+        scopes = _scopes(text[sent.start_char:sent.end_char])
         for ent in ents:
             s, e = ent.start_char - sent.start_char, ent.end_char - sent.start_char
             flags = {flag for flag, found in scopes.items() if any(a <= s and e <= b for a, b in found)}

@@ -34,6 +34,7 @@ from spacy.tokens import Doc, Span
 
 from medkg.pipelines.abbreviation_detector import find_long_form
 from medkg.pipelines.lexicon import Lexicon
+from medkg.pipelines.tokenizer import doc_text
 
 # a short form right after a mention: "(DEN: ...", "(BPV; ...", "(T)"; what follows the letters closes or notes
 _DEFINITION = re.compile(r" ?\(([A-Za-z][A-Za-z0-9-]{0,9})(?:\)|[;:,] )")
@@ -80,10 +81,12 @@ def same_concept_short_form(text: str, ent: Span, lexicon: Lexicon) -> tuple[int
     return m.span(1) if found and any(cid == ent._.link.concept_id for cid, _ in found[0]) else None
 
 
-def add_missed_definitions(doc: Doc, ents: list[Span], lexicon: Lexicon | None = None) -> None:
-    """Append to ``doc._.abbreviations`` the definitions after ``ents`` that the detector did not find."""
+def add_missed_definitions(doc: Doc, ents: list[Span], lexicon: Lexicon | None = None, text: str | None = None
+                           ) -> None:
+    """Append to ``doc._.abbreviations`` the definitions after ``ents`` that the detector did not find
+    (``text`` is ``doc.text`` when the caller has it)."""
     known = {a.text for a in doc._.abbreviations}
-    text = doc.text
+    text = doc_text(doc) if text is None else text
     for ent in ents:
         if ent.label_ not in ("CHEM", "DISO"):
             continue

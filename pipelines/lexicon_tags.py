@@ -39,6 +39,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from medkg.pipelines.lexicon import Lexicon, cached_lexicon
+from medkg.pipelines.tokenizer import doc_text
 
 TAG_GROUPS = ("CHEM", "DISO")
 
@@ -70,7 +71,7 @@ class LexiconTagger:
         self.lexicon = lexicon
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        text = doc_text(doc)
         doc._.lexicon_matches = list(self.lexicon.find(text))
         lex = self.lexicon
         annotated = lex.vocabulary_entries or lex.vocabulary_acronyms

@@ -73,6 +73,7 @@ from medkg.pipelines.linking import approximate_link, choose_link, in_group
 from medkg.pipelines.match_priors import MatchPriors
 from medkg.pipelines.records import Link
 from medkg.pipelines.terms import TOKEN_RE
+from medkg.pipelines.tokenizer import doc_text
 
 NER_GROUPS = {"Chemical": "CHEM", "Disease": "DISO"}
 DEFINED_PRIOR = 0.5  # a defined match of a kind at least this often a mention is one
@@ -223,7 +224,7 @@ class MentionFinder:
     def _prepare(self, doc: Doc) -> _State:
         """NER spans trimmed and linked exactly where they can be; the dictionary's matches."""
         ner_ran = doc.has_annotation("ENT_IOB")
-        text = doc.text  # Doc.text joins every token: once per document, not per mention
+        text = doc_text(doc)
         ner = [(*_trimmed(text, e.start_char, e.end_char), NER_GROUPS[e.label_]) for e in doc.ents
                if e.label_ in NER_GROUPS]
         ner = [(s, e, g) for s, e, g in ner if s < e and not _is_unit(text, s, e)]

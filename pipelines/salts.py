@@ -25,6 +25,7 @@ from spacy.tokens import Doc
 from medkg.pipelines.lexicon import Lexicon, cached_lexicon
 from medkg.pipelines.linking import choose_link
 from medkg.pipelines.records import Link
+from medkg.pipelines.tokenizer import doc_text
 
 _SALT = re.compile(
     r" (HCl|hydrochloride|dihydrochloride|hydrobromide|sulfate|sulphate|maleate|fumarate|mesylate|citrate|"
@@ -43,7 +44,7 @@ class SaltNames:
         self.lexicon = lexicon
 
     def __call__(self, doc: Doc) -> Doc:
-        text = doc.text
+        text = doc_text(doc)
         ents = list(doc.ents)
         for ent in [e for e in ents if e.label_ == "CHEM"]:
             start, end = ent._.char_span
