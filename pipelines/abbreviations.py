@@ -41,6 +41,7 @@ enzyme's never is.
 from __future__ import annotations
 
 import re
+
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
@@ -60,6 +61,8 @@ GENE_PRODUCT_HEADS = frozenset(
 # a long form of at most this many words is a chemical's whole name, not the detector reaching too far back
 CHEMICAL_NAME_WORDS = 3
 PROTEIN_WORDS = frozenset("receptor transporter channel protein kinase enzyme antigen".split())
+# words ending in "-ase" that name no enzyme
+NOT_ENZYMES = frozenset("disease increase decrease release phase base case ease".split())
 # MeSH branches of gene products: enzymes (D08) and amino acids, peptides, proteins (D12)
 GENE_PRODUCT_BRANCHES = frozenset({"D08", "D12"})
 ENZYME_BRANCHES = frozenset({"D08"})
@@ -79,7 +82,7 @@ class AbbreviationLinker:
             return doc
         ents = list(doc.ents)
         text = doc_text(doc)
-        add_missed_definitions(doc, ents, self.lexicon, text)
+        add_missed_definitions(doc, ents, self.lexicon)
         if not doc._.abbreviations:
             return doc
         by_long: dict[tuple[int, int], list[Span]] = {}
@@ -245,8 +248,8 @@ def _starts_alike(short: str, name: str) -> bool:
 def _names_protein(text: str) -> bool:
     """Whether a name has a word that only proteins have: "receptor", "transporter", "kinase", any "-ase"
     (not "peptide" or "gene": BC5CDR marks "calcitonin gene-related peptide (CGRP)" in training)."""
-    return any(w.rstrip("s") in PROTEIN_WORDS or w.rstrip("s").endswith("ase")
-               for w in (word.lower() for word in re.findall(r"[A-Za-z]+", text)))
+    words = (word.lower().rstrip("s") for word in re.findall(r"[A-Za-z]+", text))
+    return any(w in PROTEIN_WORDS or (w.endswith("ase") and w not in NOT_ENZYMES) for w in words)
 
 
 def _governed(before: str) -> bool:

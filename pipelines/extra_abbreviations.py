@@ -71,7 +71,7 @@ def defined_short_form(doc: Doc, text: str, start: int, end: int) -> tuple[int, 
 def same_concept_short_form(text: str, ent: Span, lexicon: Lexicon) -> tuple[int, int] | None:
     """A parenthesis right after a linked mention that the dictionary links to the mention's own concept.
 
-    "17beta-estradiol (E2)", "potassium (K)": the letters do not spell the name as Schwartz & Hearst require,
+    "17beta-estradiol (E2)": the letters do not spell the name as Schwartz & Hearst require,
     but the vocabulary says both name one concept, which is what a definition says.
     """
     m = _DEFINITION.match(text, ent.end_char)
@@ -81,12 +81,10 @@ def same_concept_short_form(text: str, ent: Span, lexicon: Lexicon) -> tuple[int
     return m.span(1) if found and any(cid == ent._.link.concept_id for cid, _ in found[0]) else None
 
 
-def add_missed_definitions(doc: Doc, ents: list[Span], lexicon: Lexicon | None = None, text: str | None = None
-                           ) -> None:
-    """Append to ``doc._.abbreviations`` the definitions after ``ents`` that the detector did not find
-    (``text`` is ``doc.text`` when the caller has it)."""
+def add_missed_definitions(doc: Doc, ents: list[Span], lexicon: Lexicon | None = None) -> None:
+    """Append to ``doc._.abbreviations`` the definitions after ``ents`` that the detector did not find."""
     known = {a.text for a in doc._.abbreviations}
-    text = doc_text(doc) if text is None else text
+    text = doc_text(doc)
     for ent in ents:
         if ent.label_ not in ("CHEM", "DISO"):
             continue
