@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.medkg-installed
 QUESTION ?= Are leukocyte count and CRP useful to diagnose acute appendicitis?
 
-.PHONY: install models demo test test-unit
+.PHONY: install models demo test test-unit test-integration lint
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +42,18 @@ demo: $(STAMP) $(DEFAULT_GGUF)
 	$(BIN)/medkg build
 	MEDKG_MODELS=$(MODELS_DIR) $(BIN)/medkg ask "$(QUESTION)"
 
-test: $(STAMP)
+# Everything CI runs: the linters, then every test (unit and integration).
+test: lint
 	$(BIN)/python -m pytest -q
 
+# Fast (well under 2 minutes), no model loaded: tests/unit/conftest.py refuses any test that loads one.
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
+
+# Real models, real stores, real servers started by the tests.
+test-integration: $(STAMP)
+	$(BIN)/python -m pytest -q -m integration
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/python scripts/typecheck.py

@@ -45,7 +45,7 @@ SOURCES = ["el/bc5cdr/CDR_TrainingSet.PubTator.txt", "el/bc5cdr/CDR_DevelopmentS
 
 
 def write_corpus(n: int, out: Path) -> dict:
-    from medkg.pipelines.readers import read_pubmedqa, read_pubtator
+    from medkg.pipelines.reading import read_pubmedqa, read_pubtator
 
     docs, seen = [], set()
     for rel in SOURCES:
@@ -90,7 +90,8 @@ def child(argv: list[str]) -> None:
     t0 = time.perf_counter()
     r = build_graph([Path(a.inputs)], Path(a.graph), store=a.store, store_options=json.loads(a.options),
                     workers=a.workers, embedder=a.embedder, models_dir=MODELS_DIR)
-    rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+              resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     print(json.dumps({"seconds": round(time.perf_counter() - t0, 2), "processed": r.processed,
                       "documents": r.documents, "stages": r.stage_seconds, "peak_rss_mb": round(rss / 1024),
                       "counts": r.counts}))
@@ -125,7 +126,7 @@ def replicate_ledger(src: Path, dst: Path, n: int) -> None:
 
 def _renamed(rec, suffix: str):
     from medkg.kg.ledger import LedgerRecord
-    from medkg.pipelines.records import ChunkGraph
+    from medkg.kg.records import ChunkGraph
 
     old = rec.document.id
     new = old + suffix
@@ -173,7 +174,8 @@ def main() -> None:
     ap.add_argument("--sizes", default="1000,10000", help="documents per embedded build (empty: none)")
     ap.add_argument("--bolt-size", type=int, default=1000, help="also load this size's ledger into ArcadeDB (0: no)")
     ap.add_argument("--view-size", type=int, default=0, help="a replicated view of this many documents (0: none)")
-    ap.add_argument("--view-from", type=Path, help="replicate this built graph's ledger (default: the largest built here)")
+    ap.add_argument("--view-from", type=Path,
+                    help="replicate this built graph's ledger (default: the largest built here)")
     ap.add_argument("--embedders", default="all-MiniLM-L6-v2",
                     help="comma-separated: build each size with each (e.g. all-MiniLM-L6-v2,static-MiniLM-L6-v2)")
     ap.add_argument("--workdir", type=Path, help="keep the graphs here (default: a temporary directory)")

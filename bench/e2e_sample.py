@@ -22,8 +22,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
-from medkg.pipelines.build import build_graph, sample_paths  # noqa: E402
-from medkg.queries.api import KnowledgeGraph  # noqa: E402
+from medkg.pipelines.build import build_graph, sample_paths
+from medkg.queries.api import KnowledgeGraph
 
 QUESTIONS = [
     "Are leukocyte count and CRP useful to diagnose acute appendicitis?",
@@ -84,7 +84,8 @@ def main() -> None:
             ("peak RSS (build)", f"{result['peak_rss_mb']} MB", ""),
             ("graph directory", f"{result['graph_mb']} MB", ""),
             ("open graph", f"{result['open_s'] * 1000:.0f} ms", ""),
-            ("U-Retrieve p50 / p95", f"{result['retrieve_p50_s'] * 1000:.0f} / {result['retrieve_p95_s'] * 1000:.0f} ms",
+            ("U-Retrieve p50 / p95",
+             f"{result['retrieve_p50_s'] * 1000:.0f} / {result['retrieve_p95_s'] * 1000:.0f} ms",
              f"x{result['retrieve_vs_dense_p50_ratio']} of dense"),
             ("dense baseline p50 / p95",
              f"{result['dense_baseline_p50_s'] * 1000:.0f} / {result['dense_baseline_p95_s'] * 1000:.0f} ms", "x1.0"),

@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 from medkg.kg.search import SearchIndex
-from medkg.pipelines.embedding import DEFAULT_EMBEDDER, STATIC_EMBEDDER, Embedder
-from medkg.queries.context import RetrievalSettings
+from medkg.pipelines.embedding.embedder import DEFAULT_EMBEDDER, STATIC_EMBEDDER, Embedder
+from medkg.queries.retrieval import RetrievalSettings
 
 DATA = Path(os.environ.get("MEDKG_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 NF = DATA / "ir" / "nfcorpus"

@@ -28,16 +28,17 @@ from pathlib import Path
 
 import spacy
 
+from medkg.kg.records import Document
 from medkg.ontologies.vocabulary import load_vocabulary
 from medkg.pipelines.build import sample_paths
-from medkg.pipelines.extract_pool import batched, extract_batches
-from medkg.pipelines.lexicon import Lexicon
-from medkg.pipelines.nlp import OPTIONAL_STEPS, Extractor
-from medkg.pipelines.readers import read_documents, read_pubtator
-from medkg.pipelines.records import Document
+from medkg.pipelines.extractor import OPTIONAL_STEPS, Extractor
+from medkg.pipelines.linking.lexicon import Lexicon
+from medkg.pipelines.reading import read_documents, read_pubtator
+from medkg.pipelines.workers import batched, extract_batches
 
 BATCH = 32
-BC5CDR_DEV = Path(__file__).resolve().parents[2] / "shared" / "data" / "el" / "bc5cdr" / "CDR_DevelopmentSet.PubTator.txt"
+DATA = Path(os.environ.get("MEDKG_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+BC5CDR_DEV = DATA / "el" / "bc5cdr" / "CDR_DevelopmentSet.PubTator.txt"
 
 
 def corpus() -> tuple[str, list[Document]]:

@@ -30,11 +30,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from medkg.evaluation.linking import evaluate, read_gold
+from medkg.evaluation.linking import evaluate
 from medkg.ontologies.annotated import read_annotated_names
 from medkg.ontologies.vocabulary import load_vocabulary
-from medkg.pipelines.lexicon import Lexicon
-from medkg.pipelines.nlp import NER_MODEL_DIR, OPTIONAL_STEPS, Extractor
+from medkg.pipelines.extractor import OPTIONAL_STEPS, Extractor
+from medkg.pipelines.linking.lexicon import Lexicon
+from medkg.pipelines.ner.model import NER_MODEL_DIR
+from medkg.pipelines.reading import read_gold
 
 DATA = Path(os.environ.get("MEDKG_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 TRAIN = [DATA / "el/bc5cdr/CDR_TrainingSet.PubTator.txt", DATA / "el/ncbi_disease/NCBItrainset_corpus.txt"]
@@ -81,7 +83,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 concepts = extractor.lexicon.concepts
                 report = evaluate(documents, mentions, extractor.mentions_many,
-                                  known=lambda cid: cid in concepts).to_dict()
+                                  known=concepts.__contains__).to_dict()
                 lacking = report["outside_vocabulary"]
                 tp, fp, fn = report["tp"], report["fp"], report["fn"]
                 row[name] = {"f1": report["f1"], "precision": report["precision"], "recall": report["recall"],
@@ -105,7 +107,8 @@ def main() -> None:
         full = rows[0][n]  # type: ignore[index]
         lacking = full["outside_vocabulary"]
         print(f"{n}: {lacking['gold_mentions']} gold mentions have ids the vocabulary lacks; the full pipeline found "
-              f"{lacking['span_found']} of them with the right span (F1 {full['f1_outside_vocabulary_spans_counted']:.4f} "
+              f"{lacking['span_found']} of them with the right span "
+              f"(F1 {full['f1_outside_vocabulary_spans_counted']:.4f} "
               "if those counted)")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"datasets": {n: str(p) for n, p in DEV.items()}, "runs": rows}, indent=2))

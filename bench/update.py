@@ -38,7 +38,7 @@ COMPARED = ("Document", "Chunk", "Entity", "Concept", "MENTIONS", "RELATED", "IS
 
 
 def _abstracts(n: int) -> list:
-    from medkg.pipelines.readers import read_pubmedqa
+    from medkg.pipelines.reading import read_pubmedqa
 
     path = DATA / SOURCE
     if not path.exists():

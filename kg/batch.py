@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from medkg.kg.records import ChunkGraph, Document
 from medkg.kg.schema import NODE_TABLES, REL_TABLES
 from medkg.ontologies.concept import Concept
-from medkg.pipelines.records import ChunkGraph, Document
 
 
 @dataclass
 class GraphBatch:
+    """Rows for every node and edge table, as tuples in schema column order, ready for a store to load."""
+
     nodes: dict[str, list[tuple]] = field(default_factory=lambda: {t.name: [] for t in NODE_TABLES})
     rels: dict[str, list[tuple]] = field(default_factory=lambda: {t.name: [] for t in REL_TABLES})
 

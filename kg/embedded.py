@@ -37,6 +37,8 @@ def _q(name: str) -> str:
 
 
 class EmbeddedStore(GraphStore):
+    """The zero-setup store: LadybugDB in one file of the view (``store.lbug``), Cypher, bulk ``COPY``."""
+
     def __init__(self, path: Path, *, read_only: bool = True, create: bool = False) -> None:
         self.path = Path(path)
         if not create and not self.path.exists():
@@ -133,7 +135,7 @@ class EmbeddedStore(GraphStore):
 
     def close(self) -> None:
         conn, db = getattr(self, "_conn", None), getattr(self, "_db", None)
-        self._conn = self._db = None
+        self._conn = self._db = None  # type: ignore[assignment]  # closed: any later call fails clearly
         if conn is not None:
             conn.close()
         if db is not None:

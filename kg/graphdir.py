@@ -12,41 +12,75 @@
         lexicon.pkl     the lexicon the view was built with (a hard link), used to read questions
       view-000006/      the previous view, kept for readers that opened it before the switch
 
-The ledger is updated in place, one committed batch of documents at a time,
-so an interrupted build keeps the work it had done. Everything else is derived
+The ledger is updated in place, one committed batch of documents at a time, so
+an interrupted build keeps the work it had done. Everything else is derived
 from the ledger: a build writes a complete new ``view-N`` directory and then
 switches to it by rewriting the manifest (one atomic rename). A crash before
 that switch leaves the previous view in use; views older than the previous one
 are removed by the next build. No reader ever sees a half-built view, and a
-reader that opened the previous view keeps its files until the build after. With the Neo4j backend the store lives on the server and a view holds
-only the search index.
+reader that opened the previous view keeps its files until the build after.
+With the Neo4j backend the store lives on the server and a view holds only the
+search index.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
 import re
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from medkg.errors import GraphCorruptError, GraphNotFoundError, InputError
+from medkg.kg.view.files import REQUIRED as INDEX_FILES
 
 log = logging.getLogger(__name__)
 
 FORMAT = "medkg-graph"
 FORMAT_VERSION = 4
-# files every view's index/ holds
-INDEX_FILES = ("chunk_ids.json", "chunk_vectors.npy", "bm25", "summary_ids.json", "summary_vectors.npy",
-               "summary_members.json", "tag_df.json")
+MANIFEST_FILE = "manifest.json"
+LEDGER_FILE = "ledger.sqlite"
+LEXICON_FILE = "lexicon.pkl"
+STORE_FILE = "store.lbug"  # the embedded store, inside a view
+INDEX_DIR = "index"  # the search and summary index files, inside a view (see medkg.kg.view.files)
+LOCK_FILE = ".lock"
 _VIEW = re.compile(r"^view-(\d{6})$")
+
+
+@dataclass(frozen=True)
+class ViewPaths:
+    """The files of one view directory."""
+
+    root: Path
+
+    @property
+    def store(self) -> Path:
+        return self.root / STORE_FILE
+
+    @property
+    def index(self) -> Path:
+        return self.root / INDEX_DIR
+
+    @property
+    def lexicon(self) -> Path:
+        """The lexicon the view was built with (a hard link to the graph's at that time), used to read questions."""
+        return self.root / LEXICON_FILE
 
 
 @dataclass
 class GraphDir:
+    """A graph directory: its manifest, ledger, lexicon and views (see the module docstring).
+
+    Reading the manifest validates the directory, so a missing, foreign, damaged or outdated graph fails with
+    a clear :class:`~medkg.errors.GraphNotFoundError` or :class:`~medkg.errors.GraphCorruptError`.
+    """
+
     root: Path
     _manifest: dict[str, Any] | None = field(default=None, repr=False)
 
@@ -55,15 +89,15 @@ class GraphDir:
 
     @property
     def manifest_path(self) -> Path:
-        return self.root / "manifest.json"
+        return self.root / MANIFEST_FILE
 
     @property
     def ledger_path(self) -> Path:
-        return self.root / "ledger.sqlite"
+        return self.root / LEDGER_FILE
 
     @property
     def lexicon_path(self) -> Path:
-        return self.root / "lexicon.pkl"
+        return self.root / LEXICON_FILE
 
     @property
     def view_dir(self) -> Path:
@@ -71,16 +105,20 @@ class GraphDir:
         return self.root / str(self.read_manifest()["view"])
 
     @property
+    def view(self) -> ViewPaths:
+        return ViewPaths(self.view_dir)
+
+    @property
     def store_path(self) -> Path:
-        return self.view_dir / "store.lbug"
+        return self.view.store
 
     @property
     def index_dir(self) -> Path:
-        return self.view_dir / "index"
+        return self.view.index
 
     @property
     def view_lexicon_path(self) -> Path:
-        return self.view_dir / "lexicon.pkl"
+        return self.view.lexicon
 
     # -- views ----------------------------------------------------------------
     def views(self) -> list[str]:
@@ -144,10 +182,10 @@ class GraphDir:
                 f"{self.root}: graph format {data.get('format_version')} but this medkg reads {FORMAT_VERSION};"
                 " rebuild the graph"
             )
-        view = self.root / str(data.get("view", ""))
-        needed = [view / "lexicon.pkl", *(view / "index" / f for f in INDEX_FILES)]
+        view = ViewPaths(self.root / str(data.get("view", "")))
+        needed = [view.lexicon, *(view.index / f for f in INDEX_FILES)]
         if data.get("store", "embedded") == "embedded":
-            needed.append(view / "store.lbug")
+            needed.append(view.store)
         for p in needed:
             if not p.exists():
                 raise GraphCorruptError(f"{self.root}: {p.relative_to(self.root)} is missing; rebuild the graph")
@@ -157,10 +195,45 @@ class GraphDir:
 
 def refuse_foreign_dir(target: Path) -> None:
     """Never write into a directory that is not a medkg graph (a typo must not mix files into someone's folder)."""
-    if target.exists() and (not target.is_dir() or any(p.name != ".lock" for p in target.iterdir())):
+    if target.exists() and (not target.is_dir() or any(p.name != LOCK_FILE for p in target.iterdir())):
         manifest = GraphDir(target).manifest_path
         ledger = GraphDir(target).ledger_path
         ours = ledger.exists() or (
             manifest.exists() and f'"{FORMAT}"' in manifest.read_text(encoding="utf-8", errors="replace"))
         if not ours:
             raise InputError(f"{target}: exists and is not a medkg graph; refusing to write into it")
+
+
+def open_for_writing(target: Path) -> GraphDir:
+    """The graph directory a build writes into: created if new, refused if foreign, cleared of debris.
+
+    A graph of an older format (a manifest but no ledger) has nothing to resume from and is started again;
+    temporary files a killed build left (``.*.tmp*``) are removed.
+    """
+    refuse_foreign_dir(target)
+    target.mkdir(parents=True, exist_ok=True)
+    gd = GraphDir(target)
+    if not gd.ledger_path.exists() and gd.manifest_path.exists():
+        log.warning("%s: replacing a graph of an older format (its ledger is missing)", target)
+        for name in (MANIFEST_FILE, STORE_FILE, LEXICON_FILE, INDEX_DIR):
+            p = target / name
+            shutil.rmtree(p) if p.is_dir() else p.unlink(missing_ok=True)
+    for debris in target.glob(".*.tmp*"):
+        shutil.rmtree(debris, ignore_errors=True) if debris.is_dir() else debris.unlink(missing_ok=True)
+    return gd
+
+
+@contextmanager
+def graph_lock(gd: GraphDir) -> Iterator[None]:
+    """One build, delete or write at a time per graph directory (an advisory lock, released if the process dies)."""
+    if not gd.root.is_dir():
+        gd.read_manifest()  # raises the clear error: no graph here / a file, not a graph directory
+    with open(gd.root / LOCK_FILE, "a+b") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as e:
+            raise InputError(f"{gd.root}: another build or delete is running on this graph; wait for it") from e
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

@@ -29,11 +29,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from medkg.errors import GraphCorruptError
-from medkg.pipelines.records import ChunkGraph, Document
+from medkg.kg import pickles
+from medkg.kg.records import ChunkGraph, Document
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS documents (
@@ -58,6 +60,8 @@ class LedgerRecord:
 
 
 class Ledger:
+    """Every document with what extraction made of it, in SQLite: the build's memory (see the module docstring)."""
+
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
@@ -87,17 +91,18 @@ class Ledger:
 
     def records(self, ids: Iterable[str] | None = None) -> Iterator[LedgerRecord]:
         """Stored records in id order (all of them, or those in ``ids``)."""
+        rows: Iterable[tuple[Any, ...]]
         if ids is None:
             rows = self._db.execute("SELECT id, payload, vectors, dim FROM documents ORDER BY id")
         else:
             wanted = sorted(set(ids))
             rows = (r for i in range(0, len(wanted), 500) for r in self._db.execute(
-                f"SELECT id, payload, vectors, dim FROM documents WHERE id IN ({','.join('?' * len(wanted[i:i + 500]))})"
-                " ORDER BY id", wanted[i : i + 500]))
+                "SELECT id, payload, vectors, dim FROM documents WHERE id IN "
+                f"({','.join('?' * len(wanted[i:i + 500]))}) ORDER BY id", wanted[i : i + 500]))
         for doc_id, payload, vectors, dim in rows:
             try:
-                doc, graphs = pickle.loads(zlib.decompress(payload))
-            except (zlib.error, pickle.UnpicklingError, EOFError, AttributeError) as e:
+                doc, graphs = pickles.loads(zlib.decompress(payload))
+            except (zlib.error, pickle.UnpicklingError, EOFError, AttributeError, ImportError) as e:
                 raise GraphCorruptError(f"{self.path}: the stored record of {doc_id} is damaged ({e})") from e
             vecs = np.frombuffer(vectors, dtype=np.float32).reshape(-1, dim) if dim else np.zeros((0, 0), np.float32)
             yield LedgerRecord(doc, graphs, vecs)

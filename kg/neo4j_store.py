@@ -41,6 +41,8 @@ _STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`")
 
 
 class Neo4jStore(GraphStore):
+    """The server store: a Neo4j 5 (or any Bolt server speaking Cypher) through the official driver."""
+
     def __init__(self, path: Path | None = None, *, read_only: bool = True, create: bool = False,
                  uri: str = "", username: str = "", password: str = "", database: str = "") -> None:
         import neo4j
@@ -52,7 +54,7 @@ class Neo4jStore(GraphStore):
         self.read_only = read_only and not create
         from neo4j.exceptions import ConfigurationError
 
-        self._driver = None
+        self._driver: neo4j.Driver | None = None
         try:
             self._driver = neo4j.GraphDatabase.driver(uri, auth=(username, password) if username else None)
             self._driver.verify_connectivity()
@@ -70,6 +72,8 @@ class Neo4jStore(GraphStore):
     def _run(self, stmt: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
+        if self._driver is None:
+            raise StoreError(f"the connection to {self.uri} is closed")
         try:
             records, _, _ = self._driver.execute_query(stmt, params or {}, database_=self.database)
         except (ServiceUnavailable, SessionExpired) as e:

@@ -27,6 +27,7 @@ import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from rdflib import RDF, RDFS, XSD, BNode, Graph, Literal, Namespace, URIRef
@@ -226,7 +227,7 @@ def sparql(g: Graph, query: str) -> tuple[list[str], list[list[object]]]:
         raise QueryError("the SPARQL query is empty")
     try:
         result = g.query(query)
-    except Exception as e:  # noqa: BLE001 - rdflib and pyparsing raise many unrelated types for a bad query
+    except Exception as e:
         raise QueryError(f"SPARQL query failed ({e}); only SELECT and ASK are answered: the view is read-only"
                          ) from e
     if result.type == "ASK":
@@ -234,4 +235,5 @@ def sparql(g: Graph, query: str) -> tuple[list[str], list[list[object]]]:
     if result.type != "SELECT":
         raise QueryError(f"only SELECT and ASK queries are answered here (got {result.type})")
     cols = [str(v) for v in result.vars or []]
-    return cols, [[None if v is None else v.toPython() for v in row] for row in result]
+    rows: Any = result  # a SELECT result iterates over rows of rdflib terms
+    return cols, [[None if v is None else v.toPython() for v in row] for row in rows]

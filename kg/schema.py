@@ -13,12 +13,16 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class NodeTable:
+    """A node label with its typed properties; the first column is the key."""
+
     name: str
     columns: tuple[tuple[str, str], ...]  # (name, type); the first column is the primary key
 
 
 @dataclass(frozen=True)
 class RelTable:
+    """An edge type between two node labels, with its typed properties."""
+
     name: str
     source: str
     target: str

@@ -17,6 +17,7 @@ import bm25s
 import numpy as np
 
 from medkg.errors import GraphCorruptError
+from medkg.kg.view.files import BM25, CHUNK_IDS, CHUNK_VECTORS
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +45,16 @@ class SearchIndex:
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        np.save(directory / "chunk_vectors.npy", self.vectors)
-        (directory / "chunk_ids.json").write_text(json.dumps(self.ids), encoding="utf-8")
-        self.bm25.save(str(directory / "bm25"), show_progress=False)
+        np.save(directory / CHUNK_VECTORS, self.vectors)
+        (directory / CHUNK_IDS).write_text(json.dumps(self.ids), encoding="utf-8")
+        self.bm25.save(str(directory / BM25), show_progress=False)
 
     @classmethod
     def load(cls, directory: Path) -> SearchIndex:
         try:
-            ids = json.loads((directory / "chunk_ids.json").read_text(encoding="utf-8"))
-            vectors = np.load(directory / "chunk_vectors.npy", mmap_mode="r")
-            bm25 = bm25s.BM25.load(str(directory / "bm25"), show_progress=False, verbosity=0)
+            ids = json.loads((directory / CHUNK_IDS).read_text(encoding="utf-8"))
+            vectors = np.load(directory / CHUNK_VECTORS, mmap_mode="r")
+            bm25 = bm25s.BM25.load(str(directory / BM25), show_progress=False, verbosity=0)
         except (OSError, ValueError, json.JSONDecodeError) as e:
             raise GraphCorruptError(f"{directory}: search index missing or damaged ({e}); rebuild the graph") from e
         return cls(ids, vectors, bm25)

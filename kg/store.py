@@ -24,6 +24,8 @@ ROWS_PER_STATEMENT = 2000
 
 @dataclass(frozen=True)
 class BackendSpec:
+    """One row of the backend table: where its class lives and which environment variables configure it."""
+
     module: str
     cls: str
     env: tuple[str, ...] = ()  # environment variables the CLI passes as options (NEO4J_URI -> uri)
@@ -39,7 +41,13 @@ BACKENDS: dict[str, BackendSpec] = {
 
 
 class GraphStore(ABC):
-    """What every backend offers: schema, bulk loading, parameterised Cypher."""
+    """What every backend offers: schema, bulk loading, parameterised Cypher.
+
+    Backends are listed in :data:`BACKENDS` (name -> module, class, environment) and opened with
+    :func:`open_store`; each lives in its own module and is imported only when used.
+    """
+
+    read_only: bool  # opened without write access: statements that change the graph are refused
 
     @abstractmethod
     def create_schema(self) -> None: ...

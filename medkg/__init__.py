@@ -23,8 +23,7 @@ from medkg.errors import (
     StoreError,
     VocabularyError,
 )
-
-__version__ = "0.1.0"
+from medkg.version import __version__ as __version__
 
 __all__ = [
     "KnowledgeGraph",

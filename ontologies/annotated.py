@@ -42,7 +42,7 @@ from pathlib import Path
 from medkg.errors import VocabularyError
 from medkg.ontologies.concept import Concept
 from medkg.ontologies.curie import pubtator_curie
-from medkg.pipelines.terms import normalise
+from medkg.ontologies.terms import normalise
 
 log = logging.getLogger(__name__)
 

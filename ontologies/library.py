@@ -40,6 +40,8 @@ MANIFEST = "vocabularies.json"
 
 @dataclass(frozen=True)
 class LoadedVocabulary:
+    """One vocabulary in the library: where it came from, its version and concept counts."""
+
     name: str  # the CURIE prefix: HP, MONDO, UMLS, ICD10CM, MESH
     kind: str
     source: str
@@ -77,7 +79,8 @@ class VocabularyLibrary:
                 if c.vocab not in writers:
                     fd, tmp = tempfile.mkstemp(dir=self.root, prefix=f".{c.vocab}.", suffix=".tmp")
                     os.close(fd)
-                    writers[c.vocab] = (Path(tmp), gzip.open(tmp, "wt", encoding="utf-8"))
+                    # closed in the finally below, every writer at once
+                    writers[c.vocab] = (Path(tmp), gzip.open(tmp, "wt", encoding="utf-8"))  # noqa: SIM115
                     stats[c.vocab] = (Counter(), set())
                 writers[c.vocab][1].write(json.dumps(asdict(c), ensure_ascii=False) + "\n")
                 groups, versions = stats[c.vocab]
@@ -90,9 +93,9 @@ class VocabularyLibrary:
                 raise VocabularyError(f"{path}: the {kind} reader found no concepts")
             return self._commit(kind, path, writers, stats)
         finally:
-            for tmp, f in writers.values():
+            for tmp_path, f in writers.values():
                 f.close()
-                tmp.unlink(missing_ok=True)
+                tmp_path.unlink(missing_ok=True)
 
     def _commit(self, kind: str, path: Path, writers: dict[str, tuple[Path, Any]],
                 stats: dict[str, tuple[Counter[str], set[str]]]) -> list[LoadedVocabulary]:
@@ -120,7 +123,8 @@ class VocabularyLibrary:
             with gzip.open(path, "rt", encoding="utf-8") as f:
                 for line in f:
                     d = json.loads(line)
-                    yield Concept(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+                    fields: dict[str, Any] = {k: tuple(v) if isinstance(v, list) else v for k, v in d.items()}
+                    yield Concept(**fields)
         except (OSError, EOFError, json.JSONDecodeError, TypeError) as e:
             raise VocabularyError(f"{path}: the loaded {entry.name} vocabulary is damaged; "
                                   f"run 'medkg vocab load {entry.kind} {entry.source}' again") from e

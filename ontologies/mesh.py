@@ -34,7 +34,7 @@ def read_compact_mesh(path: Path = BUNDLED_MESH) -> Iterator[Concept]:
             desc_trees[ui] = t
             for tn in t:
                 tree_owner[tn] = ui
-    for ui, name, syn, trees, mapped in rows:
+    for ui, name, syn, _trees, mapped in rows:
         synonyms = tuple(s for s in syn.split("|") if s) if syn else ()
         if ui.startswith("D"):
             t = desc_trees.get(ui, ())

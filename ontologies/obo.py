@@ -44,13 +44,14 @@ def read_obo(path: Path) -> Iterator[Concept]:
         yield from _read_json(path)
         return
     try:
-        f = open(path, encoding="utf-8")
+        f = open(path, encoding="utf-8")  # noqa: SIM115  (closed by the with below; open errors are named apart)
     except OSError as e:
         raise VocabularyError(f"{path}: cannot open the OBO file ({e.strerror})") from e
     with f:
-        version, stanza, in_term, n, lineno = "", {}, False, 0, 0
+        stanza: dict[str, list[str]] = {}
+        version, in_term, n, lineno = "", False, 0, 0
         try:
-            for lineno, line in enumerate(f, start=1):
+            for lineno, line in enumerate(f, start=1):  # noqa: B007  (read in the except clause below)
                 line = line.rstrip("\n")
                 if line.startswith("["):
                     if in_term and (c := _stanza_concept(stanza, version)):

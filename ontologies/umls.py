@@ -100,7 +100,7 @@ def _mappings(rows: Iterable[list[str]]) -> tuple[str, ...]:
 
 def _rows(path: Path, ncols: int) -> Iterator[list[str]]:
     try:
-        f = open(path, encoding="utf-8")
+        f = open(path, encoding="utf-8")  # noqa: SIM115  (closed by the with below; open errors are named apart)
     except OSError as e:
         raise VocabularyError(f"{path}: cannot open ({e.strerror})") from e
     with f:
@@ -117,7 +117,7 @@ def _rows(path: Path, ncols: int) -> Iterator[list[str]]:
 
 
 def _grouped(path: Path) -> Iterator[tuple[str, list[list[str]]]]:
-    cui, rows = "", []
+    cui, rows = "", []  # type: tuple[str, list[list[str]]]
     for row in _rows(path, 18):
         if row[0] != cui:
             if rows:

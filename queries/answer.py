@@ -25,13 +25,14 @@ from medkg.kg import cypher
 from medkg.kg.store import GraphStore
 from medkg.queries import prompts
 from medkg.queries.choice import OptionChooser, Prior
-from medkg.queries.context import Retrieval, RetrievalSettings
 from medkg.queries.llm import Generation, LocalLLM
 from medkg.queries.records import Answer, Citation, Passage
+from medkg.queries.retrieval import Retrieval
+from medkg.queries.settings import AnswerSettings
 
 log = logging.getLogger(__name__)
 
-NO_EVIDENCE = "The indexed sources hold no evidence that answers this question."
+NO_EVIDENCE = prompts.ABSTAIN  # kept under its old name for callers that compare answers with it
 
 
 def answer_schema(passages: list[Passage], options: list[str] | None = None) -> dict[str, Any]:
@@ -53,7 +54,7 @@ def render_prompt(question: str, retrieval: Retrieval, options: list[str] | None
                                                                          answer_hint=hint)
     parts = [prompts.PASSAGE.format(cid=p.cid, text=" ".join(p.text.split())) for p in retrieval.passages]
     if retrieval.background:
-        parts.append("Vocabulary: " + "; ".join(retrieval.background))
+        parts.append(prompts.BACKGROUND.format(items="; ".join(retrieval.background)))
     return prompts.SYSTEM, _user(question, "\n".join(parts), options)
 
 
@@ -79,20 +80,22 @@ def evidence_free_prompt(question: str, options: list[str] | None) -> tuple[str,
 
 def content_free_prompt(retrieval: Retrieval, options: list[str] | None) -> tuple[str, str]:
     """The prompt shape of ``retrieval`` with "N/A" as question and passage (for contextual calibration)."""
-    dummy = [Passage(cid=1, chunk_id="", doc_id="N/A", pmid="", tier=2, start=0, end=3, text="N/A")]
+    blank_text = prompts.CONTENT_FREE
+    dummy = [Passage(cid=1, chunk_id="", doc_id=blank_text, pmid="", tier=2, start=0, end=len(blank_text),
+                     text=blank_text)]
     blank = Retrieval(dummy if retrieval.passages else [], [], mode=retrieval.mode)
-    return render_prompt("N/A", blank, options)
+    return render_prompt(prompts.CONTENT_FREE, blank, options)
 
 
 def generate_answer(question: str, retrieval: Retrieval, llm: LocalLLM, store: GraphStore,
-                    options: list[str] | None = None, settings: RetrievalSettings | None = None,
+                    options: list[str] | None = None, settings: AnswerSettings | None = None,
                     chooser: OptionChooser | None = None) -> Answer:
     """Answer from ``retrieval``; questions with ``options`` are answered by :mod:`medkg.queries.choice`.
 
     ``settings`` supplies refinement (``refine``, ``max_refine_calls``) and option scoring (``calibrate``,
     ``evidence_weight``); ``chooser`` keeps cached priors between questions.
     """
-    st = settings or RetrievalSettings()
+    st = settings or AnswerSettings()
     refine_calls = st.max_refine_calls if st.refine else 0
     llm_only = retrieval.mode == "llm-only"
     if retrieval.empty and not llm_only:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medkg.errors import ModelError, QueryError
 from medkg.kg import cypher
@@ -19,21 +19,35 @@ from medkg.kg.search import SearchIndex
 from medkg.kg.store import GraphStore, open_store
 from medkg.queries import prompts
 from medkg.queries.answer import generate_answer
-from medkg.queries.baselines import BM25Retriever, HybridRetriever, NoRetrieval, VectorRetriever
+from medkg.queries.baselines import BM25Retriever, FlatRetriever, HybridRetriever, NoRetrieval, VectorRetriever
 from medkg.queries.choice import OptionChooser
-from medkg.queries.context import QuestionAnalysis, Retrieval, RetrievalSettings, approx_tokens
 from medkg.queries.llm import LLMSettings
 from medkg.queries.records import Answer, ConceptRef
+from medkg.queries.retrieval import QuestionAnalysis, Retrieval, Retriever, approx_tokens
+from medkg.queries.settings import MODES, AnswerSettings, RetrievalSettings
 from medkg.queries.uretrieve import URetriever
+
+if TYPE_CHECKING:
+    from medkg.pipelines.embedding.embedder import Embedder
+    from medkg.pipelines.extractor import Extractor
+    from medkg.queries.llm import LocalLLM
+    from medkg.queries.uretrieve import URetriever as _URetriever
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 RDF_CACHE = "rdf.nt"  # the N-Triples of a view, written on the first SPARQL query (views never change)
-MODES = ("uretrieve", "llm-only", "vector", "bm25", "hybrid")
 
 
 class KnowledgeGraph:
+    """An open graph: ask questions with cited answers, explore it with Cypher or SPARQL, read its statistics.
+
+    Open one with :meth:`open` (a built graph directory) and close it when done, or use it as a context
+    manager. Opening validates the directory and opens the store and search index, and nothing more; the
+    embedder, the extraction pipeline (to read questions) and the LLM load on first use and stay loaded for
+    later questions. One instance is not meant for concurrent use from several threads.
+    """
+
     def __init__(self, gd: GraphDir, manifest: dict[str, Any], store: GraphStore, index: SearchIndex, *,
                  llm: LLMSettings, models_dir: Path | None, embedder_path: Path | None) -> None:
         self.dir = gd
@@ -43,8 +57,11 @@ class KnowledgeGraph:
         self._llm_settings = llm
         self._models_dir = models_dir
         self._embedder_path = embedder_path
-        self._embedder = self._extractor = self._llm = self._uretriever = None
-        self._rdf = None  # the RDF view, loaded on the first SPARQL query
+        self._embedder: Embedder | None = None
+        self._extractor: Extractor | None = None
+        self._llm: LocalLLM | None = None
+        self._uretriever: _URetriever | None = None
+        self._rdf: Any = None  # the RDF view, loaded on the first SPARQL query
         self._chooser: OptionChooser | None = None  # keeps the content-free option scores between questions
 
     @classmethod
@@ -71,9 +88,10 @@ class KnowledgeGraph:
 
     # -- lazily loaded models -------------------------------------------------
     @property
-    def embedder(self):
+    def embedder(self) -> Embedder:
+        """The embedder the graph's chunks were embedded with (questions must be embedded alike)."""
         if self._embedder is None:
-            from medkg.pipelines.embedding import DEFAULT_EMBEDDER, Embedder
+            from medkg.pipelines.embedding.embedder import DEFAULT_EMBEDDER, Embedder
 
             # the question must be embedded like the chunks were: the manifest names the build's embedder
             spec = self._embedder_path or self.manifest.get("embedder", DEFAULT_EMBEDDER)
@@ -87,9 +105,10 @@ class KnowledgeGraph:
         return self._embedder
 
     @property
-    def extractor(self):
+    def extractor(self) -> Extractor:
+        """The extraction pipeline, with the lexicon the current view was built with, to read questions."""
         if self._extractor is None:
-            from medkg.pipelines.nlp import Extractor
+            from medkg.pipelines.extractor import Extractor
 
             # every dictionary match of a question counts: a one-line question gives the NER model (trained on
             # abstracts) little context, and retrieval wants each concept it names ("acute appendicitis")
@@ -97,19 +116,22 @@ class KnowledgeGraph:
         return self._extractor
 
     @property
-    def llm(self):
+    def llm(self) -> LocalLLM:
+        """The local LLM (``LLMSettings.model``, else the default model), loaded on first use."""
         if self._llm is None:
+            from medkg.paths import default_models_dir
             from medkg.queries.llm import LocalLLM
-            from medkg.queries.models import DEFAULT_MODEL, DEFAULT_MODELS_DIR, resolve_model
+            from medkg.queries.models import DEFAULT_MODEL, resolve_model
 
             st = self._llm_settings
-            path = resolve_model(st.model, self._models_dir or DEFAULT_MODELS_DIR, DEFAULT_MODEL)
+            path = resolve_model(st.model, self._models_dir or default_models_dir(), DEFAULT_MODEL)
             self._llm = LocalLLM(path, n_ctx=st.n_ctx, n_threads=st.n_threads, n_gpu_layers=st.n_gpu_layers)
             self._chooser = OptionChooser(self._llm)
         return self._llm
 
     # -- questions ----------------------------------------------------------------
     def analyse(self, question: str) -> QuestionAnalysis:
+        """Read ``question`` as retrieval does: its (non-negated) concepts, their tags and its embedding."""
         question = _check_question(question)
         lexicon = self.extractor.lexicon
         concepts: dict[str, ConceptRef] = {}
@@ -124,15 +146,16 @@ class KnowledgeGraph:
         vector = self.embedder.encode([question])[0]
         return QuestionAnalysis(concepts=list(concepts.values()), tags=tags, vector=vector)
 
-    def retriever(self, mode: str = "uretrieve", settings: RetrievalSettings | None = None):
+    def retriever(self, mode: str = "uretrieve", settings: RetrievalSettings | None = None) -> Retriever:
         """The retriever of one mode; all modes share the analysis, budget and prompt."""
-        st = settings or RetrievalSettings()
+        st = (settings or RetrievalSettings()).check()
         count = self._llm.count_tokens if self._llm is not None else approx_tokens
         if mode == "uretrieve":
             if self._uretriever is None or self._uretriever.settings != st:
                 self._uretriever = URetriever(self.store, self.index, self.dir.index_dir, st, count)
             return self._uretriever
-        flat = {"vector": VectorRetriever, "bm25": BM25Retriever, "hybrid": HybridRetriever}
+        flat: dict[str, type[FlatRetriever]] = {"vector": VectorRetriever, "bm25": BM25Retriever,
+                                                "hybrid": HybridRetriever}
         if mode in flat:
             return flat[mode](self.store, self.index, st, count)
         if mode == "llm-only":
@@ -141,26 +164,27 @@ class KnowledgeGraph:
 
     def retrieve(self, question: str, settings: RetrievalSettings | None = None, mode: str = "uretrieve",
                  analysis: QuestionAnalysis | None = None) -> Retrieval:
+        """The evidence ``mode`` finds for ``question``, without asking the LLM."""
         retriever = self.retriever(mode, settings)
         return retriever.retrieve(analysis or self.analyse(question), question.strip())
 
     def ask(self, question: str, settings: RetrievalSettings | None = None, *, mode: str = "uretrieve",
-            options: list[str] | None = None, analysis: QuestionAnalysis | None = None) -> Answer:
+            options: list[str] | None = None, analysis: QuestionAnalysis | None = None,
+            answer_settings: AnswerSettings | None = None) -> Answer:
         """Retrieve evidence, ask the LLM (once, plus bounded refinement), return a checked, cited answer.
 
-        ``options`` (e.g. ``["yes", "no", "maybe"]``) constrains the answer to one of them.
+        ``options`` (e.g. ``["yes", "no", "maybe"]``) constrains the answer to one of them; ``settings``
+        tunes retrieval, ``answer_settings`` refinement and option scoring.
         """
-        st = settings or RetrievalSettings()
+        st = (settings or RetrievalSettings()).check()
+        ans = (answer_settings or AnswerSettings()).check()
         if options is not None and (not options or any(not str(o).strip() for o in options)):
             raise QueryError("options must be a non-empty list of non-empty strings")
-        if st.budget_tokens < 1 or st.evidence_weight < 0:
-            raise QueryError(f"the budget must be at least 1 token and the evidence weight at least 0 "
-                             f"(got {st.budget_tokens} and {st.evidence_weight})")
         t0 = time.perf_counter()
         llm = self.llm  # load (or fail on a missing model) before spending time on retrieval
         retrieval = self.retrieve(question, st, mode, analysis)
         t1 = time.perf_counter()
-        answer = generate_answer(question.strip(), retrieval, llm, self.store, options, st, self._chooser)
+        answer = generate_answer(question.strip(), retrieval, llm, self.store, options, ans, self._chooser)
         t2 = time.perf_counter()
         answer.prompt_version = prompts.PROMPT_VERSION
         answer.retrieval_path.setdefault("ranking", retrieval.ranking)
@@ -201,12 +225,12 @@ class KnowledgeGraph:
             rows = self.store.query(cypher.COUNT_BY_TIER.format(table=table))
             by_tier[table] = {str(r["tier"]): int(r["n"]) for r in sorted(rows, key=lambda r: r["tier"])}
         levels = self.store.query(cypher.SUMMARIES_BY_LEVEL)
-        view = self.dir.view_dir
+        view = self.dir.view
         return {"graph": str(self.dir.root), "store": self.manifest.get("store", "embedded"),
                 "counts": self.store.counts(), "by_tier": by_tier,
                 "summaries_by_level": {str(r["level"]): int(r["n"]) for r in sorted(levels, key=lambda r: r["level"])},
                 "view": {"kind": self.manifest.get("view_kind", "full"), "name": self.manifest.get("view")},
-                "bytes": {"store": _size(view / "store.lbug"), "index": _size(view / "index"),
+                "bytes": {"store": _size(view.store), "index": _size(view.index),
                           "ledger": _size(self.dir.ledger_path)},
                 "vocabularies": self.manifest.get("vocabularies", {}), "embedder": self.manifest.get("embedder"),
                 "built_at": self.manifest.get("built_at")}

@@ -6,7 +6,7 @@
 - ``hybrid``: the weighted sum of the two, with U-Retrieve's own weights.
 
 They share U-Retrieve's question analysis, relevance threshold, token budget
-and prompt (:mod:`medkg.queries.context`), so only the retrieval differs.
+and prompt (:mod:`medkg.queries.retrieval`), so only the retrieval differs.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 
 from medkg.kg.search import SearchIndex
 from medkg.kg.store import GraphStore
-from medkg.queries.context import (
+from medkg.queries.retrieval import (
     QuestionAnalysis,
     Retrieval,
     RetrievalSettings,
@@ -29,6 +29,8 @@ from medkg.queries.context import (
 
 
 class NoRetrieval:
+    """The ``llm-only`` baseline: no evidence; the model answers from its weights."""
+
     name = "llm-only"
 
     def retrieve(self, q: QuestionAnalysis, question: str) -> Retrieval:
@@ -70,6 +72,8 @@ class FlatRetriever(ABC):
 
 
 class VectorRetriever(FlatRetriever):
+    """The ``vector`` baseline: chunks ranked by embedding similarity alone."""
+
     name = "vector"
 
     def scores(self, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
@@ -77,6 +81,8 @@ class VectorRetriever(FlatRetriever):
 
 
 class BM25Retriever(FlatRetriever):
+    """The ``bm25`` baseline: chunks ranked by BM25 alone."""
+
     name = "bm25"
 
     def scores(self, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:
@@ -84,6 +90,8 @@ class BM25Retriever(FlatRetriever):
 
 
 class HybridRetriever(FlatRetriever):
+    """The ``hybrid`` baseline: the weighted sum of dense and BM25 scores, with U-Retrieve's weights."""
+
     name = "hybrid"
 
     def scores(self, dense: np.ndarray, bm25: np.ndarray) -> np.ndarray:

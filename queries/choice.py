@@ -44,17 +44,20 @@ import math
 import re
 from dataclasses import dataclass
 
+from medkg.queries import prompts
 from medkg.queries.llm import LocalLLM
 
 log = logging.getLogger(__name__)
 
-ANSWER_PREFIX = '{"answer": "'
-CITATIONS_PREFIX = '", "citations": ['
+ANSWER_PREFIX = prompts.ANSWER_PREFIX
+CITATIONS_PREFIX = prompts.CITATIONS_PREFIX
 MAX_CITATIONS = 3
 
 
 @dataclass(frozen=True)
 class Choice:
+    """The chosen option, every option's probability, and the passages cited for it."""
+
     option: str
     probabilities: dict[str, float]  # calibrated (or raw, when calibration is off), summing to 1 over the options
     citations: list[int]

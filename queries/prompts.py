@@ -29,7 +29,20 @@ Evidence:
 REPLY_OPTIONS = '"answer" and "citations" (passage numbers)'
 REPLY_FREE = '"answer" (one or two sentences), "citations" (passage numbers) and "confidence" (0 to 1)'
 
-NO_EVIDENCE = "(none)"
+NO_EVIDENCE = "(none)"  # the evidence of the evidence-free prompt (context-aware decoding's prior)
+
+# the answer medkg gives, without asking the model, when retrieval found nothing relevant
+ABSTAIN = "The indexed sources hold no evidence that answers this question."
+
+# what the vocabulary adds after the passages (definitions, broader concepts)
+BACKGROUND = "Vocabulary: {items}"
+
+# contextual calibration: a content-free question and passage
+CONTENT_FREE = "N/A"
+
+# option scoring continues the JSON reply the model would write (medkg.queries.choice)
+ANSWER_PREFIX = '{"answer": "'
+CITATIONS_PREFIX = '", "citations": ['
 
 SYSTEM_NO_CONTEXT = "You are a careful medical research assistant. Answer the question from what you know."
 
@@ -48,6 +61,19 @@ More context, a summary of related literature: {summary}
 Keep or revise the answer. Question: {question}
 {options}
 Reply in JSON with "answer"{answer_hint}, "citations" (passage numbers from before) and "confidence"."""
+
+
+# `medkg summaries rewrite`: one sentence per topic or theme (medkg.queries.summary_rewrite)
+SUMMARY_SYSTEM = (
+    "You label groups of medical passages for a knowledge-graph index. In one sentence of at most 30 words, "
+    "name the subject the passages share: the diseases, drugs, tests or procedures they study. Do not report "
+    "results, numbers or conclusions.")
+SUMMARY_USER = "Index entry: {extractive}\n{evidence}One sentence:"
+SUMMARY_EVIDENCE = "- {text}\n"
+
+# `medkg models verify`: a few constrained tokens to time a model
+VERIFY_SYSTEM = "Answer briefly."
+VERIFY_USER = "Is aspirin a drug? Reply in JSON with answer yes or no."
 
 
 def answer_hint(options: list[str] | None) -> str:

@@ -25,6 +25,8 @@ class Passage:
 
 @dataclass(frozen=True, slots=True)
 class Citation:
+    """A cited passage: the document, chunk and character span (end exclusive) whose text is ``quote``."""
+
     id: int
     doc_id: str
     pmid: str
@@ -37,12 +39,16 @@ class Citation:
 
 @dataclass(frozen=True, slots=True)
 class ConceptRef:
+    """A concept named in a question or an answer: its CURIE and name."""
+
     id: str
     name: str
 
 
 @dataclass
 class Answer:
+    """An answer with its citations, confidence, the concepts read, how retrieval went, and its cost."""
+
     question: str
     answer: str
     citations: list[Citation]

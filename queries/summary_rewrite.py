@@ -13,7 +13,7 @@ index label, and a figure lifted from one passage (or invented) misstates a
 topic in a medical graph; a plain list of concepts does not.
 
 Rewrites are written into the current view's store and kept in the graph
-directory (:data:`medkg.kg.summaries.REWRITES_FILE`), keyed by the extractive
+directory (:data:`medkg.kg.view.summaries.REWRITES_FILE`), keyed by the extractive
 text they replace: a later full build puts them back on every topic whose
 members are unchanged, and a topic that changed keeps its new extractive text
 until it is rewritten again. Larger summaries go first, so ``limit`` spends
@@ -35,14 +35,13 @@ from medkg.errors import OutputCutOffError
 from medkg.kg import cypher
 from medkg.kg.graphdir import GraphDir
 from medkg.kg.store import GraphStore
-from medkg.kg.summaries import REWRITES_FILE, load_rewrites, text_key
+from medkg.kg.view.summaries import REWRITES_FILE, load_rewrites, text_key
+from medkg.queries import prompts
 from medkg.queries.llm import LocalLLM
 
 log = logging.getLogger(__name__)
 
-SYSTEM = ("You label groups of medical passages for a knowledge-graph index. In one sentence of at most 30 words, "
-          "name the subject the passages share: the diseases, drugs, tests or procedures they study. Do not report "
-          "results, numbers or conclusions.")
+SYSTEM = prompts.SUMMARY_SYSTEM
 SCHEMA = {"type": "object", "properties": {"summary": {"type": "string", "minLength": 10, "maxLength": 280}},
           "required": ["summary"]}
 PASSAGES_PER_TOPIC = 3
@@ -103,7 +102,8 @@ def _evidence(store: GraphStore, summary_id: str, level: int) -> list[str]:
 
 def _sentence(llm: LocalLLM, extractive: str, evidence: list[str]) -> str | None:
     """The model's sentence, or None when it fails the checks of :func:`acceptable`."""
-    user = f"Index entry: {extractive}\n" + "".join(f"- {e}\n" for e in evidence) + "One sentence:"
+    user = prompts.SUMMARY_USER.format(extractive=extractive,
+                                       evidence="".join(prompts.SUMMARY_EVIDENCE.format(text=e) for e in evidence))
     try:
         out = llm.generate_json(SYSTEM, user, SCHEMA, max_tokens=128)
     except OutputCutOffError:

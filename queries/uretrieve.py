@@ -2,7 +2,7 @@
 
 1. Read the question with the build's own pipeline: its linked concepts, their
    semantic groups and MeSH branches become *question tags*; the embedder gives
-   its vector (:class:`~medkg.queries.context.QuestionAnalysis`).
+   its vector (:class:`~medkg.queries.retrieval.QuestionAnalysis`).
 2. Score every topic (level-1) summary by three signals: tag overlap
    (IDF-weighted share of the question's tags it carries), the cosine of its
    centroid, and the best hybrid (dense + BM25) score among its meta-graphs,
@@ -21,12 +21,11 @@
 6. Pack passages into the token budget (less what the background takes; a
    background over a quarter of the budget is left out), numbered for citation.
 
-Every weight and count is a field of :class:`~medkg.queries.context.RetrievalSettings`.
+Every weight and count is a field of :class:`~medkg.queries.settings.RetrievalSettings`.
 """
 
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -35,7 +34,9 @@ import numpy as np
 from medkg.kg import cypher
 from medkg.kg.search import SearchIndex
 from medkg.kg.store import GraphStore
-from medkg.queries.context import (
+from medkg.kg.view.files import IndexFiles
+from medkg.queries import prompts
+from medkg.queries.retrieval import (
     QuestionAnalysis,
     Retrieval,
     RetrievalSettings,
@@ -44,7 +45,6 @@ from medkg.queries.context import (
     pack_passages,
     rank_documents,
 )
-
 
 # section names (upper case, matched as substrings) that report what a study or an examination found
 FINDINGS_SECTIONS = ("RESULT", "CONCLUSION", "FINDING", "IMPRESSION", "ASSESSMENT", "DIAGNOS")
@@ -55,12 +55,11 @@ MAX_CANDIDATES = 2048
 
 
 class TagWeights:
-    """IDF of summary tags, saved by the build in ``index/tag_df.json``."""
+    """IDF of summary tags, from the document frequencies the build saved with the topics."""
 
-    def __init__(self, path: Path) -> None:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        self.n = max(int(data["n"]), 1)
-        self.df: dict[str, int] = data["df"]
+    def __init__(self, n: int, df: dict[str, int]) -> None:
+        self.n = max(int(n), 1)
+        self.df = df
 
     def idf(self, tag: str) -> float:
         return math.log((self.n + 1) / (self.df.get(tag, 0) + 1)) + 1.0
@@ -73,6 +72,8 @@ class TagWeights:
 
 
 class URetriever:
+    """U-Retrieve: top-down through the tag summaries to meta-graphs, then context through the graph."""
+
     name = "uretrieve"
 
     def __init__(self, store: GraphStore, index: SearchIndex, index_dir: Path, settings: RetrievalSettings,
@@ -81,17 +82,17 @@ class URetriever:
         self.index = index
         self.settings = settings
         self.count = count
-        self.summary_ids: list[str] = json.loads((index_dir / "summary_ids.json").read_text(encoding="utf-8"))
-        self.summary_vectors = np.load(index_dir / "summary_vectors.npy")
-        members = json.loads((index_dir / "summary_members.json").read_text(encoding="utf-8"))
-        self.members = {sid: np.array([index.row[c] for c in members[sid]], dtype=np.int64)
+        files = IndexFiles(index_dir)
+        topics = files.load_topics()
+        self.summary_ids = topics.ids
+        self.summary_vectors = topics.vectors
+        self.members = {sid: np.array([index.row[c] for c in topics.members[sid]], dtype=np.int64)
                         for sid in self.summary_ids}
-        self.weights = TagWeights(index_dir / "tag_df.json")
+        self.weights = TagWeights(topics.n, topics.tag_df)
         rows = store.query(cypher.SUMMARIES_AT_LEVEL, {"level": 1})
         self.summary_text = {r["id"]: r["text"] for r in rows}
-        themes_path = index_dir / "themes.json"  # level 2: the theme above each topic
-        themes = json.loads(themes_path.read_text(encoding="utf-8")) if themes_path.exists() else {}
-        self.theme_of = {t: th for th, topics in themes.items() for t in topics}
+        themes = files.load_themes()  # level 2: the theme above each topic
+        self.theme_of = {t: th for th, kids in (themes.children if themes else {}).items() for t in kids}
         self.theme_text = {r["id"]: r["text"] for r in store.query(cypher.SUMMARIES_AT_LEVEL, {"level": 2})}
         # top-level scoring is vectorised (tens of thousands of topics at 100k documents): members laid out
         # flat for one max-reduce, and an inverted index tag -> topics for the tag overlap
@@ -156,7 +157,8 @@ class URetriever:
                     picked.append((chunk_id, score, "references"))
         # the vocabulary background shares the budget with the passages, so every mode gets the same number of
         # context tokens; it is the first thing to go when the budget is tight
-        background_cost = self.count("Vocabulary: " + "; ".join(result.background)) if result.background else 0
+        background = prompts.BACKGROUND.format(items="; ".join(result.background))
+        background_cost = self.count(background) if result.background else 0
         if background_cost > st.budget_tokens // 4:
             result.background, background_cost = [], 0
         result.passages = pack_passages(self.store, picked, st.budget_tokens - background_cost, self.count)
@@ -181,7 +183,8 @@ class URetriever:
             keep = keep[np.argsort(-scores[keep])][:MAX_CANDIDATES]
             rows, parent = rows[keep], parent[keep]
         chunk_ids = [self.index.ids[i] for i in rows]
-        tags = {r["id"]: r["tags"] for r in self.store.query(cypher.SUMMARY_TAGS, {"ids": [f"S0:{c}" for c in chunk_ids]})}
+        rows_ = self.store.query(cypher.SUMMARY_TAGS, {"ids": [f"S0:{c}" for c in chunk_ids]})
+        tags = {r["id"]: r["tags"] for r in rows_}
         scored = {c: (float(hybrid[i]) + st.tag_weight * self.weights.overlap(q.tags, tags.get(f"S0:{c}", [])),
                       f"summary {beam[p]}") for c, i, p in zip(chunk_ids, rows, parent)}
         return sorted(scored.items(), key=lambda kv: kv[1][0], reverse=True)

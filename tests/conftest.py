@@ -51,8 +51,16 @@ def tiny_vocabulary():
 
 @pytest.fixture(scope="session")
 def tiny_lexicon_path(tiny_vocabulary, tmp_path_factory) -> Path:
-    from medkg.pipelines.lexicon import Lexicon
+    from medkg.pipelines.linking.lexicon import Lexicon
 
     path = tmp_path_factory.mktemp("lexicon") / "lexicon.pkl"
     Lexicon.from_vocabulary(tiny_vocabulary).save(path)
     return path
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Everything under tests/integration carries the ``integration`` marker (``-m "not integration"``: unit only)."""
+    integration = Path(__file__).parent / "integration"
+    for item in items:
+        if integration in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.integration)

@@ -28,60 +28,17 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from medkg.errors import InputError
-from medkg.ontologies.curie import pubtator_curie
-from medkg.pipelines.readers import read_pubtator
-from medkg.pipelines.records import Document, Mention
+from medkg.kg.records import Document, Mention
+from medkg.pipelines.reading import GROUP_TYPES, GoldMention
 
 log = logging.getLogger(__name__)
 
-GOLD_TYPES = {"Chemical": "Chemical", "Disease": "Disease", "SpecificDisease": "Disease",
-              "DiseaseClass": "Disease", "Modifier": "Disease", "CompositeMention": "Disease"}
-GROUP_TYPES = {"DISO": "Disease", "CHEM": "Chemical"}
-
-
-@dataclass(frozen=True)
-class GoldMention:
-    doc_id: str
-    start: int
-    end: int
-    text: str
-    type: str
-    ids: frozenset[str]
-
-
-def read_gold(path: Path) -> tuple[list[Document], list[GoldMention]]:
-    """Documents and gold mentions of a PubTator file; relation lines (``CID``) are skipped."""
-    documents = list(read_pubtator(path))
-    by_id = {d.id: d for d in documents}
-    gold: list[GoldMention] = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            cols = line.rstrip("\n").split("\t")
-            if len(cols) < 6:
-                continue  # title, abstract, blank and relation lines
-            pmid, start, end, text, etype, ids = cols[:6]
-            doc = by_id.get(f"PMID:{pmid}")
-            try:
-                s, e = int(start), int(end)
-            except ValueError as err:
-                raise InputError(f"{path}:{lineno}: offsets {start!r}, {end!r} are not integers") from err
-            if doc is None or doc.text[s:e] != text.strip():  # NCBI-disease pads a few mention texts with spaces
-                raise InputError(f"{path}:{lineno}: mention {text!r} is not at {s}-{e} of PMID {pmid}")
-            if etype not in GOLD_TYPES:
-                continue
-            found = frozenset(c for c in (pubtator_curie(i) for i in ids.replace("+", "|").split("|")) if c)
-            gold.append(GoldMention(doc.id, s, e, doc.text[s:e], GOLD_TYPES[etype], found))
-    if not gold:
-        raise InputError(f"{path}: no annotated mentions of a known type ({', '.join(sorted(GOLD_TYPES))})")
-    return documents, gold
-
-
 @dataclass
 class Counts:
+    """True positives, false positives and false negatives, with precision, recall and F1."""
+
     tp: int = 0
     fp: int = 0
     fn: int = 0
@@ -96,6 +53,8 @@ class Counts:
 
 @dataclass
 class LinkingReport:
+    """What ``medkg eval linking`` measured, per level (mentions, links, documents) and type."""
+
     documents: int
     gold_mentions: int
     predicted_mentions: int

@@ -27,11 +27,15 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from medkg.errors import InputError
-from medkg.pipelines.readers import read_pubmedqa
-from medkg.pipelines.records import Document
+from medkg.kg.records import Document
+from medkg.pipelines.reading import read_pubmedqa
+
+if TYPE_CHECKING:
+    from medkg.queries.api import KnowledgeGraph
+    from medkg.queries.settings import AnswerSettings, RetrievalSettings
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,8 @@ LABELS = ["yes", "no", "maybe"]
 
 @dataclass(frozen=True)
 class QAItem:
+    """A PubMedQA-style question with its gold label and the abstract it was asked about."""
+
     doc_id: str
     question: str
     label: str
@@ -47,6 +53,8 @@ class QAItem:
 
 @dataclass
 class ModeResult:
+    """What one retrieval mode got on a question set; ``metrics()`` summarises it."""
+
     mode: str
     hits: dict[int, list[bool]] = field(default_factory=lambda: {1: [], 5: [], 10: []})
     predictions: list[tuple[str, str]] = field(default_factory=list)  # (gold, predicted)
@@ -112,7 +120,8 @@ def corpus_graph(corpus: Path, cache_dir: Path, build: Callable[[list[Path], Pat
     return target
 
 
-def evaluate(graph, items: list[QAItem], documents: dict[str, Document], modes: list[str], *, settings=None,
+def evaluate(graph: KnowledgeGraph, items: list[QAItem], documents: dict[str, Document], modes: list[str], *,
+             settings: RetrievalSettings | None = None, answer_settings: AnswerSettings | None = None,
              answer: bool = True, progress: Callable[[str, int, int], None] | None = None,
              on_mode: Callable[[str, dict[str, Any]], None] | None = None) -> dict[str, Any]:
     """Run every mode over ``items`` on an open ``KnowledgeGraph``; return metrics per mode.
@@ -132,7 +141,8 @@ def evaluate(graph, items: list[QAItem], documents: dict[str, Document], modes: 
         for i, it in enumerate(items, start=1):
             t = time.perf_counter()
             if answer:
-                ans = graph.ask(it.question, settings, mode=mode, options=LABELS, analysis=analyses[it.question])
+                ans = graph.ask(it.question, settings, mode=mode, options=LABELS, analysis=analyses[it.question],
+                                answer_settings=answer_settings)
                 ranking = ans.retrieval_path.get("ranking", [])
                 res.predictions.append((it.label, ans.answer if not ans.abstained else "abstain"))
                 res.abstentions += ans.abstained

@@ -62,7 +62,7 @@ def test_stats_export_rdf_and_sparql(sample_graph: Path, tmp_path: Path) -> None
 
 @pytest.mark.parametrize("args, env, message", [
     (["ask", ""], {}, "the question is empty"),
-    (["ask", "asthma?", "--evidence-weight", "-1"], {}, "the evidence weight at least 0"),
+    (["ask", "asthma?", "--evidence-weight", "-1"], {}, "evidence_weight must be at least 0"),
     (["ask", "asthma?", "--graph", "/nonexistent/graph"], {}, "/nonexistent/graph: no graph here"),
     (["ask", "asthma?"], {"MEDKG_LLM_MODEL": "/nonexistent/model.gguf"}, "/nonexistent/model.gguf: LLM model file"),
     (["build", "/nonexistent/input.jsonl", "--graph", "{graph}-new"], {}, "input.jsonl: file not found"),

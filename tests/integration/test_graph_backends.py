@@ -12,13 +12,12 @@ import secrets
 from pathlib import Path
 
 import pytest
+from bolt_server import ArcadeDB, neo4j_options_from_env
 
 from medkg.errors import InputError, StoreError
 from medkg.kg.store import open_store
 from medkg.pipelines.build import build_graph, delete_documents
 from medkg.queries.api import KnowledgeGraph
-
-from bolt_server import ArcadeDB, neo4j_options_from_env
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +59,7 @@ def backend(request, bolt_server):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from medkg.pipelines.embedding import Embedder
+    from medkg.pipelines.embedding.embedder import Embedder
 
     return Embedder()
 
@@ -174,8 +173,7 @@ def test_deleting_everything_is_refused_and_keeps_the_graph(tmp_path: Path, embe
 
 
 def test_one_build_at_a_time(tmp_path: Path, embedder, tiny_vocabulary) -> None:
-    from medkg.kg.graphdir import GraphDir
-    from medkg.pipelines.build import graph_lock
+    from medkg.kg.graphdir import GraphDir, graph_lock
 
     (tmp_path / "g").mkdir()
     with graph_lock(GraphDir(tmp_path / "g")), pytest.raises(InputError, match="another build or delete"):

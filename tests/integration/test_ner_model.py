@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from medkg.pipelines.nlp import NER_MODEL_DIR, Extractor, ner_fingerprint
-from medkg.pipelines.ner_training import load_ner, train_ner
+from medkg.pipelines.extractor import Extractor
+from medkg.pipelines.ner.model import NER_MODEL_DIR, load_ner, ner_fingerprint
+from medkg.pipelines.ner.training import train_ner
 
 pytestmark = pytest.mark.integration
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import medkg.pipelines.patch as patch
+import medkg.kg.view.patch as patch
 from medkg.kg.graphdir import GraphDir
 from medkg.kg.schema import NODE_TABLES, REL_TABLES
 from medkg.kg.store import open_store
@@ -61,7 +61,8 @@ def _snapshot(graph: Path) -> dict:
         for t in NODE_TABLES:
             cols = ", ".join(f"n.`{n}` AS `{n}`" for n, _ in t.columns)
             where = " WHERE n.level = 0" if t.name == "Summary" else ""
-            out[t.name] = sorted(map(repr, (tuple(r.values()) for r in st.query(f"MATCH (n:{t.name}){where} RETURN {cols}"))))
+            rows = st.query(f"MATCH (n:{t.name}){where} RETURN {cols}")
+            out[t.name] = sorted(map(repr, (tuple(r.values()) for r in rows)))
         for r in REL_TABLES:
             if r.name == "CHILD_OF":
                 continue

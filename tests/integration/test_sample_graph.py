@@ -9,7 +9,7 @@ import pytest
 
 from medkg.errors import InputError, QueryError
 from medkg.pipelines.build import build_graph, sample_paths
-from medkg.pipelines.readers import read_documents
+from medkg.pipelines.reading.documents import read_documents
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from medkg.pipelines.build import build_graph
-from medkg.pipelines.embedding import STATIC_EMBEDDER, Embedder
+from medkg.pipelines.embedding.embedder import STATIC_EMBEDDER, Embedder
 from medkg.queries.api import KnowledgeGraph
 
 pytestmark = pytest.mark.integration

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from medkg.kg import cypher
-from medkg.kg.summaries import REWRITES_FILE, load_rewrites
+from medkg.kg.view.summaries import REWRITES_FILE, load_rewrites
 from medkg.pipelines.build import build_graph, sample_paths
 from medkg.queries.api import KnowledgeGraph
 from medkg.queries.llm import LLMSettings

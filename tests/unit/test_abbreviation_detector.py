@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from spacy.language import Language
 
-from medkg.pipelines import abbreviation_detector  # noqa: F401  (registers medkg_abbreviation_detector)
-from medkg.pipelines.tokenizer import blank_english
+from medkg.pipelines import components  # noqa: F401  (registers medkg_abbreviation_detector)
+from medkg.pipelines.text.tokenizer import blank_english
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +70,12 @@ def test_long_short_forms_and_unbalanced_brackets_are_no_definitions(nlp: Langua
 
 
 def test_a_short_form_the_vocabulary_gives_the_mentions_concept_is_defined(nlp: Language) -> None:
+    from medkg.kg.records import Link
     from medkg.ontologies.concept import Concept
     from medkg.ontologies.vocabulary import Vocabulary
-    from medkg.pipelines.abbreviations import AbbreviationLinker
-    from medkg.pipelines.lexicon import Lexicon
-    from medkg.pipelines.mentions import MentionFinder  # noqa: F401  (registers Span._.link)
-    from medkg.pipelines.records import Link
+    from medkg.pipelines.abbreviations.resolver import AbbreviationLinker
+    from medkg.pipelines.linking.lexicon import Lexicon
+    from medkg.pipelines.linking.mentions import MentionFinder  # noqa: F401  (registers Span._.link)
 
     vocab = Vocabulary()
     vocab.add([Concept("MESH:D004958", "MESH", "Estradiol", synonyms=("17beta-Estradiol", "E2"),

@@ -9,8 +9,8 @@ import pytest
 from medkg.errors import VocabularyError
 from medkg.ontologies.library import VocabularyLibrary
 from medkg.ontologies.vocabulary import read_concepts
-from medkg.pipelines.lexicon import Lexicon
-from medkg.pipelines.linking import choose_link
+from medkg.pipelines.linking.choose import choose_link
+from medkg.pipelines.linking.lexicon import Lexicon
 
 # written for the tests, in BC5CDR's conventions: "toxicity" is a disease concept no MeSH term spells
 GOLD = (
@@ -46,7 +46,8 @@ def test_one_concept_per_id_and_one_id_per_text(gold: Path) -> None:
     # "anemia" was linked to D000740 twice, to D003920 once and to OMIM once: the majority keeps the text,
     # and the ids left without a text are not concepts of this vocabulary
     assert set(concepts) == {"MESH:D064420", "MESH:D002945", "MESH:D000740", "MESH:D003556"}
-    assert [t.lower() for t in concepts["MESH:D064420"].terms] == ["toxicity"] and concepts["MESH:D064420"].semantic_group == "DISO"
+    assert [t.lower() for t in concepts["MESH:D064420"].terms] == ["toxicity"]
+    assert concepts["MESH:D064420"].semantic_group == "DISO"
     assert concepts["MESH:D002945"].semantic_group == "CHEM"
     assert concepts["MESH:D000740"].vocab == "ANNOTATED-train"
     # the composite mention names two concepts and teaches nothing
@@ -79,9 +80,9 @@ def test_a_file_without_gold_mentions_is_refused(tmp_path: Path) -> None:
 
 
 def test_the_ner_features_see_the_vocabularies_alone(gold: Path, tiny_vocabulary, tmp_path: Path) -> None:
-    from medkg.pipelines.lexicon import _vocabulary_only
-    from medkg.pipelines.lexicon_tags import LexiconTagger
-    from medkg.pipelines.tokenizer import blank_english
+    from medkg.pipelines.linking.lexicon import _vocabulary_only
+    from medkg.pipelines.ner.lexicon_tags import LexiconTagger
+    from medkg.pipelines.text.tokenizer import blank_english
 
     library = VocabularyLibrary(tmp_path / "vocab")
     library.load("pubtator", gold)

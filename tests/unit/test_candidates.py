@@ -5,9 +5,9 @@ from __future__ import annotations
 import pickle
 from pathlib import Path
 
-from medkg.pipelines.candidates import Candidate
-from medkg.pipelines.lexicon import Lexicon
-from medkg.pipelines.linking import approximate_link, choose_link
+from medkg.pipelines.linking.candidates import Candidate
+from medkg.pipelines.linking.choose import approximate_link, choose_link
+from medkg.pipelines.linking.lexicon import Lexicon
 
 
 def test_misspelt_and_reworded_terms_find_their_concept(tiny_vocabulary) -> None:
@@ -96,7 +96,7 @@ def test_a_name_spelt_as_written_beats_its_plural_class() -> None:
 
 
 def test_an_alias_with_a_word_the_mention_lacks_is_no_approximate_link(tiny_vocabulary) -> None:
-    from medkg.pipelines.linking import _words_covered
+    from medkg.pipelines.linking.choose import _words_covered
 
     lex = Lexicon.from_vocabulary(tiny_vocabulary, approximate=False)
     swapped = [Candidate("MESH:D002637", 0.91, "chest pain")]  # 3-grams of "pain" and "Chest" are close

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from thinc.api import NumpyOps
 
-from medkg.pipelines.blas_ops import BlasOps
-from medkg.pipelines.records import Chunk, ChunkGraph, Entity, Link, Mention, Relation, _restore
+from medkg.kg.records import Chunk, ChunkGraph, Entity, Link, Mention, Relation, _restore
+from medkg.pipelines.ner.blas_ops import BlasOps
 
 
 @pytest.mark.parametrize("trans1,trans2", [(False, False), (True, False), (False, True), (True, True)])

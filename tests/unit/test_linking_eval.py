@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from medkg.errors import InputError
-from medkg.evaluation.linking import GoldMention, read_gold, score
-from medkg.pipelines.records import Link, Mention
+from medkg.evaluation.linking import score
+from medkg.kg.records import Link, Mention
+from medkg.pipelines.reading import GoldMention, read_gold
 
 
 def as_prediction(g: GoldMention, concept_id: str | None = None, group: str = "DISO") -> tuple[str, Mention]:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from medkg.errors import MedKGError
-from medkg.pipelines.lexicon import Lexicon
-from medkg.pipelines.match_priors import MatchPriors, count_priors, load_priors, signature
-from medkg.pipelines.mentions import MentionFinder
-from medkg.pipelines.tokenizer import blank_english
+from medkg.pipelines.linking.lexicon import Lexicon
+from medkg.pipelines.linking.mentions import MentionFinder
+from medkg.pipelines.linking.priors import MatchPriors, count_priors, load_priors, signature
+from medkg.pipelines.text.tokenizer import blank_english
 
 TEXT = "Anemia and beta-catenin. Anemia again."
 

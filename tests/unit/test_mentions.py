@@ -8,15 +8,15 @@ unlinkable spans dropped, and which dictionary-only matches are kept.
 from __future__ import annotations
 
 import pytest
-from spacy.tokens import Doc, Span
+from spacy.tokens import Doc
 
 from medkg.errors import MedKGError
 from medkg.ontologies.annotated import VOCAB
 from medkg.ontologies.concept import Concept
-from medkg.pipelines.lexicon import Lexicon
-from medkg.pipelines.match_priors import MatchPriors
-from medkg.pipelines.mentions import MentionFinder
-from medkg.pipelines.tokenizer import blank_english
+from medkg.pipelines.linking.lexicon import Lexicon
+from medkg.pipelines.linking.mentions import MentionFinder
+from medkg.pipelines.linking.priors import MatchPriors
+from medkg.pipelines.text.tokenizer import blank_english
 
 
 @pytest.fixture(scope="module")
@@ -106,7 +106,8 @@ def test_an_unknown_fill_policy_is_refused(lexicon: Lexicon) -> None:
 
 
 def test_cue_words_and_stray_punctuation_are_trimmed_from_model_spans(lexicon: Lexicon) -> None:
-    doc = doc_with_ner("Denies chest pain; (+)-pneumonia.", [("Denies chest pain", "Disease"), ("-pneumonia", "Disease")])
+    doc = doc_with_ner("Denies chest pain; (+)-pneumonia.",
+                       [("Denies chest pain", "Disease"), ("-pneumonia", "Disease")])
     got = linked(MentionFinder(lexicon)(doc))
     assert got == {"chest pain": ("MESH:D002637", "dictionary:preferred"),
                    "pneumonia": ("MESH:D011014", "dictionary:preferred")}

@@ -9,8 +9,9 @@ import pytest
 from medkg.errors import InputError, MedKGError
 from medkg.ontologies.concept import Concept
 from medkg.ontologies.vocabulary import Vocabulary
-from medkg.pipelines.lexicon import Lexicon
-from medkg.pipelines.ner_training import blank_ner, examples_from_pubtator, load_ner, train_ner
+from medkg.pipelines.linking.lexicon import Lexicon
+from medkg.pipelines.ner.model import load_ner
+from medkg.pipelines.ner.training import blank_ner, examples_from_pubtator, train_ner
 
 # written for the tests: a title and an abstract with one chemical and one disease annotated
 CDR_LIKE = (

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import numpy as np
 
-from medkg.kg.summaries import Summary, assign_topics, concept_weight, level2
-from medkg.pipelines.patch import PATCH_MAX_DOCS, ViewDiff, should_patch, view_diff, write_document_keys
+from medkg.kg.view.files import IndexFiles
+from medkg.kg.view.patch import PATCH_MAX_DOCS, ViewDiff, should_patch, view_diff
+from medkg.kg.view.summaries import Summary, assign_topics, concept_weight, level2
 
 
 def _s0(chunk: str, *concepts: str) -> Summary:
@@ -18,7 +19,7 @@ def _s0(chunk: str, *concepts: str) -> Summary:
 def test_view_diff_names_new_changed_and_deleted_documents(tmp_path: Path) -> None:
     (tmp_path / "index").mkdir()
     (tmp_path / "index" / "themes.json").write_text('{"S2:0": ["S1:0"]}')
-    write_document_keys(tmp_path / "index", {"a": ("k1", "f"), "b": ("k2", "f"), "c": ("k3", "f")})
+    IndexFiles(tmp_path / "index").save_document_keys({"a": ("k1", "f"), "b": ("k2", "f"), "c": ("k3", "f")})
     diff = view_diff(tmp_path, {"a": ("k1", "f"), "b": ("k2-new", "f"), "d": ("k4", "f")})
     assert diff == ViewDiff(removed=["b", "c"], added=["b", "d"]) and diff.size == 3
     stored = json.loads((tmp_path / "index" / "documents.json").read_text())

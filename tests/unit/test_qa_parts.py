@@ -9,11 +9,11 @@ import pytest
 
 from medkg.errors import InputError, ModelNotFoundError
 from medkg.evaluation.qa import ModeResult, macro_f1, read_items
-from medkg.pipelines.readers import read_documents, read_pubmedqa
+from medkg.pipelines.reading import read_documents, read_pubmedqa
 from medkg.queries.answer import answer_schema, render_prompt
-from medkg.queries.context import Retrieval, pack_passages, rank_documents
 from medkg.queries.models import MODELS, resolve_model
 from medkg.queries.records import Passage
+from medkg.queries.retrieval import Retrieval, pack_passages, rank_documents
 
 
 def passage(cid: int) -> Passage:
@@ -81,13 +81,13 @@ def test_model_registry_resolution(tmp_path: Path) -> None:
 def test_pack_passages_respects_the_token_budget(tmp_path: Path, tiny_lexicon_path: Path, tiny_vocabulary
                                                  ) -> None:
     from medkg.kg.batch import GraphBatch
+    from medkg.kg.records import Document
     from medkg.kg.store import open_store
-    from medkg.pipelines.nlp import Extractor
-    from medkg.pipelines.records import Document
+    from medkg.pipelines.extractor import Extractor
 
     text = "\n\n".join(f"Paragraph {i} is about pneumonia and nothing else at all." for i in range(6))
     doc = Document(id="D", text=text)
-    graphs = Extractor(tiny_lexicon_path, max_chunk_chars=80).extract(doc)
+    graphs = Extractor(tiny_lexicon_path, max_chunk_chars=80, without=frozenset({"ner"})).extract(doc)
     batch = GraphBatch()
     batch.add_document(doc, graphs)
     batch.add_concepts(tiny_vocabulary)

@@ -11,9 +11,9 @@ from rdflib.namespace import SKOS
 from medkg.errors import QueryError
 from medkg.kg import rdf
 from medkg.kg.batch import GraphBatch
+from medkg.kg.records import Document
 from medkg.kg.store import open_store
-from medkg.pipelines.nlp import Extractor
-from medkg.pipelines.records import Document
+from medkg.pipelines.extractor import Extractor
 
 TEXT = "Denies chest pain. Type 2 diabetes and pneumonia; his mother had anaemia."
 MESH = "http://id.nlm.nih.gov/mesh/"
@@ -23,7 +23,7 @@ MESH = "http://id.nlm.nih.gov/mesh/"
 def store(tmp_path: Path, tiny_lexicon_path: Path, tiny_vocabulary):
     doc = Document(id="report:r1", text=TEXT, tier=1, kind="report")
     batch = GraphBatch()
-    batch.add_document(doc, Extractor(tiny_lexicon_path).extract(doc))
+    batch.add_document(doc, Extractor(tiny_lexicon_path, without=frozenset({"ner"})).extract(doc))
     batch.add_concepts(tiny_vocabulary)
     with open_store("embedded", tmp_path / "s.lbug", read_only=False, create=True) as st:
         st.create_schema()

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from medkg.errors import InputError
-from medkg.pipelines.readers import read_documents, read_jsonl, read_pubtator, read_report
+from medkg.pipelines.reading import read_documents, read_jsonl, read_pubtator, read_report
 
 
 def test_jsonl_reads_documents_and_sections(fixtures: Path) -> None:

@@ -8,8 +8,8 @@ import pytest
 
 from medkg.ontologies.concept import Concept
 from medkg.ontologies.vocabulary import Vocabulary
-from medkg.pipelines.lexicon import Lexicon
-from medkg.pipelines.nlp import Extractor
+from medkg.pipelines.extractor import Extractor
+from medkg.pipelines.linking.lexicon import Lexicon
 
 
 @pytest.fixture(scope="module")

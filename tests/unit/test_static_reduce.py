@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from medkg.pipelines.static_embedding import reduce
+from medkg.pipelines.embedding.static import reduce
 
 
 def test_reduce_is_deterministic_up_to_row_order_and_sign_fixed() -> None:

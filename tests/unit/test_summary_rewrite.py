@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from medkg.kg.summaries import apply_rewrites, load_rewrites, text_key
+from medkg.kg.view.summaries import apply_rewrites, load_rewrites, text_key
 from medkg.queries.summary_rewrite import acceptable
 
 TOPIC = "Topic: Appendicitis; C-Reactive Protein; Diabetes Mellitus, Type 2 (12 passages from 4 documents)"

@@ -10,7 +10,6 @@ from medkg.errors import VocabularyError
 from medkg.ontologies.library import VocabularyLibrary
 from medkg.ontologies.umls import UMLSFilter
 from medkg.ontologies.vocabulary import Vocabulary, read_concepts
-from medkg.pipelines.lexicon import Lexicon
 
 
 def by_id(concepts):
@@ -112,15 +111,3 @@ def test_library_load_is_idempotent_and_failed_loads_keep_what_was_there(tmp_pat
         lib.load("obo", broken)
     assert [e.concepts for e in lib.entries()] == [3]
     assert not [p for p in (tmp_path / "vocab").iterdir() if p.name.startswith(".")]  # no temporary files left
-
-
-def test_loaded_vocabulary_links_text_and_maps_to_mesh(tmp_path, fixtures):
-    lib = VocabularyLibrary(tmp_path / "vocab")
-    lib.load("obo", fixtures / "doid_4terms.obo")
-    vocab = lib.vocabulary()
-    assert "MESH:D003924" in vocab.concepts and "DOID:9352" in vocab.concepts  # bundled MeSH + loaded DOID
-    assert set(vocab.versions) == {"MESH", "DOID"}
-    lexicon = Lexicon.from_vocabulary(vocab)
-    (start, end, candidates, _), = list(lexicon.find("Patients with NIDDM were enrolled."))[:1]
-    assert "DOID:9352" in {cid for cid, _ in candidates}
-    assert "MESH:D003924" in vocab.get("DOID:9352").mappings

@@ -1,0 +1,270 @@
+"""Tag summaries: the hierarchy U-Retrieve walks, built without an LLM.
+
+Level 0 is one summary per meta-graph (chunk). Its tags are what the chunk is
+about, in vocabulary terms: the concept ids of its (non-negated) entities, their
+semantic groups (``group:DISO``) and their MeSH top-level branches
+(``tree:C04``). Its text is extractive: the concept names and the opening of
+the chunk.
+
+Level 1 groups meta-graphs into topics by community detection (Louvain, from
+networkx) on a chunk graph whose edges are shared concepts, weighted by
+inverse document frequency so that "Humans" links nothing and a rare disease
+links strongly; consecutive chunks of one document are also joined so a
+document's chunks tend to stay together. A level-1 summary carries the union
+of its children's tags and lists its most frequent concepts.
+
+Level 2 groups topics into themes. Louvain has nothing left to merge at that
+point (its last pass found no move that raises modularity, and many topics are
+separate components of the concept graph), so themes come from what the
+topics are about as a whole: spherical k-means over the topics' embedding
+centroids, k = ceil(sqrt(topics)), seeded, so the same corpus gives the same
+themes. A theme carries the union of its topics' tags and names their most
+frequent concepts. U-Retrieve scores every topic directly (the cost of a
+question is the chunk scores, not the topics), reports the theme above each
+topic it follows, and offers theme texts last to answer refinement.
+
+A patched view (:mod:`medkg.kg.view.patch`) does not re-run Louvain: new
+chunks join the topic they are most tied to (``assign_topics``), which is the
+first move of Louvain's local phase; a full build re-clusters.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from medkg.kg.records import ChunkGraph, chunk_id, chunk_position
+
+log = logging.getLogger(__name__)
+
+MAX_CONCEPT_DF = 60  # a concept in more chunks than this adds no edges (it is not topical)
+
+
+@dataclass
+class Summary:
+    """A tag summary: level 0 summarises one chunk's meta-graph, level 1 a topic, level 2 a theme."""
+
+    id: str
+    level: int
+    tags: list[str]
+    text: str
+    chunk_ids: list[str]
+    children: list[str] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return len(self.chunk_ids)
+
+
+def chunk_tags(graph: ChunkGraph, categories: dict[str, tuple[str, ...]]) -> list[str]:
+    tags: set[str] = set()
+    for e in graph.entities:
+        if e.negated:
+            continue
+        tags.add(e.link.concept_id)
+        tags.add(f"group:{e.semantic_group}")
+        tags.update(f"tree:{c}" for c in categories.get(e.link.concept_id, ()))
+    return sorted(tags)
+
+
+def level0(graphs: list[ChunkGraph], categories: dict[str, tuple[str, ...]]) -> list[Summary]:
+    out = []
+    for g in graphs:
+        names = "; ".join(e.name for e in g.entities[:8] if not e.negated)
+        opening = g.chunk.text[:160].replace("\n", " ")
+        out.append(Summary(id=f"S0:{g.chunk.id}", level=0, tags=chunk_tags(g, categories),
+                           text=f"{names}. {opening}" if names else opening, chunk_ids=[g.chunk.id]))
+    return out
+
+
+def level1(graphs: list[ChunkGraph], base: list[Summary], names: dict[str, str], seed: int = 13
+           ) -> list[Summary]:
+    """Cluster level-0 summaries into topics (Louvain over shared concepts)."""
+    g = nx.Graph()
+    g.add_nodes_from(s.id for s in base)
+    by_concept: dict[str, list[str]] = defaultdict(list)
+    for s in base:
+        for t in s.tags:
+            if is_concept_tag(t):
+                by_concept[t].append(s.id)
+    for members in by_concept.values():
+        w = concept_weight(len(members), len(base))
+        if not w:
+            continue
+        for i, a in enumerate(members):
+            for b in members[i + 1 :]:
+                prev = g.get_edge_data(a, b, {"weight": 0.0})["weight"]
+                g.add_edge(a, b, weight=prev + w)
+    for prev_chunk, chunk in zip(graphs, graphs[1:]):
+        if prev_chunk.chunk.doc_id == chunk.chunk.doc_id:
+            a, b = f"S0:{prev_chunk.chunk.id}", f"S0:{chunk.chunk.id}"
+            prev = g.get_edge_data(a, b, {"weight": 0.0})["weight"]
+            g.add_edge(a, b, weight=prev + 2.0)
+    communities = nx.community.louvain_communities(g, weight="weight", seed=seed)
+    by_id = {s.id: s for s in base}
+    return [topic(f"S1:{k}", [by_id[m] for m in sorted(members)], names)
+            for k, members in enumerate(sorted(communities, key=lambda c: sorted(c)[0]))]
+
+
+def topic(summary_id: str, kids: list[Summary], names: dict[str, str]) -> Summary:
+    """A level-1 summary over level-0 ``kids``: their tags, and a text naming its most frequent concepts."""
+    docs = {chunk_position(c)[0] for s in kids for c in s.chunk_ids}
+    return _parent(summary_id, 1, kids, f"Topic: {_most_frequent(kids, names)} "
+                                        f"({len(kids)} passages from {len(docs)} documents)")
+
+
+def _parent(summary_id: str, level: int, kids: list[Summary], text: str) -> Summary:
+    return Summary(id=summary_id, level=level, tags=sorted({t for s in kids for t in s.tags}), text=text,
+                   chunk_ids=[c for s in kids for c in s.chunk_ids], children=[s.id for s in kids])
+
+
+def _most_frequent(kids: list[Summary], names: dict[str, str], n: int = 8) -> str:
+    """The names of the concepts most of ``kids`` carry, for an extractive summary text."""
+    freq = Counter(t for s in kids for t in s.tags if is_concept_tag(t))
+    return "; ".join(names.get(cid, cid) for cid, _ in freq.most_common(n))
+
+
+def is_concept_tag(tag: str) -> bool:
+    return ":" in tag and not tag.startswith(("group:", "tree:"))
+
+
+def concept_weight(df: int, n: int) -> float:
+    """The weight a concept in ``df`` of ``n`` chunks gives each pair of them (0: too rare or too common)."""
+    return math.log(max(n, 1) / df) + 1.0 if 2 <= df <= MAX_CONCEPT_DF else 0.0
+
+
+def assign_topics(new: list[Summary], chunks_of: dict[str, set[str]], topic_of: dict[str, str], n: int,
+                  next_topic: int) -> dict[str, str]:
+    """Place new level-0 summaries into existing topics, for a patched view (a full build re-clusters).
+
+    Each new chunk joins the topic it is most strongly tied to by the edges Louvain would see: for every
+    concept it shares with a chunk already placed, that concept's weight; 2.0 for the chunk before it in its
+    document. A chunk tied to nothing starts a topic of its own, numbered from ``next_topic``. ``chunks_of``
+    maps each concept to every chunk carrying it (new ones included); ``topic_of`` maps placed chunks to
+    topics and is updated in order, so a new document's chunks can follow its first one. Returns the
+    placements of the new chunks.
+    """
+    placed: dict[str, str] = {}
+    for s in new:
+        chunk = s.chunk_ids[0]
+        score: dict[str, float] = defaultdict(float)
+        for t in s.tags:
+            if is_concept_tag(t):
+                w = concept_weight(len(chunks_of.get(t, ())), n)
+                for other in chunks_of.get(t, ()) if w else ():
+                    if other != chunk and other in topic_of:
+                        score[topic_of[other]] += w
+        doc, ordinal = chunk_position(chunk)
+        before = chunk_id(doc, ordinal - 1)
+        if ordinal > 0 and before in topic_of:
+            score[topic_of[before]] += 2.0
+        if score:
+            best = min(score, key=lambda sid: (-score[sid], sid))
+        else:
+            best, next_topic = f"S1:{next_topic}", next_topic + 1
+        topic_of[chunk] = placed[chunk] = best
+    return placed
+
+
+def level2(top: list[Summary], topic_vectors: np.ndarray, seed: int = 13, iterations: int = 25
+           ) -> tuple[list[list[int]], np.ndarray]:
+    """Themes over the level-1 summaries: (member rows of ``top`` per theme, unit centroids), by k-means.
+
+    Members are in row order and themes ordered by their first member, so ids follow the topics' order.
+    """
+    n = len(top)
+    if n < 2:
+        return ([list(range(n))] if n else []), topic_vectors[:n].copy()
+    k = math.ceil(math.sqrt(n))
+    rng = np.random.default_rng(seed)
+    centroids = topic_vectors[_spread_seeds(topic_vectors, k, rng)]
+    assign = np.zeros(n, dtype=np.int64)
+    for step in range(iterations):
+        new = np.argmax(topic_vectors @ centroids.T, axis=1)
+        if step and np.array_equal(new, assign):  # converged
+            break
+        assign = new
+        centroids = _unit(np.stack([topic_vectors[assign == j].mean(axis=0) if (assign == j).any() else centroids[j]
+                                    for j in range(k)]))
+    groups = sorted((list(map(int, np.flatnonzero(assign == j))) for j in range(k) if (assign == j).any()),
+                    key=lambda g: g[0])
+    return groups, _unit(np.stack([topic_vectors[g].mean(axis=0) for g in groups]))
+
+
+def _spread_seeds(x: np.ndarray, k: int, rng: np.random.Generator) -> list[int]:
+    """k-means++ seeding on cosine distance (the first seed is the first row, so small inputs are stable)."""
+    seeds = [0]
+    dist = np.maximum(1.0 - x @ x[0], 0.0).astype(np.float64)
+    while len(seeds) < k:
+        total = float(dist.sum())
+        nxt = int(rng.choice(len(x), p=dist / total)) if total > 0 else len(seeds)
+        seeds.append(nxt)
+        dist = np.minimum(dist, np.maximum(1.0 - x @ x[nxt], 0.0))
+    return seeds
+
+
+def theme(summary_id: str, topics: list[Summary], names: dict[str, str]) -> Summary:
+    """A level-2 summary over level-1 ``topics``."""
+    passages = sum(len(s.chunk_ids) for s in topics)
+    return _parent(summary_id, 2, topics, f"Theme: {_most_frequent(topics, names)} "
+                                          f"({len(topics)} topics, {passages} passages)")
+
+
+def _unit(m: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(m, axis=1, keepdims=True)
+    return (m / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def summary_vectors(summaries: list[Summary], chunk_vectors: np.ndarray, row: dict[str, int]) -> np.ndarray:
+    """A summary's embedding: the normalised mean of its chunks' embeddings."""
+    out = np.zeros((len(summaries), chunk_vectors.shape[1]), dtype=np.float32)
+    for i, s in enumerate(summaries):
+        v = chunk_vectors[[row[c] for c in s.chunk_ids]].mean(axis=0)
+        norm = float(np.linalg.norm(v))
+        out[i] = v / norm if norm > 0 else v
+    return out
+
+
+# -- optional LLM rewrites of topic and theme texts (made by medkg.queries.summary_rewrite) ---------------------
+REWRITES_FILE = "summary_rewrites.json"  # in the graph directory, beside the ledger
+
+
+def text_key(text: str) -> str:
+    """What a rewrite is keyed by: the extractive text it replaced (which names the members and their count)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:24]
+
+
+def load_rewrites(path: Path) -> dict[str, dict[str, str]]:
+    """{text key: {"extractive", "text", "model"}}; empty when no rewrite was made (or the file is unreadable)."""
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        log.warning("%s: unreadable (%s); summaries keep their extractive texts", path, e)
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def apply_rewrites(rows: list[tuple], rewrites: dict[str, dict[str, str]]) -> int:
+    """Replace the text of Summary rows (id, level, tags, text, size) whose extractive text was rewritten.
+
+    A topic whose members changed has another extractive text, so its stale rewrite is not applied.
+    """
+    if not rewrites:
+        return 0
+    done = 0
+    for i, row in enumerate(rows):
+        hit = rewrites.get(text_key(row[3])) if row[1] > 0 else None
+        if hit:
+            rows[i] = (*row[:3], hit["text"], *row[4:])
+            done += 1
+    return done

@@ -1,0 +1,123 @@
+"""``medkg build``, ``medkg delete`` and ``medkg summaries``: the commands that change a graph."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from medkg.cli import common
+
+if TYPE_CHECKING:
+    from medkg.pipelines.build import BuildReport
+
+FULL_HELP = ("rebuild the whole view, re-clustering topics and themes, even if few documents or none changed "
+             "(by default a change to a few documents patches the current view)")
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    b = sub.add_parser("build", help="build a graph from documents (default: the bundled sample)")
+    b.add_argument("paths", nargs="*", help=".jsonl, PubTator, PubMed XML, PubMedQA .json, .csv or .txt files, "
+                                            "or directories of them")
+    b.add_argument("--tier", type=int, choices=(1, 2), help="force the tier: 1 reports, 2 literature")
+    b.add_argument("--workers", type=int,
+                   help="extraction processes (default: cores - 1, all cores with the static embedder; "
+                        "0 = in this process)")
+    b.add_argument("--embedder",
+                   help="all-MiniLM-L6-v2 (default for a new graph), static-MiniLM-L6-v2 (distilled from it on "
+                        "first use, ~100x faster, for batch builds) or a sentence-transformers directory; "
+                        "default: $MEDKG_EMBEDDER or the graph's current embedder")
+    b.add_argument("--batch-docs", type=int, default=32,
+                   help="documents per committed batch: what an interrupted build can lose (default 32)")
+    b.add_argument("--store", choices=("embedded", "neo4j"),
+                   help="embedded (in the graph directory) or neo4j (NEO4J_URI, NEO4J_USERNAME, NEO4J_PASSWORD, "
+                        "NEO4J_DATABASE); default: the graph's current store, embedded for a new graph")
+    b.add_argument("--full", action="store_true", help=FULL_HELP)
+    common.add_graph_option(b)
+    common.add_vocab_option(b)
+    b.set_defaults(func=cmd_build)
+
+    d = sub.add_parser("delete", help="remove documents and everything derived only from them")
+    d.add_argument("ids", nargs="+", help="document ids, e.g. PMID:123 or report:note-1")
+    d.add_argument("--full", action="store_true", help=FULL_HELP)
+    common.add_graph_option(d)
+    common.add_vocab_option(d)
+    d.set_defaults(func=cmd_delete)
+
+    sm = sub.add_parser("summaries", help="optional: rewrite topic and theme summaries with the local LLM")
+    sm.add_argument("action", choices=("rewrite",))
+    sm.add_argument("--levels", default="1,2", help="1 = topics, 2 = themes (default: both)")
+    sm.add_argument("--limit", type=int, help="at most this many per level, largest first (default: all)")
+    sm.add_argument("--model", help="a registered model name or a .gguf path (default: as for ask)")
+    common.add_graph_option(sm)
+    sm.set_defaults(func=cmd_summaries)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from medkg.kg.graphdir import GraphDir
+    from medkg.paths import sample_paths
+    from medkg.pipelines.build import build_graph
+
+    paths = [Path(p) for p in args.paths] or sample_paths()
+    if not args.paths:
+        print("medkg: no input given; building the bundled sample corpus", file=sys.stderr)
+    emb = args.embedder or os.environ.get("MEDKG_EMBEDDER") or None
+    store = args.store or (GraphDir(args.graph).peek_manifest() or {}).get("store", "embedded")
+    progress = common.Progress()
+    try:
+        report = build_graph(paths, args.graph, tier=args.tier, vocabulary=common.vocabulary(args), embedder=emb,
+                             store=store, store_options=common.store_options(store), workers=args.workers,
+                             batch_docs=args.batch_docs, progress=progress, models_dir=common.models_dir(),
+                             full=args.full)
+    finally:
+        progress.close()
+    c = report.counts
+    print(f"built {report.graph}: {report.added} added, {report.replaced} replaced, {report.unchanged} unchanged "
+          f"({report.docs_per_second:.1f} documents/s); the graph has {report.documents} documents, "
+          f"{c['Chunk']} chunks, {c['Entity']} entities, {c['Concept']} concepts, {c['RELATED']} relations "
+          f"[{report.seconds:.1f} s{_view_note(report)}]")
+    return 0
+
+
+def _view_note(report: BuildReport) -> str:
+    if not report.view_rebuilt:
+        return ", nothing changed"
+    return ", view patched" if report.view_patched else ""
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    from medkg.kg.graphdir import GraphDir
+    from medkg.pipelines.build import delete_documents
+
+    store = GraphDir(args.graph).read_manifest().get("store", "embedded")
+    removed, report = delete_documents(args.ids, args.graph, vocabulary=common.vocabulary(args),
+                                       store_options=common.store_options(store), full=args.full)
+    print(f"deleted {removed} documents from {report.graph}; {report.documents} remain "
+          f"({report.counts['Entity']} entities, {report.counts['Concept']} concepts) "
+          f"[{report.seconds:.1f} s{_view_note(report)}]")
+    return 0
+
+
+def cmd_summaries(args: argparse.Namespace) -> int:
+    from medkg.kg.graphdir import GraphDir, graph_lock
+    from medkg.queries.summary_rewrite import rewrite_summaries
+
+    levels = tuple(sorted({x.strip() for x in args.levels.split(",")}))
+    if not levels or not set(levels) <= {"1", "2"}:
+        raise SystemExit(f"medkg summaries rewrite: --levels takes 1 and/or 2, not {args.levels!r}")
+    if args.limit is not None and args.limit < 0:
+        raise SystemExit(f"medkg summaries rewrite: --limit must be 0 or more, not {args.limit}")
+    progress = common.Progress("summaries")
+    try:
+        with graph_lock(GraphDir(args.graph)), common.open_graph(args, write=True) as graph:
+            model = graph.llm.name
+            report = rewrite_summaries(graph.dir, graph.store, graph.llm, tuple(map(int, levels)), args.limit,
+                                       lambda done, total: progress("rewrite", done, total))
+    finally:
+        progress.close()
+    print(f"rewrote {report.rewritten} summaries with {model} ({report.seconds_per_summary:.1f} s each); "
+          f"{report.rejected} kept their extractive text (the sentence failed the checks), "
+          f"{report.skipped} were already rewritten")
+    return 0

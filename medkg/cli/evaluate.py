@@ -1,0 +1,138 @@
+"""``medkg eval``: measuring retrieval, answers and linking on real data (a user's own or public datasets)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from pathlib import Path
+
+from medkg import paths
+from medkg.cli import common
+from medkg.errors import MedKGError
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    ev = sub.add_parser("eval", help="evaluate on real data")
+    ev_sub = ev.add_subparsers(dest="what", required=True)
+    q = ev_sub.add_parser("qa", help="PubMedQA-style question answering, every mode side by side")
+    q.add_argument("--dataset", type=Path, required=True, help="PubMedQA-style JSON (questions and abstracts)")
+    q.add_argument("--corpus", type=Path, help="index this file's abstracts instead of the dataset's own")
+    q.add_argument("--mode", action="append", help="modes to run (repeat or comma-separate; default all)")
+    q.add_argument("--offset", type=int, default=0, help="skip the first N questions")
+    q.add_argument("--limit", type=int, default=0, help="only N questions (after --offset)")
+    common.add_answer_options(q)
+    q.add_argument("--model", default=os.environ.get("MEDKG_LLM_MODEL"), help="model name or .gguf path")
+    q.add_argument("--no-llm", action="store_true", help="retrieval metrics only (fast)")
+    q.add_argument("--embedder", help="build the corpus graph with this embedder (a name or a directory; default "
+                   "all-MiniLM-L6-v2)")
+    q.add_argument("--cache", type=Path, help="where corpus graphs are kept (default $XDG_CACHE_HOME/medkg/eval, "
+                                              "~/.cache/medkg/eval)")
+    q.add_argument("--out", type=Path, help="also write the JSON report here")
+    q.add_argument("--json", action="store_true", help="print the report as JSON")
+    q.set_defaults(func=cmd_eval_qa)
+    li = ev_sub.add_parser("linking", help="mention finding and concept linking against PubTator gold")
+    li.add_argument("--dataset", type=Path, required=True, help="a PubTator file with annotations")
+    li.add_argument("--limit", type=int, default=0, help="only the first N documents")
+    li.add_argument("--json", action="store_true", help="print the report as JSON")
+    li.add_argument("--without", help="switch pipeline steps off to measure what they add (comma-separated): "
+                                      "ner, priors (the NER model's match priors), dictionary, tfidf, abbreviations, "
+                                      "salts, composites, context")
+    li.add_argument("--ner-model", type=Path, help="a model folder from 'medkg train ner' (default: the bundled one)")
+    li.add_argument("--dictionary-fills", choices=("auto", "none", "annotated", "priors", "all"), default="auto",
+                    help="which dictionary chemicals/diseases the NER model did not find are kept: none, those named "
+                         "by a loaded annotated corpus, those plus the kinds the model's match priors count as "
+                         "mentions at least 80%% of the time, or all; auto (default): priors when the NER model has "
+                         "them, else annotated if such names are loaded, else all")
+    common.add_vocab_option(li)
+    li.set_defaults(func=cmd_eval_linking)
+
+
+def cmd_eval_qa(args: argparse.Namespace) -> int:
+    from medkg.evaluation import qa
+    from medkg.pipelines.build import build_graph
+    from medkg.queries.settings import MODES, RetrievalSettings
+
+    modes = [m.strip() for chunk in (args.mode or [",".join(MODES)]) for m in chunk.split(",") if m.strip()]
+    unknown = [m for m in modes if m not in MODES]
+    if unknown:
+        raise MedKGError(f"unknown mode(s) {', '.join(unknown)}; choose from {', '.join(MODES)}")
+    items = qa.read_items(args.dataset)[args.offset :][: args.limit or None]
+    corpus = args.corpus or args.dataset
+    cache = args.cache or paths.default_eval_cache()
+    if args.embedder:  # a graph per embedder, so comparing two does not re-embed the corpus each time
+        cache = cache / Path(args.embedder).name
+    gdir = qa.corpus_graph(corpus, cache, lambda paths, target: build_graph(
+        paths, target, tier=2, progress=common.Progress(), embedder=args.embedder, models_dir=common.models_dir()))
+    documents = qa.load_corpus(corpus)
+    with common.open_graph(args, graph=gdir) as graph:
+        if not args.no_llm:
+            graph.llm  # noqa: B018  (load once, outside the timed loop)
+        model = None if args.no_llm else graph.llm.name
+        modes_done: dict[str, dict] = {}
+        report = {"dataset": str(args.dataset), "corpus": str(corpus), "questions": len(items), "model": model,
+                  "modes": modes_done}
+
+        def save(mode: str, metrics: dict) -> None:
+            modes_done[mode] = metrics
+            if args.out:
+                args.out.write_text(json.dumps(report, indent=2), encoding="utf-8")
+
+        settings = RetrievalSettings(**common.retrieval_knobs(args))
+        results = qa.evaluate(graph, items, documents, modes, settings=settings,
+                              answer_settings=common.answer_settings(args), answer=not args.no_llm,
+                              progress=common.Progress(), on_mode=save)
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return 0
+    keys = ["recall@1", "recall@5", "recall@10", "accuracy", "macro_f1", "citation_validity", "abstention_rate",
+            "latency_p50_s"]
+    print(f"{len(items)} questions, model {model or '(retrieval only)'}")
+    print(f"{'mode':10s} " + " ".join(f"{k:>17s}" for k in keys))
+    for mode, m in results.items():
+        print(f"{mode:10s} " + " ".join(f"{'-' if m[k] is None else m[k]:>17}" for k in keys))
+    return 0
+
+
+def cmd_eval_linking(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from medkg.evaluation import linking
+    from medkg.ontologies.library import VocabularyLibrary
+    from medkg.pipelines.extractor import Extractor
+    from medkg.pipelines.linking.lexicon import Lexicon
+    from medkg.pipelines.reading import read_gold
+
+    documents, gold = read_gold(args.dataset)
+    if args.limit:
+        documents = documents[: args.limit]
+        keep = {d.id for d in documents}
+        gold = [g for g in gold if g.doc_id in keep]
+    with tempfile.TemporaryDirectory(prefix="medkg-eval-") as tmp:
+        lexicon_path = Path(tmp) / "lexicon.pkl"
+        vocab = VocabularyLibrary(args.vocab_dir).vocabulary()
+        Lexicon.from_vocabulary(vocab).save(lexicon_path)
+        without = frozenset(w.strip() for w in (args.without or "").split(",") if w.strip())
+        options = {"ner_dir": args.ner_model} if args.ner_model else {}
+        extractor = Extractor(lexicon_path, without=without, dictionary_fills_ner_groups=args.dictionary_fills,
+                              **options)
+        mapped = {m for c in vocab.concepts.values() for m in c.mappings}
+        report = linking.evaluate(documents, gold, extractor.mentions_many,
+                                  lambda cid: vocab.concepts[cid].mappings if cid in vocab.concepts else (),
+                                  known=lambda cid: cid in vocab.concepts or cid in mapped)
+    out = report.to_dict()
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"{args.dataset}: {report.documents} documents, {report.gold_mentions} gold mentions, "
+          f"{report.predicted_mentions} predicted, {out['docs_per_s']} documents/s")
+    print(f"{'level':9s} {'type':9s} {'precision':>9s} {'recall':>7s} {'f1':>7s} {'tp':>6s} {'fp':>6s} {'fn':>6s}")
+    for level, by_type in out["levels"].items():
+        for etype, m in by_type.items():
+            print(f"{level:9s} {etype:9s} {m['precision']:9.4f} {m['recall']:7.4f} {m['f1']:7.4f} "
+                  f"{m['tp']:6d} {m['fp']:6d} {m['fn']:6d}")
+    lacking = out["outside_vocabulary"]
+    print(f"{lacking['gold_mentions']} gold mentions have ids no loaded vocabulary has (retired or renumbered "
+          f"since the corpus was annotated, or never in it); {lacking['span_found']} of them were found with the "
+          "right span and count as wrong links")
+    return 0

@@ -1,0 +1,151 @@
+"""``medkg ask``, ``cypher``, ``sparql``, ``export`` and ``stats``: the commands that read a graph."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import textwrap
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+from medkg.cli import common
+from medkg.queries.settings import MODES
+
+
+def add_parsers(sub: argparse._SubParsersAction) -> None:
+    a = sub.add_parser("ask", help="answer a question with citations")
+    a.add_argument("question")
+    a.add_argument("--json", action="store_true", help="print the Answer object as JSON")
+    a.add_argument("--model", default=os.environ.get("MEDKG_LLM_MODEL"),
+                   help="a model name from 'medkg models list' or a .gguf file ($MEDKG_LLM_MODEL)")
+    a.add_argument("--beam", type=int, default=3, help="top-level summaries to descend into")
+    a.add_argument("--top-chunks", type=int, default=4, help="passages taken from the chosen summaries")
+    a.add_argument("--hops", type=int, default=1, help="graph hops for REFERENCES and concepts (0 = none)")
+    a.add_argument("--mode", default="uretrieve", choices=MODES, help="retrieval: U-Retrieve (default) or a baseline")
+    a.add_argument("--options", help="comma-separated answers to choose from, e.g. yes,no,maybe")
+    a.add_argument("--refine", action="store_true", help="bottom-up refinement over the chosen summaries")
+    common.add_answer_options(a)
+    common.add_graph_option(a)
+    a.set_defaults(func=cmd_ask)
+
+    c = sub.add_parser("cypher", help="run a Cypher query (read-only unless --write)")
+    c.add_argument("query")
+    c.add_argument("--param", action="append", type=_param, help="NAME=VALUE (JSON values allowed)")
+    c.add_argument("--write", action="store_true",
+                   help="allow statements that change the graph (the current view: a full rebuild replaces it)")
+    c.add_argument("--json", action="store_true")
+    common.add_graph_option(c)
+    c.set_defaults(func=cmd_cypher)
+
+    x = sub.add_parser("export", help="export the graph as RDF (SKOS, PROV-O, Web Annotation)")
+    x.add_argument("what", choices=("rdf",))
+    x.add_argument("--out", type=Path, required=True, help="the file to write (.ttl or .nt)")
+    x.add_argument("--format", choices=("turtle", "nt"), help="default: from the file name, else turtle")
+    common.add_graph_option(x)
+    x.set_defaults(func=cmd_export)
+
+    sp = sub.add_parser("sparql", help="a SPARQL SELECT or ASK query over the graph's RDF view")
+    sp.add_argument("query")
+    sp.add_argument("--json", action="store_true")
+    common.add_graph_option(sp)
+    sp.set_defaults(func=cmd_sparql)
+
+    s = sub.add_parser("stats", help="counts per node and edge type, vocabulary versions")
+    s.add_argument("--json", action="store_true")
+    common.add_graph_option(s)
+    s.set_defaults(func=cmd_stats)
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from medkg.queries.settings import RetrievalSettings
+
+    settings = RetrievalSettings(beam=args.beam, top_chunks=args.top_chunks, hops=args.hops,
+                                 **common.retrieval_knobs(args))
+    options = [o.strip() for o in args.options.split(",")] if args.options else None
+    with common.open_graph(args) as graph:
+        answer = graph.ask(args.question, settings, mode=args.mode, options=options,
+                           answer_settings=common.answer_settings(args))
+    if args.json:
+        print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
+        return 0
+    print(f"Answer: {answer.answer}")
+    if not answer.abstained:
+        print(f"Confidence: {answer.confidence:.2f}")
+    if answer.citations:
+        print("\nCitations:")
+    for c in answer.citations:
+        where = f"PMID {c.pmid}" if c.pmid else c.doc_id
+        print(f"[{c.id}] {where} ({c.doc_id}), characters {c.start}-{c.end}, tier {c.tier}")
+        print(textwrap.indent(textwrap.fill(f'"{c.quote}"', width=100), "    "))
+    print(f"\n({answer.timings.get('total_s', 0):.1f} s, model {answer.model})", file=sys.stderr)
+    return 0
+
+
+def _param(text: str) -> tuple[str, Any]:
+    key, sep, value = text.partition("=")
+    if not sep or not key:
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    try:
+        return key, json.loads(value)
+    except json.JSONDecodeError:
+        return key, value
+
+
+def cmd_cypher(args: argparse.Namespace) -> int:
+    from medkg.kg.graphdir import GraphDir, graph_lock
+
+    # a write must not race a build copying the view it changes
+    lock = graph_lock(GraphDir(args.graph)) if args.write else nullcontext()
+    with lock, common.open_graph(args, write=args.write) as graph:
+        rows = graph.cypher(args.query, dict(args.param or []))
+    if args.json:
+        common.print_json(rows)
+    else:
+        for row in rows:
+            print("\t".join(json.dumps(v, ensure_ascii=False, default=str) for v in row.values()))
+        print(f"({len(rows)} rows)", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    fmt = args.format or ("nt" if str(args.out).endswith(".nt") else "turtle")
+    with common.open_graph(args) as graph:
+        n = graph.export_rdf(args.out, fmt)
+    print(f"wrote {n:,} triples to {args.out} ({fmt})")
+    return 0
+
+
+def cmd_sparql(args: argparse.Namespace) -> int:
+    with common.open_graph(args) as graph:
+        cols, rows = graph.sparql(args.query)
+    if args.json:
+        common.print_json([dict(zip(cols, r)) for r in rows])
+    else:
+        print("\t".join(cols))
+        for row in rows:
+            print("\t".join("" if v is None else str(v) for v in row))
+        print(f"({len(rows)} rows)", file=sys.stderr)
+    return 0
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    with common.open_graph(args) as graph:
+        stats = graph.stats()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    print(f"graph: {stats['graph']} (store {stats['store']}, built {stats['built_at']}, "
+          f"embedder {stats['embedder']}, {stats['view']['kind']} view)")
+    for name, version in stats["vocabularies"].items():
+        print(f"vocabulary {name}: {version}")
+    for name, n in stats["counts"].items():
+        tiers = stats["by_tier"].get(name)
+        split = "  " + ", ".join(f"tier {t}: {k:,}" for t, k in tiers.items()) if tiers else ""
+        if name == "Summary":
+            split = "  " + ", ".join(f"level {lv}: {k:,}" for lv, k in stats["summaries_by_level"].items())
+        print(f"{name:12s} {n:>10,}{split}")
+    print("size on disk: " + ", ".join(f"{k} {v / 1e6:.1f} MB" for k, v in stats["bytes"].items()))
+    return 0

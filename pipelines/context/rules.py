@@ -1,0 +1,146 @@
+"""Negation, uncertainty, history and experiencer of mentions, ConText-style (Harkema et al., 2009).
+
+A *trigger* phrase opens a scope: pre-triggers ("denies", "no evidence of",
+"possible") cover what follows them, post-triggers ("was ruled out",
+"is unlikely") what precedes them. A scope runs to the end (or start) of the
+sentence unless a *terminator* ("but", "however", ";") closes it first, so
+"denies chest pain but reports dyspnoea" negates only the pain.
+
+Four flags, as ConText defines them:
+
+- ``negated``: "denies chest pain", "pneumonia was ruled out";
+- ``uncertain``: "possible pneumonia", "appendicitis is suspected";
+- ``historical``: "history of myocardial infarction", "status post
+  appendectomy", or anything under a past-history heading (``PAST MEDICAL
+  HISTORY:``, ``PMH:``); "no history of" is a negation and "family history
+  of" an experiencer, neither a history of the patient;
+- ``family`` (experiencer other than the patient): "mother had breast cancer",
+  "family history of diabetes", or anything under ``FAMILY HISTORY:``.
+
+Headings are found in the document text (an upper-case line start ending in a
+colon) and cover everything up to the next heading, which is how clinical
+notes are laid out. The trigger lists are short, cover English clinical prose,
+and are the place to extend.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+
+from spacy.tokens import Doc, Span
+
+from medkg.pipelines.text.tokenizer import doc_text
+
+NEGATION_PRE = (
+    "no", "not", "denies", "denied", "deny", "without", "negative for", "free of", "absence of", "absent",
+    "no evidence of", "no signs of", "no sign of", "no history of", "ruled out", "rules out", "never had",
+    "resolved", "unremarkable for", "none",
+)
+NEGATION_POST = ("was ruled out", "were ruled out", "is ruled out", "has been ruled out", "was negative",
+                 "were negative", "is negative", "are negative", "was absent", "were absent", "not seen",
+                 "not detected", "not found")
+UNCERTAIN_PRE = ("possible", "possibly", "probable", "probably", "suspected", "suspicion of", "suspicious for",
+                 "questionable", "may", "might", "may have", "likely", "rule out", "r/o", "cannot exclude",
+                 "cannot be excluded", "concern for", "differential diagnosis", "versus", "vs", "consistent with")
+UNCERTAIN_POST = ("is suspected", "was suspected", "is possible", "is likely", "cannot be excluded",
+                  "not excluded", "is questionable", "unlikely")
+HISTORICAL_PRE = ("history of", "h/o", "hx of", "past history of", "previous", "previously", "prior", "status post",
+                  "s/p", "in the past", "remote")
+HISTORICAL_POST = ("in the past", "years ago", "months ago", "as a child", "in childhood")
+FAMILY_PRE = ("family history of", "family history", "mother", "father", "sister", "brother", "sibling", "siblings",
+              "parents", "grandmother", "grandfather", "aunt", "uncle", "cousin", "maternal", "paternal", "daughter",
+              "son")
+FAMILY_POST = ("in the family", "runs in the family", "in his family", "in her family")
+HEADING_RE = re.compile(r"^[ \t]*([A-Z][A-Z /&()-]{1,40}):", re.MULTILINE)
+TERMINATORS = ("but", "however", "although", "though", "except", "apart from", "aside from", "yet", "which",
+               "while", ";", ":")
+
+
+# phrase -> its roles: (flag, "pre" | "post") or ("terminator", "")
+ROLES: dict[str, list[tuple[str, str]]] = {}
+for _flag, _pre, _post in (("negated", NEGATION_PRE, NEGATION_POST), ("uncertain", UNCERTAIN_PRE, UNCERTAIN_POST),
+                           ("historical", HISTORICAL_PRE, HISTORICAL_POST), ("family", FAMILY_PRE, FAMILY_POST)):
+    for _phrase in _pre:
+        ROLES.setdefault(_phrase.lower(), []).append((_flag, "pre"))
+    for _phrase in _post:
+        ROLES.setdefault(_phrase.lower(), []).append((_flag, "post"))
+for _phrase in TERMINATORS:
+    ROLES.setdefault(_phrase.lower(), []).append(("terminator", ""))
+
+
+def _pattern(phrases: list[str]) -> re.Pattern[str]:
+    """One scan for every trigger: whole-word phrases longest first; punctuation needs no word boundary.
+
+    A single alternation is far faster than one regex per list, and at any
+    position the longest phrase wins, so "no history of" is one negation
+    trigger, not also a history trigger.
+    """
+    words = [re.escape(p) for p in sorted((p for p in phrases if p[0].isalnum()), key=len, reverse=True)]
+    punct = [re.escape(p) for p in phrases if not p[0].isalnum()]
+    return re.compile(rf"(?<![\w/])(?:{'|'.join(words)})(?![\w/])|{'|'.join(punct)}", re.IGNORECASE)
+
+
+_TRIGGERS = _pattern(list(ROLES))
+FLAGS = ("negated", "uncertain", "historical", "family")
+
+
+def heading_regions(text: str) -> list[tuple[int, int, str]]:
+    """``(start, end, flag)`` for document regions under a family- or past-history heading."""
+    heads = [(m.start(), m.group(1).upper()) for m in HEADING_RE.finditer(text)]
+    out = []
+    for i, (start, head) in enumerate(heads):
+        end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
+        if "FAMILY" in head or head in ("FH", "FHX"):
+            out.append((start, end, "family"))
+        elif "PAST" in head or head in ("PMH", "PSH", "MEDICAL HISTORY", "SURGICAL HISTORY"):
+            out.append((start, end, "historical"))
+    return out
+
+
+def _scopes(text: str) -> dict[str, list[tuple[int, int]]]:
+    """Character scopes (relative to ``text``, one sentence) of every flag's triggers."""
+    found = [(m.start(), m.end(), ROLES.get(m.group(0).lower(), [])) for m in _TRIGGERS.finditer(text)]
+    terms = [start for start, _, roles in found if any(flag == "terminator" for flag, _ in roles)]
+    out: dict[str, list[tuple[int, int]]] = {flag: [] for flag in FLAGS}
+    for start, end, roles in found:
+        for flag, direction in roles:
+            if direction == "pre":
+                out[flag].append((end, min([t for t in terms if t >= end] or [len(text)])))
+            elif direction == "post":
+                out[flag].append((max([t for t in terms if t < start] or [0]), start))
+    return out
+
+
+def mark_context(doc: Doc) -> Doc:
+    """Set ``span._.negated``, ``uncertain``, ``historical`` and ``family`` on every entity of ``doc``."""
+    ents_all = doc.ents
+    if not ents_all:
+        return doc
+    text = doc_text(doc)
+    regions = heading_regions(text)
+    # one pass over the sentences: Span.sent walks the tokens again for every entity
+    sents = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
+    starts = [s.start_char for s in sents]
+    by_sent: dict[int, list[Span]] = {}
+    for ent in ents_all:
+        by_sent.setdefault(max(bisect_right(starts, ent.start_char) - 1, 0), []).append(ent)
+    for k, ents in by_sent.items():
+        sent = sents[k]
+        scopes = _scopes(text[sent.start_char:sent.end_char])
+        for ent in ents:
+            s, e = ent.start_char - sent.start_char, ent.end_char - sent.start_char
+            flags = {flag for flag, found in scopes.items() if any(a <= s and e <= b for a, b in found)}
+            flags.update(f for a, b, f in regions if a <= ent.start_char and ent.end_char <= b)
+            if "negated" in flags or "family" in flags:
+                # "no history of X" never happened; "family history of X" is not the patient's
+                flags.discard("historical")
+            u = ent._  # the flags default to False: only the raised ones are written
+            for flag in flags:
+                setattr(u, flag, True)
+    return doc
+
+
+for _name in FLAGS:
+    if not Span.has_extension(_name):
+        Span.set_extension(_name, default=False)

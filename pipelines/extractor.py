@@ -1,0 +1,152 @@
+"""The spaCy pipeline and the extractor that turns a document into meta-graphs.
+
+Pipeline (all registered spaCy components, so they run, serialise and test
+like any other): ``sentencizer`` -> ``medkg_abbreviation_detector`` (scispaCy's,
+with the long form searched in the text) ->
+``ner`` (medkg's trained chemical/disease model, sourced from
+``pipelines/ner/bundled``) -> ``medkg_mentions`` (NER spans linked, plus the
+vocabulary dictionary's other matches) -> ``medkg_salts`` ("bupropion HCl" is
+one mention) -> ``medkg_abbreviations`` (short forms take their long form's
+concept) -> ``medkg_composites`` ("breast or ovarian cancer" is one mention)
+-> ``medkg_context`` (negation, uncertainty, history, family history).
+
+The tokenizer is spaCy's English one with a few splits for biomedical text
+(:mod:`medkg.pipelines.text.tokenizer`), the one the NER model was trained on; the
+statistical ``en_core_web_sm`` knows no biomedical
+entity types and would only slow the build.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from bisect import bisect_right
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from medkg.errors import MedKGError
+from medkg.kg.records import ChunkGraph, Document, Entity, Link, Mention
+from medkg.pipelines import components as _components  # noqa: F401  (registers medkg's spaCy components)
+from medkg.pipelines.linking.lexicon import Lexicon
+from medkg.pipelines.ner.blas_ops import use_blas
+from medkg.pipelines.ner.model import NER_MODEL_DIR, ner_model
+from medkg.pipelines.relations.cooccurrence import cooccurrence_relations
+from medkg.pipelines.text.chunking import chunk_document, split_sentences
+from medkg.pipelines.text.tokenizer import blank_english
+
+log = logging.getLogger(__name__)
+
+# scispaCy's detector runs an empty matcher on every document without an abbreviation; spaCy warns each time
+warnings.filterwarnings("ignore", message=r"\[W036\] The component 'matcher'", category=UserWarning)
+
+OPTIONAL_STEPS = ("ner", "priors", "dictionary", "tfidf", "abbreviations", "salts", "composites", "context")
+# Raise when the rules that find, link or normalise mentions change (not the model or the vocabulary, which are
+# fingerprinted themselves): builds then re-extract, from the ledger, what older rules extracted.
+# 2: abbreviation, retyping and unit rules; "sulph-" folds to "sulf-". 3: definitions the detector passes over;
+# enzymes' short forms. 4: no TF-IDF link for one word, to a supplementary record, or through an alias with a
+# word the mention lacks; no dictionary match across a sentence end or an arrow. 5: coordinated names that share
+# a head are one mention; a drug's salt is part of its name; the NER model's dictionary features leave annotated
+# names out, as in its training; a definition vouches for a dictionary match. 6: abbreviation long forms found in
+# the text, over whitespace words within the sentence; a long form's tail that is no disease must start its short form;
+# a name the model marked once is a mention wherever the document repeats it; a concept named as the text is written
+# wins the look-up; chemicals inside receptor and enzyme names; proteins' short forms are no chemicals; course words
+# ("severe", "transient") leave TF-IDF-linked spans.
+EXTRACTION_RULES = 6
+
+
+def make_pipeline(lexicon_path: Path, without: frozenset[str] = frozenset(), ner_dir: Path = NER_MODEL_DIR,
+                  dictionary_fills_ner_groups: str = "auto") -> Language:
+    """The extraction pipeline; ``without`` switches optional steps off (for ablations)."""
+    unknown = set(without) - set(OPTIONAL_STEPS)
+    if unknown:
+        raise MedKGError(f"unknown pipeline steps {sorted(unknown)}; optional: {', '.join(OPTIONAL_STEPS)}")
+    nlp = blank_english()
+    nlp.max_length = 5_000_000
+    nlp.add_pipe("sentencizer")
+    if "abbreviations" not in without:
+        nlp.add_pipe("medkg_abbreviation_detector")
+    if "ner" not in without:
+        nlp.add_pipe("medkg_lexicon_tags", config={"lexicon_path": str(lexicon_path)})
+        nlp.add_pipe("ner", source=ner_model(ner_dir))
+        ner: Any = nlp.get_pipe("ner")  # spaCy's EntityRecognizer
+        use_blas(ner.model)
+    nlp.add_pipe("medkg_mentions", config={"lexicon_path": str(lexicon_path), "dictionary": "dictionary" not in without,
+                                           "approximate": "tfidf" not in without,
+                                           "dictionary_fills_ner_groups": dictionary_fills_ner_groups,
+                                           "priors_dir": "" if {"ner", "priors"} & without else str(ner_dir)})
+    if "salts" not in without:
+        nlp.add_pipe("medkg_salts", config={"lexicon_path": str(lexicon_path)})
+    if "abbreviations" not in without:
+        nlp.add_pipe("medkg_abbreviations", config={"lexicon_path": str(lexicon_path)})
+    if "composites" not in without:
+        nlp.add_pipe("medkg_composites", config={"lexicon_path": str(lexicon_path)})
+    if "context" not in without:
+        nlp.add_pipe("medkg_context")
+    return nlp
+
+
+class Extractor:
+    """Document -> chunks -> mentions -> entities and relations (one ``ChunkGraph`` per chunk)."""
+
+    def __init__(self, lexicon_path: Path, max_chunk_chars: int = 600, without: frozenset[str] = frozenset(),
+                 **pipeline_options: Any) -> None:
+        self.nlp = make_pipeline(lexicon_path, without, **pipeline_options)
+        finder: Any = self.nlp.get_pipe("medkg_mentions")  # a MentionFinder
+        self.lexicon: Lexicon = finder.lexicon
+        self.max_chunk_chars = max_chunk_chars
+
+    def mentions(self, text: str) -> list[Mention]:
+        """Linked mentions of any text (a question, a sentence), with negation flags."""
+        return self.mentions_many([text])[0]
+
+    def mentions_many(self, texts: list[str], batch_size: int = 32) -> list[list[Mention]]:
+        """``mentions`` of several texts, run as batches (faster for the NER model)."""
+        docs = self.nlp.pipe(texts, batch_size=batch_size)
+        return [[self._mention(ent, 0, text) for ent in doc.ents] for text, doc in zip(texts, docs)]
+
+    def extract(self, document: Document) -> list[ChunkGraph]:
+        return self._graphs(document, self.nlp(document.text))
+
+    def extract_many(self, documents: list[Document], batch_size: int = 32) -> list[list[ChunkGraph]]:
+        """``extract`` over several documents; the NER model runs them as batches, which is faster."""
+        docs = self.nlp.pipe((d.text for d in documents), batch_size=batch_size)
+        return [self._graphs(document, doc) for document, doc in zip(documents, docs)]
+
+    def _graphs(self, document: Document, doc: Doc) -> list[ChunkGraph]:
+        sentences = split_sentences(document.text, [s.start_char for s in doc.sents])
+        sent_starts = [s for s, _ in sentences]
+        chunks = chunk_document(document, sentences, self.max_chunk_chars)
+        chunk_starts = [c.start for c in chunks]
+        per_chunk: list[dict[str, Entity]] = [{} for _ in chunks]
+        for ent in doc.ents:
+            start, end = ent._.char_span
+            k = bisect_right(chunk_starts, start) - 1
+            if k < 0 or end > chunks[k].end:
+                continue  # a mention across a chunk boundary (cannot happen with sentence chunks)
+            m = self._mention(ent, max(bisect_right(sent_starts, start) - 1, 0), document.text)
+            entities, chunk = per_chunk[k], chunks[k]
+            key = m.link.concept_id
+            if key not in entities:
+                entities[key] = Entity(id=f"{chunk.id}/e{len(entities)}", chunk_id=chunk.id, tier=chunk.tier,
+                                       name=self.lexicon.concepts[key][0], semantic_group=m.semantic_group,
+                                       link=m.link)
+            entities[key].mentions.append(m)
+        graphs = []
+        for chunk, entities in zip(chunks, per_chunk):
+            ent_list = list(entities.values())
+            graphs.append(ChunkGraph(chunk=chunk, entities=ent_list,
+                                     relations=cooccurrence_relations(ent_list, sentences)))
+        return graphs
+
+    @staticmethod
+    def _mention(ent: Span, sentence: int, text: str) -> Mention:
+        # the document's own text: Doc.text re-joins every token on each call
+        u = ent._  # each ``ent._`` builds a new accessor: once per mention, not six times
+        start, end = u.char_span
+        link: Link = u.link
+        return Mention(start=start, end=end, text=text[start:end], link=link, semantic_group=ent.label_,
+                       sentence=sentence, negated=bool(u.negated), uncertain=bool(u.uncertain),
+                       historical=bool(u.historical), family=bool(u.family))

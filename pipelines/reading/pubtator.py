@@ -1,0 +1,88 @@
+"""PubTator files: documents, gold mentions and relation lines.
+
+PubTator writes ``PMID|t|title`` and ``PMID|a|abstract`` lines, then one line per
+annotated mention (``PMID<TAB>start<TAB>end<TAB>text<TAB>type<TAB>ids``; end
+exclusive; ``-1`` = not linkable; ``|`` joins several ids) and one per relation
+(``PMID<TAB>CID<TAB>chemical<TAB>disease``), with a blank line between documents.
+The document text is ``title + " " + abstract``, the convention PubTator's own
+offsets use, so gold spans index our text directly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from medkg.errors import InputError
+from medkg.kg.records import TIER_LITERATURE, Document, Section
+from medkg.ontologies.curie import pubtator_curie
+from medkg.pipelines.reading.files import read_text
+
+
+def read_pubtator(path: Path, tier: int | None = None) -> Iterator[Document]:
+    """The documents of a PubTator file; annotation lines are skipped here (see :func:`read_gold`)."""
+    title: dict[str, str] = {}
+    order: list[str] = []
+    for lineno, line in enumerate(read_text(path).splitlines(), start=1):
+        if "|t|" in line[:20]:
+            pmid, _, t = line.split("|", 2)
+            title[pmid] = t
+            order.append(pmid)
+        elif "|a|" in line[:20]:
+            pmid, _, a = line.split("|", 2)
+            if pmid not in title:
+                raise InputError(f"{path}:{lineno}: abstract line for PMID {pmid} without a title line before it")
+            t = title.pop(pmid)
+            text = f"{t} {a}"
+            if not text.strip():
+                raise InputError(f"{path}:{lineno}: PMID {pmid} has an empty title and abstract")
+            sections = (Section("TITLE", 0, len(t)), Section("ABSTRACT", len(t) + 1, len(text)))
+            yield Document(id=f"PMID:{pmid}", text=text, tier=tier or TIER_LITERATURE, kind="abstract",
+                           title=t, source=path.name, pmid=pmid, sections=sections)
+    if not order:
+        raise InputError(f"{path}: no 'PMID|t|title' lines found; is this a PubTator file?")
+
+
+GOLD_TYPES = {"Chemical": "Chemical", "Disease": "Disease", "SpecificDisease": "Disease",
+              "DiseaseClass": "Disease", "Modifier": "Disease", "CompositeMention": "Disease"}
+GROUP_TYPES = {"DISO": "Disease", "CHEM": "Chemical"}
+
+
+@dataclass(frozen=True)
+class GoldMention:
+    """An annotated mention of a PubTator file: document, span, type and concept ids."""
+
+    doc_id: str
+    start: int
+    end: int
+    text: str
+    type: str
+    ids: frozenset[str]
+
+
+def read_gold(path: Path) -> tuple[list[Document], list[GoldMention]]:
+    """Documents and gold mentions of a PubTator file; relation lines (``CID``) are skipped."""
+    documents = list(read_pubtator(path))
+    by_id = {d.id: d for d in documents}
+    gold: list[GoldMention] = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, start=1):
+            cols = line.rstrip("\n").split("\t")
+            if len(cols) < 6:
+                continue  # title, abstract, blank and relation lines
+            pmid, start, end, text, etype, ids = cols[:6]
+            doc = by_id.get(f"PMID:{pmid}")
+            try:
+                s, e = int(start), int(end)
+            except ValueError as err:
+                raise InputError(f"{path}:{lineno}: offsets {start!r}, {end!r} are not integers") from err
+            if doc is None or doc.text[s:e] != text.strip():  # NCBI-disease pads a few mention texts with spaces
+                raise InputError(f"{path}:{lineno}: mention {text!r} is not at {s}-{e} of PMID {pmid}")
+            if etype not in GOLD_TYPES:
+                continue
+            found = frozenset(c for c in (pubtator_curie(i) for i in ids.replace("+", "|").split("|")) if c)
+            gold.append(GoldMention(doc.id, s, e, doc.text[s:e], GOLD_TYPES[etype], found))
+    if not gold:
+        raise InputError(f"{path}: no annotated mentions of a known type ({', '.join(sorted(GOLD_TYPES))})")
+    return documents, gold

@@ -1,0 +1,119 @@
+"""Extraction across processes, in document order, with bounded memory.
+
+spaCy releases no GIL worth having, so parallel extraction means processes.
+Each worker loads the pipeline once (``spawn``: no torch or llama.cpp state is
+inherited from the parent) and turns a batch of documents into meta-graphs.
+The parent keeps at most ``2 x workers`` batches in flight, so reading a
+100k-document input does not hold it all in memory, and gets the results back
+in input order while it embeds and commits the previous batch: on two cores
+one worker extracting beside the parent's transformer embedding keeps both
+busy; with the static embedder the parent has little to do, so builds then
+run a worker per core.
+
+``workers=0`` extracts in the calling process (tests, one-core machines).
+"""
+
+from __future__ import annotations
+
+import gc
+import logging
+import multiprocessing
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
+from itertools import chain, islice
+from pathlib import Path
+
+from medkg.errors import MedKGError
+from medkg.kg.records import ChunkGraph, Document
+
+
+class ExtractionError(MedKGError):
+    """Extraction could not go on (a worker process died)."""
+
+log = logging.getLogger(__name__)
+
+Extracted = list[tuple[Document, list[ChunkGraph]]]
+
+_WORKER_EXTRACTOR = None
+
+
+def _extract_batch(lexicon_path: str, docs: list[Document]) -> Extracted:
+    # the pipeline loads on a worker's first batch, not in a pool initializer: an error loading it then
+    # reaches the parent as itself (a MedKGError naming the file), not as a broken pool
+    global _WORKER_EXTRACTOR
+    if _WORKER_EXTRACTOR is None:
+        from threadpoolctl import threadpool_limits
+
+        from medkg.pipelines.extractor import Extractor
+
+        threadpool_limits(1)  # one worker per core: a BLAS thread per core in each would make them fight
+        _WORKER_EXTRACTOR = Extractor(Path(lexicon_path))
+        # the lexicon is half a million long-lived objects that every full collection would walk again:
+        # out of the collector's sight, extraction runs 6% faster (the worker lives only for this build)
+        gc.collect()
+        gc.freeze()
+    return list(zip(docs, _WORKER_EXTRACTOR.extract_many(docs)))
+
+
+def batched(items: Iterable[Document], size: int) -> Iterator[list[Document]]:
+    batch: list[Document] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+@contextmanager
+def _long_lived_objects_frozen() -> Iterator[None]:
+    """Keep the objects that exist now (vocabulary, lexicon, models) out of the garbage collector's passes.
+
+    Every full collection walks every tracked object; with a vocabulary loaded that is half a million of them,
+    walked again and again while batches of results are unpickled. They are handed back at the end.
+    """
+    gc.collect()
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def extract_batches(batches: Iterable[list[Document]], lexicon_path: Path, workers: int) -> Iterator[Extracted]:
+    """Yield each batch's ``(document, meta-graphs)`` pairs, in the order the batches came.
+
+    Input that fits in one batch is extracted in this process: starting workers (each loads the lexicon and
+    the models, several seconds) would cost more than they save, and small updates are the common case.
+    """
+    batches = iter(batches)
+    head = list(islice(batches, 2))
+    batches = chain(head, batches)
+    if workers <= 0 or len(head) < 2:
+        from medkg.pipelines.extractor import Extractor
+
+        extractor = Extractor(lexicon_path)
+        with _long_lived_objects_frozen():
+            for batch in batches:
+                yield list(zip(batch, extractor.extract_many(batch)))
+        return
+    ctx = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool, _long_lived_objects_frozen():
+        pending: deque[Future[Extracted]] = deque()
+        try:
+            for batch in batches:
+                pending.append(pool.submit(_extract_batch, str(lexicon_path), batch))
+                if len(pending) >= 2 * workers:
+                    yield pending.popleft().result()
+            while pending:
+                yield pending.popleft().result()
+        except BrokenProcessPool as e:
+            raise ExtractionError("an extraction worker died (out of memory, or killed); committed batches are "
+                                  "kept: run the build again, with fewer --workers if memory is short") from e
+        finally:
+            for f in pending:
+                f.cancel()

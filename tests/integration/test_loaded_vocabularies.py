@@ -1,0 +1,22 @@
+"""Vocabularies loaded into the library join the bundled MeSH (needs the whole bundled MeSH: integration)."""
+
+from __future__ import annotations
+
+import pytest
+
+from medkg.ontologies.library import VocabularyLibrary
+from medkg.pipelines.linking.lexicon import Lexicon
+
+pytestmark = pytest.mark.integration
+
+
+def test_loaded_vocabulary_links_text_and_maps_to_mesh(tmp_path, fixtures):
+    lib = VocabularyLibrary(tmp_path / "vocab")
+    lib.load("obo", fixtures / "doid_4terms.obo")
+    vocab = lib.vocabulary()
+    assert "MESH:D003924" in vocab.concepts and "DOID:9352" in vocab.concepts  # bundled MeSH + loaded DOID
+    assert set(vocab.versions) == {"MESH", "DOID"}
+    lexicon = Lexicon.from_vocabulary(vocab)
+    (start, end, candidates, _), = list(lexicon.find("Patients with NIDDM were enrolled."))[:1]
+    assert "DOID:9352" in {cid for cid, _ in candidates}
+    assert "MESH:D003924" in vocab.get("DOID:9352").mappings
