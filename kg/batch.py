@@ -42,7 +42,7 @@ class GraphBatch:
                     self.rels["MENTIONS"].append((c.id, e.id, m.start, m.end, m.text))
             for r in g.relations:
                 self.rels["RELATED"].append((r.source, r.target, r.type, r.chunk_id, r.start, r.end, r.score,
-                                             r.method))
+                                             r.method, r.negated, r.speculative))
 
     def add_concepts(self, concepts: Iterable[Concept]) -> None:
         for c in concepts:

@@ -163,8 +163,10 @@ RETURN e.id AS entity, c.doc_id AS doc_id, m.start AS start, m.`end` AS end_, m.
 ORDER BY entity, start SKIP $skip LIMIT $limit
 """
 RDF_RELATED = """
-MATCH (x:Entity)-[r:RELATED]->(y:Entity)
-RETURN x.id AS a, y.id AS b, r.type AS type, r.score AS score, r.chunk_id AS chunk_id
+MATCH (ca:Concept)<-[:IS_A]-(x:Entity)-[r:RELATED]->(y:Entity)-[:IS_A]->(cb:Concept)
+RETURN x.id AS a, y.id AS b, ca.id AS concept_a, cb.id AS concept_b, r.type AS type, r.score AS score,
+       r.method AS method, r.chunk_id AS chunk_id, r.start AS start, r.`end` AS end_,
+       r.negated AS negated, r.speculative AS speculative
 ORDER BY a, b, type SKIP $skip LIMIT $limit
 """
 RDF_REFERENCES = "MATCH (x:Entity)-[:REFERENCES]->(y:Entity) RETURN x.id AS a, y.id AS b ORDER BY a, b SKIP $skip LIMIT $limit"
@@ -174,3 +176,128 @@ ORDER BY id SKIP $skip LIMIT $limit
 """
 RDF_SUMMARIZES = "MATCH (x:Summary)-[:SUMMARIZES]->(y:Chunk) RETURN x.id AS a, y.id AS b ORDER BY a, b SKIP $skip LIMIT $limit"
 RDF_CHILD_OF = "MATCH (x:Summary)-[:CHILD_OF]->(y:Summary) RETURN x.id AS a, y.id AS b ORDER BY a, b SKIP $skip LIMIT $limit"
+
+# -- reads of the web app and the explorer API (queries/explore.py): documents, concepts, their neighbourhoods ----
+# Every read starts at a primary key or filters one table, so it costs the same on both stores; ``end`` is a
+# reserved word in LadybugDB, hence the backquotes and the ``end_`` alias.
+DOCUMENTS_PAGE = """
+MATCH (d:Document)
+WHERE ($tier = 0 OR d.tier = $tier) AND ($text = '' OR lower(d.id) CONTAINS $text OR lower(d.title) CONTAINS $text)
+RETURN d.id AS id, d.tier AS tier, d.kind AS kind, d.title AS title, d.pmid AS pmid, d.source AS source,
+       d.date AS date
+ORDER BY d.tier, d.id SKIP $skip LIMIT $limit
+"""
+DOCUMENTS_COUNT = """
+MATCH (d:Document)
+WHERE ($tier = 0 OR d.tier = $tier) AND ($text = '' OR lower(d.id) CONTAINS $text OR lower(d.title) CONTAINS $text)
+RETURN count(d) AS n
+"""
+CHUNK_COUNTS_OF_DOCUMENTS = """
+UNWIND $ids AS i
+MATCH (d:Document {id: i})-[:HAS_CHUNK]->(c:Chunk)
+RETURN d.id AS id, count(c) AS n
+"""
+DOCUMENT_BY_ID = """
+MATCH (d:Document {id: $id})
+RETURN d.id AS id, d.tier AS tier, d.kind AS kind, d.title AS title, d.pmid AS pmid, d.source AS source,
+       d.date AS date, d.sha256 AS sha256
+"""
+CHUNKS_OF_DOCUMENT = """
+MATCH (d:Document {id: $id})-[:HAS_CHUNK]->(c:Chunk)
+RETURN c.id AS id, c.ordinal AS ordinal, c.start AS start, c.`end` AS end_, c.section AS section, c.text AS text
+ORDER BY c.ordinal
+"""
+MENTIONS_OF_CHUNKS = """
+UNWIND $ids AS i
+MATCH (c:Chunk {id: i})-[m:MENTIONS]->(e:Entity)-[l:IS_A]->(k:Concept)
+RETURN e.id AS entity, c.id AS chunk_id, m.start AS start, m.`end` AS end_, m.text AS text, k.id AS concept_id,
+       k.name AS concept_name, e.semantic_group AS semantic_group, l.method AS method, l.score AS score,
+       e.negated AS negated, e.uncertain AS uncertain, e.historical AS historical, e.family AS family
+"""
+RELATIONS_OF_CHUNKS = """
+MATCH (x:Entity)-[r:RELATED]->(y:Entity)
+WHERE x.chunk_id IN $ids
+RETURN x.id AS source, y.id AS target, x.concept_id AS source_concept, x.name AS source_name,
+       y.concept_id AS target_concept, y.name AS target_name, r.type AS type, r.score AS score,
+       r.method AS method, r.chunk_id AS chunk_id, r.start AS start, r.`end` AS end_, r.negated AS negated,
+       r.speculative AS speculative
+"""
+CONCEPTS_MATCHING = """
+WITH $text AS t
+MATCH (c:Concept)
+WHERE c.id = $id OR lower(c.name) CONTAINS t OR any(s IN c.synonyms WHERE lower(s) CONTAINS t)
+RETURN c.id AS id, c.name AS name, c.vocab AS vocab, c.semantic_types AS semantic_types,
+       c.tree_numbers AS tree_numbers, c.synonyms AS synonyms
+LIMIT $limit
+"""
+MENTION_COUNTS_OF_CONCEPTS = """
+UNWIND $ids AS i
+MATCH (:Chunk)-[m:MENTIONS]->(:Entity)-[:IS_A]->(c:Concept {id: i})
+RETURN c.id AS id, count(m) AS n
+"""
+CONCEPT_BY_ID = """
+MATCH (c:Concept {id: $id})
+RETURN c.id AS id, c.vocab AS vocab, c.name AS name, c.synonyms AS synonyms, c.semantic_types AS semantic_types,
+       c.definition AS definition, c.tree_numbers AS tree_numbers, c.vocab_version AS vocab_version
+"""
+BROADER_OF_CONCEPT = """
+MATCH (c:Concept {id: $id})-[:BROADER]->(o:Concept)
+RETURN o.id AS id, o.name AS name, o.semantic_types AS semantic_types, o.tree_numbers AS tree_numbers
+ORDER BY name LIMIT $limit
+"""
+NARROWER_OF_CONCEPT = """
+MATCH (o:Concept)-[:BROADER]->(c:Concept {id: $id})
+RETURN o.id AS id, o.name AS name, o.semantic_types AS semantic_types, o.tree_numbers AS tree_numbers
+ORDER BY name LIMIT $limit
+"""
+MAPS_TO_OF_CONCEPT = """
+MATCH (c:Concept {id: $id})-[m:MAPS_TO]->(o:Concept)
+RETURN o.id AS id, o.name AS name, o.semantic_types AS semantic_types, o.tree_numbers AS tree_numbers,
+       m.source AS source
+ORDER BY name LIMIT $limit
+"""
+MAPPED_FROM_CONCEPT = """
+MATCH (o:Concept)-[m:MAPS_TO]->(c:Concept {id: $id})
+RETURN o.id AS id, o.name AS name, o.semantic_types AS semantic_types, o.tree_numbers AS tree_numbers,
+       m.source AS source
+ORDER BY name LIMIT $limit
+"""
+MENTIONS_OF_CONCEPT = """
+MATCH (e:Entity)-[:IS_A]->(k:Concept {id: $id})
+MATCH (c:Chunk)-[m:MENTIONS]->(e)
+RETURN c.doc_id AS doc_id, e.tier AS tier, c.id AS chunk_id, m.start AS start, m.`end` AS end_, m.text AS text,
+       e.negated AS negated, e.uncertain AS uncertain, e.historical AS historical, e.family AS family
+ORDER BY tier, doc_id, start LIMIT $limit
+"""
+TITLES_OF_DOCUMENTS = "UNWIND $ids AS i MATCH (d:Document {id: i}) RETURN d.id AS id, d.title AS title, d.pmid AS pmid"
+RELATIONS_FROM_CONCEPT = """
+MATCH (k:Concept {id: $id})<-[:IS_A]-(x:Entity)-[r:RELATED]->(y:Entity)
+RETURN y.concept_id AS other, y.name AS other_name, y.semantic_group AS other_group, r.type AS type,
+       r.negated AS negated, r.speculative AS speculative, r.score AS score, r.chunk_id AS chunk_id,
+       r.start AS start, r.`end` AS end_
+LIMIT $limit
+"""
+RELATIONS_TO_CONCEPT = """
+MATCH (k:Concept {id: $id})<-[:IS_A]-(y:Entity)<-[r:RELATED]-(x:Entity)
+RETURN x.concept_id AS other, x.name AS other_name, x.semantic_group AS other_group, r.type AS type,
+       r.negated AS negated, r.speculative AS speculative, r.score AS score, r.chunk_id AS chunk_id,
+       r.start AS start, r.`end` AS end_
+LIMIT $limit
+"""
+
+# typed relations at a concept (U-Retrieve follows them from the question's concepts); anchored on the concept's
+# primary key, then its entities' edges, so the cost does not grow with the graph
+RELATIONS_FROM_CONCEPTS = """
+MATCH (c:Concept)<-[:IS_A]-(a:Entity)-[r:RELATED]->(b:Entity)
+WHERE c.id IN $ids AND r.type IN $types AND NOT r.negated
+RETURN a.concept_id AS source_id, a.name AS source, b.concept_id AS target_id, b.name AS target, r.type AS type,
+       r.score AS score, r.chunk_id AS chunk_id, r.start AS start, r.`end` AS end_, r.speculative AS speculative
+ORDER BY score DESC LIMIT $limit
+"""
+RELATIONS_TO_CONCEPTS = """
+MATCH (a:Entity)-[r:RELATED]->(b:Entity)-[:IS_A]->(c:Concept)
+WHERE c.id IN $ids AND r.type IN $types AND NOT r.negated
+RETURN a.concept_id AS source_id, a.name AS source, b.concept_id AS target_id, b.name AS target, r.type AS type,
+       r.score AS score, r.chunk_id AS chunk_id, r.start AS start, r.`end` AS end_, r.speculative AS speculative
+ORDER BY score DESC LIMIT $limit
+"""

@@ -43,7 +43,7 @@ from medkg.kg.view.files import REQUIRED as INDEX_FILES
 log = logging.getLogger(__name__)
 
 FORMAT = "medkg-graph"
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5  # 5: RELATED carries negated and speculative; typed relations
 MANIFEST_FILE = "manifest.json"
 LEDGER_FILE = "ledger.sqlite"
 LEXICON_FILE = "lexicon.pkl"
@@ -179,8 +179,9 @@ class GraphDir:
             raise GraphCorruptError(f"{self.manifest_path}: not a medkg graph manifest")
         if data.get("format_version") != FORMAT_VERSION:
             raise GraphCorruptError(
-                f"{self.root}: graph format {data.get('format_version')} but this medkg reads {FORMAT_VERSION};"
-                " rebuild the graph"
+                f"{self.root}: graph format {data.get('format_version')} but this medkg reads {FORMAT_VERSION}; "
+                f"run 'medkg build --graph {self.root}' to bring it up to date (its documents are kept and "
+                "re-extracted from the ledger)"
             )
         view = ViewPaths(self.root / str(data.get("view", "")))
         needed = [view.lexicon, *(view.index / f for f in INDEX_FILES)]

@@ -35,6 +35,7 @@ from rdflib.namespace import DCTERMS, PROV, SKOS
 
 from medkg.errors import InputError, QueryError
 from medkg.kg import cypher
+from medkg.kg.records import chunk_position
 from medkg.kg.store import GraphStore
 
 log = logging.getLogger(__name__)
@@ -43,6 +44,8 @@ MKG = Namespace("https://w3id.org/medkg#")
 ID = "https://w3id.org/medkg/id/"
 OA = Namespace("http://www.w3.org/ns/oa#")
 PAGE = 5000
+# typed relations stated between concepts (co-occurrence stays on the relation nodes: it states nothing)
+CONCEPT_PREDICATES = {"INDUCES": MKG.induces, "TREATS": MKG.treats}
 FORMATS = {"turtle": "turtle", "ttl": "turtle", "nt": "nt", "ntriples": "nt", "n-triples": "nt"}
 
 _OBO = ("HP", "MONDO", "DOID", "GO", "CHEBI", "UBERON", "NCIT", "ORPHA")
@@ -147,15 +150,50 @@ def _entity_triples(store: GraphStore) -> Iterator[Triple]:
         yield quote_sel, RDF.type, OA.TextQuoteSelector
         yield quote_sel, OA.exact, Literal(r["text"])
     for r in _pages(store, cypher.RDF_RELATED):
-        rel = node_iri("relation", f"{r['a']}|{r['type']}|{r['b']}")
-        yield rel, RDF.type, MKG.Relation
-        yield rel, MKG.source, node_iri("entity", r["a"])
-        yield rel, MKG.target, node_iri("entity", r["b"])
-        yield rel, MKG.relationType, Literal(r["type"])
-        yield rel, MKG.score, Literal(float(r["score"]))
-        yield rel, PROV.wasDerivedFrom, node_iri("chunk", r["chunk_id"])
+        yield from _relation_triples(r)
     for r in _pages(store, cypher.RDF_REFERENCES):
         yield node_iri("entity", r["a"]), MKG.references, node_iri("entity", r["b"])
+
+
+def _relation_triples(r: dict) -> Iterator[Triple]:
+    """An edge between two entities, and for a typed one the statement between their concepts.
+
+    Every edge is a ``mkg:Relation`` node (source and target entities, type, score, method, flags) derived
+    from its chunk (PROV-O), with a Web Annotation whose ``oa:TextPositionSelector`` points at the evidence
+    sentence(s) in the document. A typed relation (``INDUCES``, ``TREATS``) the text asserts, neither
+    negated nor speculative, is also stated directly between the two concepts (``mkg:induces``,
+    ``mkg:treats``); the relation node reifies that triple (``rdf:subject``, ``rdf:predicate``,
+    ``rdf:object``), so ``?drug mkg:induces ?disease`` finds the statement and its evidence is one hop away.
+    """
+    rel = node_iri("relation", f"{r['a']}|{r['type']}|{r['b']}")
+    yield rel, RDF.type, MKG.Relation
+    yield rel, MKG.source, node_iri("entity", r["a"])
+    yield rel, MKG.target, node_iri("entity", r["b"])
+    yield rel, MKG.relationType, Literal(r["type"])
+    yield rel, MKG.score, Literal(float(r["score"]))
+    yield rel, MKG.method, Literal(r["method"])
+    yield rel, MKG.negated, Literal(bool(r["negated"]))
+    yield rel, MKG.speculative, Literal(bool(r["speculative"]))
+    yield rel, PROV.wasDerivedFrom, node_iri("chunk", r["chunk_id"])
+    ann, target, pos = BNode(), BNode(), BNode()
+    yield ann, RDF.type, OA.Annotation
+    yield ann, OA.motivatedBy, OA.describing
+    yield ann, OA.hasBody, rel
+    yield ann, OA.hasTarget, target
+    yield target, OA.hasSource, node_iri("document", chunk_position(r["chunk_id"])[0])
+    yield target, OA.hasSelector, pos
+    yield pos, RDF.type, OA.TextPositionSelector
+    yield pos, OA.start, Literal(r["start"], datatype=XSD.nonNegativeInteger)
+    yield pos, OA.end, Literal(r["end_"], datatype=XSD.nonNegativeInteger)
+    predicate = CONCEPT_PREDICATES.get(r["type"])
+    if predicate is not None and not r["negated"] and not r["speculative"]:
+        a, b = concept_iri(r["concept_a"]), concept_iri(r["concept_b"])
+        yield a, predicate, b
+        # the relation node is the statement's reification: rdf:subject/predicate/object name the triple
+        yield rel, RDF.type, RDF.Statement
+        yield rel, RDF.subject, a
+        yield rel, RDF.predicate, predicate
+        yield rel, RDF.object, b
 
 
 def _summary_triples(store: GraphStore) -> Iterator[Triple]:

@@ -120,9 +120,22 @@ class Entity:
         return all(m.family for m in self.mentions)
 
 
+# relation types: what one concept does to another, as the relation stage classifies it
+INDUCES = "INDUCES"  # a chemical induces (causes) a disease: BioCreative V CDR's CID
+TREATS = "TREATS"  # a chemical (or procedure) is used to treat, prevent or relieve a disease
+CO_OCCURS = "co_occurs"  # named in one sentence, nothing more known: the weakest type
+
+
 @dataclass(frozen=True, slots=True)
 class Relation:
-    """A relation inside one meta-graph, with the span that evidences it."""
+    """A relation between two entities of one document, with the span that evidences it.
+
+    ``start``/``end`` are document offsets of the sentence (or sentences) that state it; ``chunk_id`` is the
+    chunk where that evidence starts. ``method`` names how the edge was found (``sentence_cooccurrence``, or
+    the relation model and its version); ``score`` is its probability or strength. A typed relation the text
+    states as negated is not asserted at all; ``negated`` marks the rare co-occurrence inside a negated
+    statement, ``speculative`` a hedged one ("may induce").
+    """
 
     source: str
     target: str
@@ -132,6 +145,8 @@ class Relation:
     end: int
     score: float
     method: str
+    negated: bool = False
+    speculative: bool = False
 
 
 @dataclass(slots=True)

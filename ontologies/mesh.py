@@ -83,3 +83,34 @@ def _read_rows(path: Path) -> tuple[list[tuple[str, str, str, str, str]], str]:
         raise VocabularyError(f"{path}: cannot read the vocabulary file ({e})") from e
     log.info("read %d MeSH records from %s (%s)", len(rows), path, version)
     return rows, version
+
+
+BUNDLED_ACTIONS = BUNDLED_MESH.with_name("mesh_pharmacological_actions.tsv.gz")
+ACTIONS_MAGIC = "#medkg-mesh-actions"
+
+
+def read_pharmacological_actions(path: Path = BUNDLED_ACTIONS) -> dict[str, tuple[str, ...]]:
+    """MeSH's pharmacological actions: a drug's CURIE -> the CURIEs of its action descriptors.
+
+    ``MESH:D000068180`` (Aripiprazole) -> ``MESH:D000928`` (Antidepressive Agents), ...; supplementary
+    records have actions too. The relation model reads them as features: an action that names a disease
+    ("Antihypertensive Agents") says what a drug treats, seldom what it induces.
+    """
+    out: dict[str, list[str]] = {}
+    try:
+        with gzip.open(path, "rt", encoding="utf-8") as f:
+            first = f.readline()
+            if not first.startswith(ACTIONS_MAGIC):
+                raise VocabularyError(f"{path}: not a medkg pharmacological actions file (first line {first[:40]!r})")
+            for lineno, line in enumerate(f, start=2):
+                if line.startswith("#"):
+                    continue
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) != 2:
+                    raise VocabularyError(f"{path}:{lineno}: expected a descriptor and an action, tab-separated")
+                out.setdefault(f"MESH:{parts[0]}", []).append(f"MESH:{parts[1]}")
+    except FileNotFoundError as e:
+        raise VocabularyError(f"{path}: pharmacological actions file not found") from e
+    except (OSError, EOFError, UnicodeDecodeError) as e:
+        raise VocabularyError(f"{path}: cannot read the pharmacological actions ({e})") from e
+    return {k: tuple(v) for k, v in out.items()}

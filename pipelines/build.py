@@ -51,6 +51,7 @@ from medkg.pipelines.extractor import EXTRACTION_RULES
 from medkg.pipelines.linking.lexicon import Lexicon
 from medkg.pipelines.ner.model import ner_fingerprint
 from medkg.pipelines.reading import read_documents
+from medkg.pipelines.relations.model import relation_fingerprint
 from medkg.pipelines.workers import batched, extract_batches
 from medkg.version import __version__
 
@@ -175,7 +176,7 @@ def _prepare(gd: GraphDir, vocab: Vocabulary, embedder_name: str, ledger: Ledger
     fingerprint = hashlib.sha256(json.dumps(
         {"medkg": __version__, "format": FORMAT_VERSION, "vocabularies": vocab.versions,
          "concepts": len(vocab.concepts), "embedder": embedder_fingerprint(embedder_name),
-         "ner": ner_fingerprint(), "rules": EXTRACTION_RULES},
+         "ner": ner_fingerprint(), "relations": relation_fingerprint(), "rules": EXTRACTION_RULES},
         sort_keys=True).encode()
     ).hexdigest()[:16]
     if ledger.get_meta("fingerprint") != fingerprint or not gd.lexicon_path.exists():

@@ -12,9 +12,10 @@ assembled from these names, in this order::
     medkg_abbreviations           short forms take their long form's concept
     medkg_composites              "breast or ovarian cancer" is one mention
     medkg_context                 negation, uncertainty, history, family
+    medkg_relations               typed relations between chemicals and diseases (pipelines/relations/bundled)
 
 Importing this module registers them with spaCy; the classes live in the
-stage packages (``abbreviations``, ``ner``, ``linking``, ``context``). A
+stage packages (``abbreviations``, ``ner``, ``linking``, ``context``, ``relations``). A
 component that needs the lexicon takes its path, so a pipeline's config is
 plain strings and the lexicon is loaded once per process
 (:func:`medkg.pipelines.linking.lexicon.cached_lexicon`).
@@ -36,6 +37,8 @@ from medkg.pipelines.linking.mentions import MentionFinder
 from medkg.pipelines.linking.priors import load_priors
 from medkg.pipelines.linking.salts import SaltNames
 from medkg.pipelines.ner.lexicon_tags import LexiconTagger
+from medkg.pipelines.relations.component import RelationTagger
+from medkg.pipelines.relations.model import RELATION_MODEL_DIR, relation_model
 
 
 @Language.factory("medkg_abbreviation_detector")
@@ -77,3 +80,9 @@ def make_composites(nlp: Language, name: str, lexicon_path: str) -> CompositeMen
 def medkg_context(doc: Doc) -> Doc:
     """ConText-style negation, uncertainty, history and experiencer on ``doc.ents``."""
     return mark_context(doc)
+
+
+@Language.factory("medkg_relations", default_config={"model_dir": ""})
+def make_relation_tagger(nlp: Language, name: str, model_dir: str) -> RelationTagger:
+    """``model_dir``: a folder from ``medkg train relations`` (default: the bundled model)."""
+    return RelationTagger(relation_model(Path(model_dir) if model_dir else RELATION_MODEL_DIR))

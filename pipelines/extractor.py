@@ -34,6 +34,7 @@ from medkg.pipelines.linking.lexicon import Lexicon
 from medkg.pipelines.ner.blas_ops import use_blas
 from medkg.pipelines.ner.model import NER_MODEL_DIR, ner_model
 from medkg.pipelines.relations.cooccurrence import cooccurrence_relations
+from medkg.pipelines.relations.edges import typed_relations
 from medkg.pipelines.text.chunking import chunk_document, split_sentences
 from medkg.pipelines.text.tokenizer import blank_english
 
@@ -42,7 +43,8 @@ log = logging.getLogger(__name__)
 # scispaCy's detector runs an empty matcher on every document without an abbreviation; spaCy warns each time
 warnings.filterwarnings("ignore", message=r"\[W036\] The component 'matcher'", category=UserWarning)
 
-OPTIONAL_STEPS = ("ner", "priors", "dictionary", "tfidf", "abbreviations", "salts", "composites", "context")
+OPTIONAL_STEPS = ("ner", "priors", "dictionary", "tfidf", "abbreviations", "salts", "composites", "context",
+                  "relations")
 # Raise when the rules that find, link or normalise mentions change (not the model or the vocabulary, which are
 # fingerprinted themselves): builds then re-extract, from the ledger, what older rules extracted.
 # 2: abbreviation, retyping and unit rules; "sulph-" folds to "sulf-". 3: definitions the detector passes over;
@@ -53,12 +55,13 @@ OPTIONAL_STEPS = ("ner", "priors", "dictionary", "tfidf", "abbreviations", "salt
 # the text, over whitespace words within the sentence; a long form's tail that is no disease must start its short form;
 # a name the model marked once is a mention wherever the document repeats it; a concept named as the text is written
 # wins the look-up; chemicals inside receptor and enzyme names; proteins' short forms are no chemicals; course words
-# ("severe", "transient") leave TF-IDF-linked spans.
-EXTRACTION_RULES = 6
+# ("severe", "transient") leave TF-IDF-linked spans. 7: typed relations (INDUCES, TREATS) from the relation model,
+# beside sentence co-occurrence.
+EXTRACTION_RULES = 7
 
 
 def make_pipeline(lexicon_path: Path, without: frozenset[str] = frozenset(), ner_dir: Path = NER_MODEL_DIR,
-                  dictionary_fills_ner_groups: str = "auto") -> Language:
+                  dictionary_fills_ner_groups: str = "auto", relations_dir: Path | None = None) -> Language:
     """The extraction pipeline; ``without`` switches optional steps off (for ablations)."""
     unknown = set(without) - set(OPTIONAL_STEPS)
     if unknown:
@@ -85,6 +88,8 @@ def make_pipeline(lexicon_path: Path, without: frozenset[str] = frozenset(), ner
         nlp.add_pipe("medkg_composites", config={"lexicon_path": str(lexicon_path)})
     if "context" not in without:
         nlp.add_pipe("medkg_context")
+    if "relations" not in without:
+        nlp.add_pipe("medkg_relations", config={"model_dir": str(relations_dir or "")})
     return nlp
 
 
@@ -103,17 +108,24 @@ class Extractor:
         return self.mentions_many([text])[0]
 
     def mentions_many(self, texts: list[str], batch_size: int = 32) -> list[list[Mention]]:
-        """``mentions`` of several texts, run as batches (faster for the NER model)."""
-        docs = self.nlp.pipe(texts, batch_size=batch_size)
+        """``mentions`` of several texts, run as batches (faster for the NER model); no relations."""
+        with self.nlp.select_pipes(disable=[p for p in ("medkg_relations",) if p in self.nlp.pipe_names]):
+            docs = list(self.nlp.pipe(texts, batch_size=batch_size))
         return [[self._mention(ent, 0, text) for ent in doc.ents] for text, doc in zip(texts, docs)]
 
     def extract(self, document: Document) -> list[ChunkGraph]:
-        return self._graphs(document, self.nlp(document.text))
+        return self.extract_many([document])[0]
 
     def extract_many(self, documents: list[Document], batch_size: int = 32) -> list[list[ChunkGraph]]:
         """``extract`` over several documents; the NER model runs them as batches, which is faster."""
-        docs = self.nlp.pipe((d.text for d in documents), batch_size=batch_size)
+        docs = self.nlp.pipe((self._make_doc(d) for d in documents), batch_size=batch_size)
         return [self._graphs(document, doc) for document, doc in zip(documents, docs)]
+
+    def _make_doc(self, document: Document) -> Doc:
+        """The tokenised document, told where its title ends (the relation model reads the title apart)."""
+        doc = self.nlp.make_doc(document.text)
+        doc._.title_end = next((s.end for s in document.sections if s.label.upper() == "TITLE" and s.start == 0), 0)
+        return doc
 
     def _graphs(self, document: Document, doc: Doc) -> list[ChunkGraph]:
         sentences = split_sentences(document.text, [s.start_char for s in doc.sents])
@@ -139,6 +151,7 @@ class Extractor:
             ent_list = list(entities.values())
             graphs.append(ChunkGraph(chunk=chunk, entities=ent_list,
                                      relations=cooccurrence_relations(ent_list, sentences)))
+        typed_relations(graphs, doc._.relations or [])
         return graphs
 
     @staticmethod

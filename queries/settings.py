@@ -30,11 +30,12 @@ class RetrievalSettings:
     tag_weight: float = 0.1
     min_relevance: float = 0.3  # below this best chunk score, the graph holds no evidence
     findings_first: bool = True  # U-Retrieve: the best document's findings sections lead the context
+    relations: int = 2  # U-Retrieve: evidence passages of typed relations at the question's concepts (0: none)
 
     def check(self) -> RetrievalSettings:
         """Refuse values no retrieval can use, naming the setting; returns ``self``."""
         for name, least in (("beam", 1), ("top_chunks", 1), ("hops", 0), ("max_references", 0),
-                            ("budget_tokens", 1)):
+                            ("budget_tokens", 1), ("relations", 0)):
             if getattr(self, name) < least:
                 raise QueryError(f"{name} must be at least {least} (got {getattr(self, name)})")
         return self

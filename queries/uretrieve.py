@@ -28,10 +28,12 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from medkg.kg import cypher
+from medkg.kg.records import INDUCES, TREATS
 from medkg.kg.search import SearchIndex
 from medkg.kg.store import GraphStore
 from medkg.kg.view.files import IndexFiles
@@ -45,6 +47,8 @@ from medkg.queries.retrieval import (
     pack_passages,
     rank_documents,
 )
+
+TYPED_RELATIONS = (INDUCES, TREATS)  # what U-Retrieve follows; co-occurrence states nothing
 
 # section names (upper case, matched as substrings) that report what a study or an examination found
 FINDINGS_SECTIONS = ("RESULT", "CONCLUSION", "FINDING", "IMPRESSION", "ASSESSMENT", "DIAGNOS")
@@ -148,6 +152,8 @@ class URetriever:
         picked = [(c, s, why) for c, (s, why) in ranked]
         if st.findings_first:
             picked = self._findings_first(picked, result.ranking[:1])
+        if st.relations > 0 and q.concepts:
+            picked, path["relations"] = self._follow_relations(picked, {c.id for c in q.concepts})
         if st.hops > 0:
             refs, result.background, path["entities"] = self._expand([c for c, _, _ in picked],
                                                                      {c.id for c in q.concepts})
@@ -205,6 +211,55 @@ class URetriever:
         first = [(r["id"], top, f"findings of {r['doc_id']}") for r in rows]
         ids = {c for c, _, _ in first}
         return first + [p for p in picked if p[0] not in ids]
+
+    def _follow_relations(self, picked: list[tuple[str, float, str]], concepts: set[str]
+                          ) -> tuple[list[tuple[str, float, str]], list[dict[str, Any]]]:
+        """Evidence of the typed relations (INDUCES, TREATS) at the question's concepts.
+
+        A relation between two of the question's concepts ("Does X induce Y?") states what is asked: its
+        evidence passage goes first, moved there if it was among the candidates already; when it is one of the
+        findings that lead already, it keeps its place and its reason. A relation with one of them ("What induces
+        Y?") adds its passage after the ranked ones, where the budget may leave room. Each followed
+        relation is recorded in the retrieval path, with ``added`` false when its passage was a candidate
+        already and stayed where it was.
+        """
+        st = self.settings
+        params = {"ids": sorted(concepts), "types": list(TYPED_RELATIONS), "limit": 4 * st.relations}
+        rows = self.store.query(cypher.RELATIONS_FROM_CONCEPTS, params)
+        rows += self.store.query(cypher.RELATIONS_TO_CONCEPTS, params)
+        both = sorted((r for r in rows if r["source_id"] in concepts and r["target_id"] in concepts),
+                      key=lambda r: -r["score"])
+        one = sorted((r for r in rows if not (r["source_id"] in concepts and r["target_id"] in concepts)),
+                     key=lambda r: -r["score"])
+        have = {c for c, _, _ in picked}
+        leading: set[str] = set()
+        for c, _, why in picked:  # the findings put first by _findings_first
+            if not why.startswith("findings of"):
+                break
+            leading.add(c)
+        first: list[tuple[str, float, str]] = []
+        after: list[tuple[str, float, str]] = []
+        followed: list[dict[str, Any]] = []
+        top = picked[0][1] if picked else 1.0
+        seen: set[tuple[str, str, str, str]] = set()
+        for r in [*both, *one]:
+            key = (r["source_id"], r["type"], r["target_id"], r["chunk_id"])
+            if len(followed) == st.relations or key in seen:
+                continue
+            seen.add(key)
+            stated = r in both
+            added = r["chunk_id"] not in have or (stated and r["chunk_id"] not in leading
+                                                   and r["chunk_id"] not in {c for c, _, _ in first})
+            if added:
+                have.add(r["chunk_id"])
+                why = f"relation {r['source']} {r['type']} {r['target']}"
+                (first if stated else after).append((r["chunk_id"], top, why))
+            followed.append({"type": r["type"], "source": r["source_id"], "target": r["target_id"],
+                             "chunk": r["chunk_id"], "start": r["start"], "end": r["end_"],
+                             "score": round(float(r["score"]), 4), "speculative": bool(r["speculative"]),
+                             "added": added})
+        moved = {c for c, _, _ in first}
+        return first + [p for p in picked if p[0] not in moved] + after, followed
 
     def _expand(self, chunk_ids: list[str], question_concepts: set[str]
                 ) -> tuple[list[tuple[str, float]], list[str], list[str]]:

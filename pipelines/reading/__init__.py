@@ -10,8 +10,18 @@ file (and line) when an input is missing, not UTF-8, malformed or empty.
 from medkg.pipelines.reading.documents import SUPPORTED, read_documents, read_jsonl
 from medkg.pipelines.reading.pubmed_xml import read_pubmed_xml
 from medkg.pipelines.reading.pubmedqa import read_pubmedqa
-from medkg.pipelines.reading.pubtator import GOLD_TYPES, GROUP_TYPES, GoldMention, read_gold, read_pubtator
+from medkg.pipelines.reading.pubtator import (
+                                              GOLD_TYPES,
+                                              GROUP_TYPES,
+                                              RELATION_TYPES,
+                                              GoldMention,
+                                              GoldRelation,
+                                              read_gold,
+                                              read_pubtator,
+                                              read_relations,
+)
 from medkg.pipelines.reading.reports import read_csv_reports, read_report
 
 __all__ = ["SUPPORTED", "read_documents", "read_jsonl", "read_pubmed_xml", "read_pubmedqa", "read_pubtator",
-           "read_gold", "GoldMention", "GOLD_TYPES", "GROUP_TYPES", "read_csv_reports", "read_report"]
+           "read_gold", "GoldMention", "GOLD_TYPES", "GROUP_TYPES",
+           "read_relations", "GoldRelation", "RELATION_TYPES", "read_csv_reports", "read_report"]

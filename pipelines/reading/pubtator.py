@@ -10,6 +10,7 @@ offsets use, so gold spans index our text directly.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,8 @@ from medkg.errors import InputError
 from medkg.kg.records import TIER_LITERATURE, Document, Section
 from medkg.ontologies.curie import pubtator_curie
 from medkg.pipelines.reading.files import read_text
+
+log = logging.getLogger(__name__)
 
 
 def read_pubtator(path: Path, tier: int | None = None) -> Iterator[Document]:
@@ -86,3 +89,44 @@ def read_gold(path: Path) -> tuple[list[Document], list[GoldMention]]:
     if not gold:
         raise InputError(f"{path}: no annotated mentions of a known type ({', '.join(sorted(GOLD_TYPES))})")
     return documents, gold
+
+
+# PubTator relation types and the graph's relation types: BioCreative V CDR's CID is "chemical induces disease"
+RELATION_TYPES = {"CID": "INDUCES", "TREATS": "TREATS"}
+
+
+@dataclass(frozen=True)
+class GoldRelation:
+    """A document-level relation of a PubTator file: a type between two concepts (CURIEs)."""
+
+    doc_id: str
+    type: str  # a graph relation type (INDUCES for CID lines)
+    source: str  # the chemical
+    target: str  # the disease
+
+
+def read_relations(path: Path) -> list[GoldRelation]:
+    """The relation lines of a PubTator file (``PMID<TAB>CID<TAB>chemical<TAB>disease``), as graph types.
+
+    Lines of a type medkg does not know are skipped with their count logged; a relation line that names a
+    document the file does not hold is an error (it would be counted as a miss of every system).
+    """
+    known = {d.id for d in read_pubtator(path)}
+    out: list[GoldRelation] = []
+    skipped: dict[str, int] = {}
+    for lineno, line in enumerate(read_text(path).splitlines(), start=1):
+        cols = line.split("\t")
+        if len(cols) != 4 or "|" in line[:20]:
+            continue  # title, abstract, mention and blank lines
+        pmid, kind, a, b = cols
+        if kind not in RELATION_TYPES:
+            skipped[kind] = skipped.get(kind, 0) + 1
+            continue
+        source, target = pubtator_curie(a), pubtator_curie(b)
+        if f"PMID:{pmid}" not in known:
+            raise InputError(f"{path}:{lineno}: relation for PMID {pmid}, which has no title or abstract here")
+        if source and target:
+            out.append(GoldRelation(f"PMID:{pmid}", RELATION_TYPES[kind], source, target))
+    if skipped:
+        log.info("%s: skipped relation lines of unknown types %s", path, skipped)
+    return out

@@ -192,3 +192,44 @@ def test_new_extraction_rules_re_extract_stored_documents(tmp_path: Path, embedd
     monkeypatch.setattr(build, "EXTRACTION_RULES", build.EXTRACTION_RULES + 1)
     newer = build_graph(*args, vocabulary=tiny_vocabulary, embedder=embedder, workers=0)
     assert (newer.added, newer.replaced, newer.documents) == (0, 3, 3)
+
+
+# the two-step form of docs/graph-schema.md (the one-pattern form loses rows on the embedded store)
+CONCEPT_QUERY = ("MATCH (a:Entity)-[r:RELATED {type: $type}]->(b:Entity) "
+                 "WITH a, b, r MATCH (c:Concept)<-[:IS_A]-(a), (b)-[:IS_A]->(d:Concept) "
+                 "RETURN c.name AS chemical, d.name AS disease, r.score AS score, r.method AS method, "
+                 "r.start AS start, r.`end` AS end_, r.negated AS negated, r.speculative AS speculative")
+
+
+def test_typed_relations_and_concept_queries_on_every_store(tmp_path: Path, backend) -> None:
+    """A typed edge keeps its type, score, method, flags and evidence span, and the concept-level query of the
+    docs finds it on both stores."""
+    from medkg.kg.batch import GraphBatch
+    from medkg.kg.records import Chunk, ChunkGraph, Document, Entity, Link, Mention, Relation
+    from medkg.ontologies.concept import Concept
+
+    store, opts = backend
+    text = "Cisplatin-induced nephrotoxicity. Amifostine may protect the kidney."
+
+    def entity(eid: str, concept: str, name: str, group: str, start: int, end: int) -> Entity:
+        link = Link(concept, 1.0, "test")
+        return Entity(eid, "D:1#c0", 2, name, group, link, [Mention(start, end, text[start:end], link, group)])
+
+    ents = [entity("D:1#c0/e0", "MESH:D002945", "Cisplatin", "CHEM", 0, 9),
+            entity("D:1#c0/e1", "MESH:D007674", "Kidney Diseases", "DISO", 18, 32)]
+    rels = [Relation("D:1#c0/e0", "D:1#c0/e1", "INDUCES", "D:1#c0", 0, 33, 0.91, "relation-model-v1",
+                     speculative=True),
+            Relation("D:1#c0/e0", "D:1#c0/e1", "co_occurs", "D:1#c0", 0, 33, 0.9, "sentence_cooccurrence")]
+    batch = GraphBatch()
+    batch.add_document(Document("D:1", text), [ChunkGraph(Chunk("D:1#c0", "D:1", 2, 0, 0, len(text), text), ents,
+                                                          rels)])
+    batch.add_concepts([Concept("MESH:D002945", "MESH", "Cisplatin", tree_numbers=("D01.210",)),
+                        Concept("MESH:D007674", "MESH", "Kidney Diseases", tree_numbers=("C12.777.419",))])
+    with open_store(store, tmp_path / "store.lbug", read_only=False, create=True, **opts) as st:
+        st.replace_contents(batch)
+        rows = st.query(CONCEPT_QUERY, {"type": "INDUCES"})
+        assert rows == [{"chemical": "Cisplatin", "disease": "Kidney Diseases", "score": 0.91,
+                         "method": "relation-model-v1", "start": 0, "end_": 33, "negated": False,
+                         "speculative": True}]
+        assert [r["method"] for r in st.query(CONCEPT_QUERY, {"type": "co_occurs"})] == ["sentence_cooccurrence"]
+        assert st.query(CONCEPT_QUERY, {"type": "TREATS"}) == []

@@ -27,12 +27,15 @@ def test_every_retrieval_mode_finds_the_statin_paper(graph, mode: str) -> None:
 
 
 def test_uretrieve_puts_the_findings_of_the_best_document_first(graph) -> None:
-    r = graph.retrieve(Q)
+    # typed relations off: a relation between two of the question's concepts would put its evidence first
+    # (tests/integration/test_relation_extraction.py)
+    r = graph.retrieve(Q, RetrievalSettings(relations=0))
     first = r.passages[0]
     assert first.doc_id == r.ranking[0] and "RESULT" in first.section.upper()
     assert first.reason.startswith("findings of")
-    plain = graph.retrieve(Q, RetrievalSettings(findings_first=False))
-    assert plain.passages[0].chunk_id == plain.path["chunks"][0]["id"]  # the best-scored chunk leads instead
+    # without findings first the best-scored chunk leads instead
+    plain = graph.retrieve(Q, RetrievalSettings(findings_first=False, relations=0))
+    assert plain.passages[0].chunk_id == plain.path["chunks"][0]["id"]
     assert plain.ranking == r.ranking  # the document ranking (recall) does not change
 
 

@@ -41,7 +41,7 @@ def lexicon_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def mentions(lexicon_path: Path, text: str, rule: bool = True) -> list[tuple[str, str]]:
     # the dictionary alone finds the last conjunct, so the rule is what decides the span
-    without = frozenset({"ner"} if rule else {"ner", "composites"})
+    without = frozenset({"ner", "relations"} if rule else {"ner", "relations", "composites"})
     return [(m.text, m.link.concept_id) for m in Extractor(lexicon_path, without=without).mentions(text)]
 
 

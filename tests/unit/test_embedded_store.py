@@ -23,7 +23,7 @@ TEXT = 'He said "no chest pain",\nthen: pneumonia, type 2 diabetes. His mother h
 @pytest.fixture
 def store(tmp_path: Path, tiny_lexicon_path: Path, tiny_vocabulary):
     doc = Document(id="report:q", text=TEXT, tier=1, kind="report")
-    graphs = Extractor(tiny_lexicon_path, without=frozenset({"ner"})).extract(doc)
+    graphs = Extractor(tiny_lexicon_path, without=frozenset({"ner", "relations"})).extract(doc)
     batch = GraphBatch()
     batch.add_document(doc, graphs)
     batch.add_concepts(tiny_vocabulary)
@@ -81,9 +81,9 @@ def test_missing_and_corrupt_graph_directories(tmp_path: Path) -> None:
     with pytest.raises(GraphCorruptError, match="damaged manifest"):
         GraphDir(d).read_manifest()
     (d / "manifest.json").write_text(json.dumps({"format": "medkg-graph", "format_version": 3}), encoding="utf-8")
-    with pytest.raises(GraphCorruptError, match="graph format 3 but this medkg reads 4; rebuild"):
+    with pytest.raises(GraphCorruptError, match="graph format 3 but this medkg reads 5; run 'medkg build"):
         GraphDir(d).read_manifest()
-    (d / "manifest.json").write_text(json.dumps({"format": "medkg-graph", "format_version": 4, "view": "view-000001"}),
+    (d / "manifest.json").write_text(json.dumps({"format": "medkg-graph", "format_version": 5, "view": "view-000001"}),
                                      encoding="utf-8")
     with pytest.raises(GraphCorruptError, match="view-000001/lexicon.pkl is missing"):
         GraphDir(d).read_manifest()

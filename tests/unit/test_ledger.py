@@ -19,7 +19,7 @@ def _record(extractor: Extractor, doc_id: str, text: str) -> LedgerRecord:
 
 
 def test_records_round_trip_and_a_changed_text_replaces_its_row(tmp_path: Path, tiny_lexicon_path: Path) -> None:
-    ex = Extractor(tiny_lexicon_path, without=frozenset({"ner"}))
+    ex = Extractor(tiny_lexicon_path, without=frozenset({"ner", "relations"}))
     with Ledger(tmp_path / "l.sqlite") as ledger:
         ledger.put([_record(ex, "a", "Pneumonia and anaemia."), _record(ex, "b", "No chest pain.")], "f1")
         before = ledger.state()
@@ -36,7 +36,7 @@ def test_records_round_trip_and_a_changed_text_replaces_its_row(tmp_path: Path, 
 
 
 def test_a_failed_batch_writes_nothing(tmp_path: Path, tiny_lexicon_path: Path) -> None:
-    ex = Extractor(tiny_lexicon_path, without=frozenset({"ner"}))
+    ex = Extractor(tiny_lexicon_path, without=frozenset({"ner", "relations"}))
     bad = _record(ex, "bad", "Pneumonia.")
     bad.vectors = None  # type: ignore[assignment]  # fails while the batch is being written
     with Ledger(tmp_path / "l.sqlite") as ledger:

@@ -87,7 +87,7 @@ def test_pack_passages_respects_the_token_budget(tmp_path: Path, tiny_lexicon_pa
 
     text = "\n\n".join(f"Paragraph {i} is about pneumonia and nothing else at all." for i in range(6))
     doc = Document(id="D", text=text)
-    graphs = Extractor(tiny_lexicon_path, max_chunk_chars=80, without=frozenset({"ner"})).extract(doc)
+    graphs = Extractor(tiny_lexicon_path, max_chunk_chars=80, without=frozenset({"ner", "relations"})).extract(doc)
     batch = GraphBatch()
     batch.add_document(doc, graphs)
     batch.add_concepts(tiny_vocabulary)

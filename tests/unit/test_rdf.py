@@ -23,7 +23,7 @@ MESH = "http://id.nlm.nih.gov/mesh/"
 def store(tmp_path: Path, tiny_lexicon_path: Path, tiny_vocabulary):
     doc = Document(id="report:r1", text=TEXT, tier=1, kind="report")
     batch = GraphBatch()
-    batch.add_document(doc, Extractor(tiny_lexicon_path, without=frozenset({"ner"})).extract(doc))
+    batch.add_document(doc, Extractor(tiny_lexicon_path, without=frozenset({"ner", "relations"})).extract(doc))
     batch.add_concepts(tiny_vocabulary)
     with open_store("embedded", tmp_path / "s.lbug", read_only=False, create=True) as st:
         st.create_schema()
