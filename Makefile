@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.medkg-installed
 QUESTION ?= Are leukocyte count and CRP useful to diagnose acute appendicitis?
 
-.PHONY: install models demo test test-unit test-integration lint
+.PHONY: install models demo test test-unit test-integration lint browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,16 +43,25 @@ demo: $(STAMP) $(DEFAULT_GGUF)
 	$(BIN)/medkg build
 	MEDKG_MODELS=$(MODELS_DIR) $(BIN)/medkg ask "$(QUESTION)"
 
-# Everything CI runs: the linters, then every test (unit and integration).
-test: lint
+# Everything CI runs: the linters, then every test (unit, integration, and the browser tests of medkg serve).
+test: lint browser
 	$(BIN)/python -m pytest -q
+
+# The browser tests drive Debian's Chromium through Playwright (which never downloads a browser of its own).
+# Installed here when missing, as root (CI); elsewhere the tests say how and skip.
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ -x "$(CHROMIUM)" ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium; \
+	else echo "medkg: $(CHROMIUM) is missing; install it (apt-get install chromium) to run tests/browser"; fi
 
 # Fast (well under 2 minutes), no model loaded: tests/unit/conftest.py refuses any test that loads one.
 test-unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
 
-# Real models, real stores, real servers started by the tests.
-test-integration: $(STAMP)
+# Real models, real stores, real servers started by the tests (and the browser tests).
+test-integration: $(STAMP) browser
 	$(BIN)/python -m pytest -q -m integration
 
 lint: $(STAMP)

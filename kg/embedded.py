@@ -125,6 +125,10 @@ class EmbeddedStore(GraphStore):
                 out.append(dict(zip(cols, r.get_next())))
         return out
 
+    def set_query_timeout(self, seconds: float | None) -> None:
+        """The engine interrupts a statement past the limit ("Interrupted."); 0 ms means none."""
+        self._conn.set_query_timeout(int(seconds * 1000) if seconds else 0)
+
     def counts(self) -> dict[str, int]:
         out = {}
         for t in NODE_TABLES:

@@ -55,6 +55,7 @@ class Neo4jStore(GraphStore):
         from neo4j.exceptions import ConfigurationError
 
         self._driver: neo4j.Driver | None = None
+        self._timeout: float | None = None  # seconds a statement may run (the server's transaction timeout)
         try:
             self._driver = neo4j.GraphDatabase.driver(uri, auth=(username, password) if username else None)
             self._driver.verify_connectivity()
@@ -70,12 +71,14 @@ class Neo4jStore(GraphStore):
 
     # -- running statements -----------------------------------------------------
     def _run(self, stmt: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        import neo4j
         from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
         if self._driver is None:
             raise StoreError(f"the connection to {self.uri} is closed")
         try:
-            records, _, _ = self._driver.execute_query(stmt, params or {}, database_=self.database)
+            query = neo4j.Query(stmt, timeout=self._timeout) if self._timeout else stmt
+            records, _, _ = self._driver.execute_query(query, params or {}, database_=self.database)
         except (ServiceUnavailable, SessionExpired) as e:
             raise StoreError(f"lost the graph server at {self.uri} ({e})") from e
         except Neo4jError as e:
@@ -89,6 +92,10 @@ class Neo4jStore(GraphStore):
 
     def _write(self, cypher_text: str, params: dict[str, Any]) -> None:
         self._run(cypher_text, params)
+
+    def set_query_timeout(self, seconds: float | None) -> None:
+        """Sent as the transaction timeout; a server that ignores it (ArcadeDB) runs statements to the end."""
+        self._timeout = seconds or None
 
     # -- schema -------------------------------------------------------------------
     def create_schema(self) -> None:

@@ -65,6 +65,12 @@ class GraphStore(ABC):
     def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one parameterised statement and return its rows as dicts."""
 
+    def set_query_timeout(self, seconds: float | None) -> None:  # noqa: B027  (optional: a default that does nothing)
+        """Stop each later statement that runs longer than ``seconds`` (``None``: no limit).
+
+        Used for users' own queries (``medkg serve``). A backend that cannot cancel a statement ignores it.
+        """
+
     def _write(self, cypher_text: str, params: dict[str, Any]) -> None:
         """Run a write of medkg's own (a backend may bypass the read-only guard ``query`` applies to users)."""
         self.query(cypher_text, params)

@@ -19,6 +19,7 @@ from medkg.errors import (
     MedKGError,
     ModelError,
     ModelNotFoundError,
+    NotFoundError,
     QueryError,
     StoreError,
     VocabularyError,
@@ -39,6 +40,7 @@ __all__ = [
     "ModelNotFoundError",
     "ModelError",
     "QueryError",
+    "NotFoundError",
 ]
 
 

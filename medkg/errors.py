@@ -47,3 +47,7 @@ class OutputCutOffError(ModelError):
 
 class QueryError(MedKGError):
     """A question or query is empty, too long or otherwise unusable."""
+
+
+class NotFoundError(MedKGError):
+    """A document, concept or other item asked for by id is not in the graph."""

@@ -8,16 +8,18 @@ pipeline and the LLM load on first use and are kept for later questions.
 from __future__ import annotations
 
 import logging
+import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from medkg.errors import ModelError, QueryError
+from medkg.errors import ModelError, QueryError, StoreError
 from medkg.kg import cypher
 from medkg.kg.graphdir import GraphDir
 from medkg.kg.search import SearchIndex
 from medkg.kg.store import GraphStore, open_store
-from medkg.queries import prompts
+from medkg.queries import explore, prompts
 from medkg.queries.answer import generate_answer
 from medkg.queries.baselines import BM25Retriever, FlatRetriever, HybridRetriever, NoRetrieval, VectorRetriever
 from medkg.queries.choice import OptionChooser
@@ -49,7 +51,8 @@ class KnowledgeGraph:
     """
 
     def __init__(self, gd: GraphDir, manifest: dict[str, Any], store: GraphStore, index: SearchIndex, *,
-                 llm: LLMSettings, models_dir: Path | None, embedder_path: Path | None) -> None:
+                 llm: LLMSettings, models_dir: Path | None, embedder_path: Path | None,
+                 store_options: dict[str, Any] | None = None) -> None:
         self.dir = gd
         self.manifest = manifest
         self.store = store
@@ -57,6 +60,7 @@ class KnowledgeGraph:
         self._llm_settings = llm
         self._models_dir = models_dir
         self._embedder_path = embedder_path
+        self._store_options = dict(store_options or {})  # kept to reopen the store on a new view (refresh)
         self._embedder: Embedder | None = None
         self._extractor: Extractor | None = None
         self._llm: LocalLLM | None = None
@@ -84,7 +88,42 @@ class KnowledgeGraph:
             raise
         return cls(gd, manifest, store, index, llm=llm or LLMSettings(),
                    models_dir=Path(models_dir) if models_dir else None,
-                   embedder_path=Path(embedder_path) if embedder_path else None)
+                   embedder_path=Path(embedder_path) if embedder_path else None, store_options=store_options)
+
+    def refresh(self, force: bool = False) -> bool:
+        """Move to the graph's current view if a build or delete switched it; returns whether it moved.
+
+        The loaded models stay loaded: the embedder unless the graph now names another, the question reader
+        unless the vocabulary (hence the view's lexicon) changed, the LLM always. A long-running process
+        (``medkg serve``) calls this before each use; one that opened an older view keeps reading that view
+        until then (the previous view is kept until the build after). ``force`` reopens the store even on the
+        same view, to see what another handle wrote to it (Cypher with ``write=True``), which an open
+        read-only store does not.
+        """
+        gd = GraphDir(self.dir.root)
+        manifest = gd.read_manifest()
+        same = (manifest.get("view"), manifest.get("built_at")) == (self.manifest.get("view"),
+                                                                     self.manifest.get("built_at"))
+        if same and not force:
+            return False
+        store = open_store(manifest.get("store", "embedded"), gd.store_path, read_only=self.store.read_only,
+                           **self._store_options)
+        try:
+            index = SearchIndex.load(gd.index_dir)
+        except BaseException:
+            store.close()
+            raise
+        if not _same_file(self.dir.view_lexicon_path, gd.view_lexicon_path):
+            self._extractor = None
+        if (manifest.get("embedder"), manifest.get("dim")) != (self.manifest.get("embedder"), self.manifest.get("dim")):
+            self._embedder = None
+        old, self.store = self.store, store
+        self.dir, self.manifest, self.index = gd, manifest, index
+        self._uretriever = None
+        self._rdf = None
+        old.close()
+        log.info("moved to %s", manifest.get("view"))
+        return True
 
     # -- lazily loaded models -------------------------------------------------
     @property
@@ -170,11 +209,13 @@ class KnowledgeGraph:
 
     def ask(self, question: str, settings: RetrievalSettings | None = None, *, mode: str = "uretrieve",
             options: list[str] | None = None, analysis: QuestionAnalysis | None = None,
-            answer_settings: AnswerSettings | None = None) -> Answer:
+            answer_settings: AnswerSettings | None = None,
+            on_retrieval: Callable[[Retrieval], None] | None = None) -> Answer:
         """Retrieve evidence, ask the LLM (once, plus bounded refinement), return a checked, cited answer.
 
         ``options`` (e.g. ``["yes", "no", "maybe"]``) constrains the answer to one of them; ``settings``
-        tunes retrieval, ``answer_settings`` refinement and option scoring.
+        tunes retrieval, ``answer_settings`` refinement and option scoring. ``on_retrieval`` is called with
+        the evidence before the LLM is (a server streams it while the answer is generated).
         """
         st = (settings or RetrievalSettings()).check()
         ans = (answer_settings or AnswerSettings()).check()
@@ -183,6 +224,8 @@ class KnowledgeGraph:
         t0 = time.perf_counter()
         llm = self.llm  # load (or fail on a missing model) before spending time on retrieval
         retrieval = self.retrieve(question, st, mode, analysis)
+        if on_retrieval is not None:
+            on_retrieval(retrieval)
         t1 = time.perf_counter()
         answer = generate_answer(question.strip(), retrieval, llm, self.store, options, ans, self._chooser)
         t2 = time.perf_counter()
@@ -193,15 +236,51 @@ class KnowledgeGraph:
         return answer
 
     # -- exploration --------------------------------------------------------------
-    def cypher(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Run Cypher on the store (read-only unless the graph was opened with ``write=True``)."""
+    def cypher(self, query: str, params: dict[str, Any] | None = None, *,
+               timeout_s: float | None = None) -> list[dict[str, Any]]:
+        """Run Cypher on the store (read-only unless the graph was opened with ``write=True``).
+
+        ``timeout_s`` stops a statement that runs longer (a :class:`QueryError`) where the store can cancel
+        one (the embedded store and Neo4j can; ArcadeDB's Bolt plugin cannot).
+        """
         if not query.strip():
             raise QueryError("the Cypher query is empty")
-        rows = self.store.query(query, params)
+        if not timeout_s:
+            rows = self.store.query(query, params)
+        else:
+            t0 = time.perf_counter()
+            self.store.set_query_timeout(timeout_s)
+            try:
+                rows = self.store.query(query, params)
+            except StoreError as e:
+                if time.perf_counter() - t0 < timeout_s * 0.9:
+                    raise
+                raise QueryError(f"the query ran past its time limit of {timeout_s:g} s") from e
+            finally:
+                self.store.set_query_timeout(None)
         if not self.store.read_only:  # the cached RDF view may no longer match the store
             self._rdf = None
             (self.dir.view_dir / RDF_CACHE).unlink(missing_ok=True)
         return rows
+
+    def documents(self, *, tier: int | None = None, text: str = "", offset: int = 0,
+                  limit: int = 50) -> explore.DocumentList:
+        """A page of the graph's documents (by tier, then id); ``text`` keeps those whose id or title has it."""
+        return explore.list_documents(self.store, tier=tier, text=text, offset=offset, limit=limit)
+
+    def document(self, doc_id: str) -> explore.DocumentView:
+        """One document: its text, chunks, entity spans with concept links and flags, and relations (typed
+        first). Raises :class:`~medkg.errors.NotFoundError` for an unknown id."""
+        return explore.read_document(self.store, self.dir.ledger_path, doc_id)
+
+    def find_concepts(self, text: str, limit: int = 20) -> list[explore.ConceptHit]:
+        """Concepts by id, name or synonym (case-insensitive substring), best matches first."""
+        return explore.find_concepts(self.store, text, limit)
+
+    def concept(self, concept_id: str) -> explore.ConceptView:
+        """One concept: broader, narrower and mapped concepts, mentions and documents per tier, relations, and
+        its neighbourhood as nodes and edges. Raises :class:`~medkg.errors.NotFoundError` for an unknown id."""
+        return explore.read_concept(self.store, concept_id)
 
     # -- the RDF view -----------------------------------------------------------
     def export_rdf(self, out: Path | str, fmt: str = "turtle") -> int:
@@ -251,6 +330,13 @@ def _check_question(question: str) -> str:
     if len(question) > MAX_QUESTION_CHARS:
         raise QueryError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
     return question.strip()
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:  # the older view is gone
+        return False
 
 
 def _size(path: Path) -> int:

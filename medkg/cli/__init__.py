@@ -9,6 +9,7 @@ module                  commands
 :mod:`.models`          ``models list|install|verify``
 :mod:`.evaluate`        ``eval qa``, ``eval linking``
 :mod:`.train`           ``train ner``
+:mod:`.serve`           ``serve`` (the web app: :mod:`medkg.app`)
 ======================  =====================================================
 
 The CLI is the only place that prints, reads the environment (see
@@ -25,10 +26,10 @@ import logging
 import os
 import sys
 
-from medkg.cli import build, evaluate, models, query, train, vocab
+from medkg.cli import build, evaluate, models, query, serve, train, vocab
 from medkg.errors import MedKGError
 
-GROUPS = (build, query, evaluate, train, vocab, models)
+GROUPS = (build, query, serve, evaluate, train, vocab, models)
 
 
 def make_parser() -> argparse.ArgumentParser:
