@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from medkg.evaluation.linking import Counts
 from medkg.kg.records import CO_OCCURS, Document
 from medkg.ontologies.curie import pubtator_curie
 from medkg.pipelines.extractor import Extractor
@@ -33,21 +34,7 @@ from medkg.pipelines.reading import GoldRelation, read_relations
 from medkg.pipelines.relations.model import RelationModel
 from medkg.pipelines.relations.training import annotated_texts
 
-
-@dataclass
-class RelationCounts:
-    """True positives, false positives and false negatives of one relation type."""
-
-    tp: int = 0
-    fp: int = 0
-    fn: int = 0
-
-    def scores(self) -> dict[str, float | int]:
-        p = self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
-        r = self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
-        f = 2 * p * r / (p + r) if p + r else 0.0
-        return {"precision": round(p, 4), "recall": round(r, 4), "f1": round(f, 4), "tp": self.tp, "fp": self.fp,
-                "fn": self.fn}
+RelationCounts = Counts  # true and false positives and false negatives of one relation type
 
 
 @dataclass

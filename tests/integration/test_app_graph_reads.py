@@ -7,18 +7,14 @@ statements of ``kg/cypher.py`` on each backend, and the app serves the same answ
 from __future__ import annotations
 
 import json
-import secrets
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from bolt_server import ArcadeDB, neo4j_options_from_env
 from fastapi.testclient import TestClient
 
 from medkg.app import ServeConfig, create_app
 from medkg.errors import NotFoundError, QueryError
-from medkg.kg.store import open_store
 from medkg.pipelines.build import build_graph
 from medkg.queries.api import KnowledgeGraph
 
@@ -29,42 +25,6 @@ DOCS = {
     "PMID:2": "Anaemia in AIDS. Patients with AIDS had anaemia more often than controls.",
     "report:n1": "Denies chest pain. History of type 2 diabetes. Possible pneumonia.",
 }
-
-
-@pytest.fixture(scope="module")
-def bolt_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ArcadeDB | None]:
-    if neo4j_options_from_env():
-        yield None
-        return
-    server = ArcadeDB(tmp_path_factory.mktemp("arcadedb-app")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["embedded", "neo4j"])
-def backend(request: pytest.FixtureRequest, bolt_server: ArcadeDB | None) -> Iterator[tuple[str, dict[str, Any]]]:
-    if request.param == "embedded":
-        yield "embedded", {}
-        return
-    if bolt_server is None:
-        opts = neo4j_options_from_env() or {}
-        with open_store("neo4j", None, read_only=True, **opts) as st:
-            if any(st.counts().values()):
-                pytest.skip("the Neo4j database of NEO4J_URI is not empty; the tests need an empty one")
-        yield "neo4j", opts
-        with open_store("neo4j", None, read_only=False, **opts) as st:
-            st.query("MATCH (n) DETACH DELETE n")
-        return
-    name = f"app{secrets.token_hex(4)}"
-    bolt_server.create_database(name)
-    yield "neo4j", bolt_server.options(name)
-
-
-@pytest.fixture(scope="module")
-def embedder():
-    from medkg.pipelines.embedding.embedder import Embedder
-
-    return Embedder()
 
 
 def build(tmp_path: Path, docs: dict[str, str], store: str, opts: dict[str, Any], vocabulary, embedder) -> Path:

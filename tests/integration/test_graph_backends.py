@@ -8,11 +8,10 @@ build takes seconds while exercising the whole path: ledger, view, store sync.
 from __future__ import annotations
 
 import json
-import secrets
 from pathlib import Path
 
 import pytest
-from bolt_server import ArcadeDB, neo4j_options_from_env
+from bolt_server import neo4j_options_from_env
 
 from medkg.errors import InputError, StoreError
 from medkg.kg.store import open_store
@@ -26,42 +25,6 @@ DOCS = {
     "PMID:2": "Anaemia in AIDS. Patients with AIDS had anaemia more often than controls.",
     "report:n1": "Denies chest pain. History of type 2 diabetes. Possible pneumonia.",
 }
-
-
-@pytest.fixture(scope="session")
-def bolt_server(tmp_path_factory):
-    if neo4j_options_from_env():
-        yield None
-        return
-    server = ArcadeDB(tmp_path_factory.mktemp("arcadedb")).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(params=["embedded", "neo4j"])
-def backend(request, bolt_server):
-    if request.param == "embedded":
-        yield "embedded", {}
-        return
-    if bolt_server is None:
-        opts = neo4j_options_from_env() or {}
-        with open_store("neo4j", None, read_only=True, **opts) as st:
-            if any(st.counts().values()):
-                pytest.skip("the Neo4j database of NEO4J_URI is not empty; the tests need an empty one")
-        yield "neo4j", opts
-        with open_store("neo4j", None, read_only=False, **opts) as st:
-            st.query("MATCH (n) DETACH DELETE n")
-        return
-    name = f"kg{secrets.token_hex(4)}"
-    bolt_server.create_database(name)
-    yield "neo4j", bolt_server.options(name)
-
-
-@pytest.fixture(scope="session")
-def embedder():
-    from medkg.pipelines.embedding.embedder import Embedder
-
-    return Embedder()
 
 
 def write_docs(path: Path, docs: dict[str, str]) -> Path:
