@@ -59,28 +59,39 @@ def _parent_tree(tree_number: str) -> str:
     return tree_number.rsplit(".", 1)[0] if "." in tree_number else ""
 
 
-def _read_rows(path: Path) -> tuple[list[tuple[str, str, str, str, str]], str]:
-    """Read and validate the whole file; raise ``VocabularyError`` naming the bad line."""
-    version = ""
-    rows: list[tuple[str, str, str, str, str]] = []
+def _tsv_lines(path: Path, magic: str, what: str, header: dict[str, str]) -> Iterator[tuple[int, list[str]]]:
+    """The data lines of one of medkg's gzipped TSV files, split, with their line numbers.
+
+    The first line must start with ``magic``; ``#key\tvalue`` lines after it go into ``header``, other ``#``
+    lines are skipped. A missing or unreadable file is a ``VocabularyError`` naming it and ``what`` it is.
+    """
     try:
         with gzip.open(path, "rt", encoding="utf-8") as f:
             first = f.readline()
-            if not first.startswith(MAGIC):
-                raise VocabularyError(f"{path}: not a medkg compact MeSH file (first line {first[:40]!r})")
+            if not first.startswith(magic):
+                raise VocabularyError(f"{path}: not a medkg {what} (first line {first[:40]!r})")
             for lineno, line in enumerate(f, start=2):
                 if line.startswith("#"):
-                    if line.startswith("#version\t"):
-                        version = line.rstrip("\n").split("\t", 1)[1]
+                    key, tab, value = line[1:].rstrip("\n").partition("\t")
+                    if tab:
+                        header[key] = value
                     continue
-                parts = line.rstrip("\n").split("\t")
-                if len(parts) != 5 or not parts[0] or not parts[1]:
-                    raise VocabularyError(f"{path}:{lineno}: expected 5 tab-separated columns with id and name")
-                rows.append((parts[0], parts[1], parts[2], parts[3], parts[4]))
+                yield lineno, line.rstrip("\n").split("\t")
     except FileNotFoundError as e:
-        raise VocabularyError(f"{path}: vocabulary file not found") from e
+        raise VocabularyError(f"{path}: {what} not found") from e
     except (OSError, EOFError, UnicodeDecodeError) as e:
-        raise VocabularyError(f"{path}: cannot read the vocabulary file ({e})") from e
+        raise VocabularyError(f"{path}: cannot read the {what} ({e})") from e
+
+
+def _read_rows(path: Path) -> tuple[list[tuple[str, str, str, str, str]], str]:
+    """Read and validate the whole file; raise ``VocabularyError`` naming the bad line."""
+    header: dict[str, str] = {}
+    rows: list[tuple[str, str, str, str, str]] = []
+    for lineno, parts in _tsv_lines(path, MAGIC, "compact MeSH file", header):
+        if len(parts) != 5 or not parts[0] or not parts[1]:
+            raise VocabularyError(f"{path}:{lineno}: expected 5 tab-separated columns with id and name")
+        rows.append((parts[0], parts[1], parts[2], parts[3], parts[4]))
+    version = header.get("version", "")
     log.info("read %d MeSH records from %s (%s)", len(rows), path, version)
     return rows, version
 
@@ -97,20 +108,8 @@ def read_pharmacological_actions(path: Path = BUNDLED_ACTIONS) -> dict[str, tupl
     ("Antihypertensive Agents") says what a drug treats, seldom what it induces.
     """
     out: dict[str, list[str]] = {}
-    try:
-        with gzip.open(path, "rt", encoding="utf-8") as f:
-            first = f.readline()
-            if not first.startswith(ACTIONS_MAGIC):
-                raise VocabularyError(f"{path}: not a medkg pharmacological actions file (first line {first[:40]!r})")
-            for lineno, line in enumerate(f, start=2):
-                if line.startswith("#"):
-                    continue
-                parts = line.rstrip("\n").split("\t")
-                if len(parts) != 2:
-                    raise VocabularyError(f"{path}:{lineno}: expected a descriptor and an action, tab-separated")
-                out.setdefault(f"MESH:{parts[0]}", []).append(f"MESH:{parts[1]}")
-    except FileNotFoundError as e:
-        raise VocabularyError(f"{path}: pharmacological actions file not found") from e
-    except (OSError, EOFError, UnicodeDecodeError) as e:
-        raise VocabularyError(f"{path}: cannot read the pharmacological actions ({e})") from e
+    for lineno, parts in _tsv_lines(path, ACTIONS_MAGIC, "pharmacological actions file", {}):
+        if len(parts) != 2:
+            raise VocabularyError(f"{path}:{lineno}: expected a descriptor and an action, tab-separated")
+        out.setdefault(f"MESH:{parts[0]}", []).append(f"MESH:{parts[1]}")
     return {k: tuple(v) for k, v in out.items()}
