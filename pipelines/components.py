@@ -4,6 +4,7 @@ The extraction pipeline (:func:`medkg.pipelines.extractor.make_pipeline`) is
 assembled from these names, in this order::
 
     sentencizer
+    medkg_clinical_sentences      reports only: headings, list items and line breaks start sentences
     medkg_abbreviation_detector   scispaCy's detector, long forms searched in the text
     medkg_lexicon_tags            the vocabulary's matches as NER features
     ner                           the trained chemical/disease model (pipelines/ner/bundled)
@@ -39,6 +40,13 @@ from medkg.pipelines.linking.salts import SaltNames
 from medkg.pipelines.ner.lexicon_tags import LexiconTagger
 from medkg.pipelines.relations.component import RelationTagger
 from medkg.pipelines.relations.model import RELATION_MODEL_DIR, relation_model
+from medkg.pipelines.text.sections import clinical_sentence_starts
+
+
+@Language.component("medkg_clinical_sentences")
+def medkg_clinical_sentences(doc: Doc) -> Doc:
+    """Sentence starts at report headings and list items, none after "Dr." (clinical documents only)."""
+    return clinical_sentence_starts(doc)
 
 
 @Language.factory("medkg_abbreviation_detector")

@@ -28,7 +28,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from medkg.errors import MedKGError
-from medkg.kg.records import ChunkGraph, Document, Entity, Link, Mention
+from medkg.kg.records import TIER_REPORT, ChunkGraph, Document, Entity, Link, Mention, Section
 from medkg.pipelines import components as _components  # noqa: F401  (registers medkg's spaCy components)
 from medkg.pipelines.linking.lexicon import Lexicon
 from medkg.pipelines.ner.blas_ops import use_blas
@@ -36,6 +36,7 @@ from medkg.pipelines.ner.model import NER_MODEL_DIR, ner_model
 from medkg.pipelines.relations.cooccurrence import cooccurrence_relations
 from medkg.pipelines.relations.edges import typed_relations
 from medkg.pipelines.text.chunking import chunk_document, split_sentences
+from medkg.pipelines.text.sections import report_sections
 from medkg.pipelines.text.tokenizer import blank_english
 
 log = logging.getLogger(__name__)
@@ -56,8 +57,9 @@ OPTIONAL_STEPS = ("ner", "priors", "dictionary", "tfidf", "abbreviations", "salt
 # a name the model marked once is a mention wherever the document repeats it; a concept named as the text is written
 # wins the look-up; chemicals inside receptor and enzyme names; proteins' short forms are no chemicals; course words
 # ("severe", "transient") leave TF-IDF-linked spans. 7: typed relations (INDUCES, TREATS) from the relation model,
-# beside sentence co-occurrence.
-EXTRACTION_RULES = 7
+# beside sentence co-occurrence. 8: reports (tier 1) read as clinical text: sections, clinical sentences and ConText
+# phrasing, every dictionary finding, the clinical lexicon (pipelines/linking/clinical.py).
+EXTRACTION_RULES = 8
 
 
 def make_pipeline(lexicon_path: Path, without: frozenset[str] = frozenset(), ner_dir: Path = NER_MODEL_DIR,
@@ -69,6 +71,7 @@ def make_pipeline(lexicon_path: Path, without: frozenset[str] = frozenset(), ner
     nlp = blank_english()
     nlp.max_length = 5_000_000
     nlp.add_pipe("sentencizer")
+    nlp.add_pipe("medkg_clinical_sentences")
     if "abbreviations" not in without:
         nlp.add_pipe("medkg_abbreviation_detector")
     if "ner" not in without:
@@ -107,10 +110,14 @@ class Extractor:
         """Linked mentions of any text (a question, a sentence), with negation flags."""
         return self.mentions_many([text])[0]
 
-    def mentions_many(self, texts: list[str], batch_size: int = 32) -> list[list[Mention]]:
-        """``mentions`` of several texts, run as batches (faster for the NER model); no relations."""
+    def mentions_many(self, texts: list[str], batch_size: int = 32, clinical: bool = False) -> list[list[Mention]]:
+        """``mentions`` of several texts, run as batches (faster for the NER model); no relations.
+
+        ``clinical``: read the texts as clinical reports (tier 1) are read (:mod:`medkg.pipelines.text.sections`).
+        """
         with self.nlp.select_pipes(disable=[p for p in ("medkg_relations",) if p in self.nlp.pipe_names]):
-            docs = list(self.nlp.pipe(texts, batch_size=batch_size))
+            docs = list(self.nlp.pipe((self._clinical(self.nlp.make_doc(t), clinical) for t in texts),
+                                      batch_size=batch_size))
         return [[self._mention(ent, 0, text) for ent in doc.ents] for text, doc in zip(texts, docs)]
 
     def extract(self, document: Document) -> list[ChunkGraph]:
@@ -123,8 +130,16 @@ class Extractor:
 
     def _make_doc(self, document: Document) -> Doc:
         """The tokenised document, told where its title ends (the relation model reads the title apart)."""
-        doc = self.nlp.make_doc(document.text)
+        doc = self._clinical(self.nlp.make_doc(document.text), document.tier == TIER_REPORT, document.sections)
         doc._.title_end = next((s.end for s in document.sections if s.label.upper() == "TITLE" and s.start == 0), 0)
+        return doc
+
+    @staticmethod
+    def _clinical(doc: Doc, clinical: bool, sections: tuple[Section, ...] = ()) -> Doc:
+        """Mark a report's document as clinical, with its sections (found in the text when the reader gave none)."""
+        if clinical:
+            doc._.clinical = True
+            doc._.sections = sections or report_sections(doc.text)
         return doc
 
     def _graphs(self, document: Document, doc: Doc) -> list[ChunkGraph]:

@@ -46,6 +46,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                          "them, else annotated if such names are loaded, else all")
     common.add_vocab_option(li)
     li.set_defaults(func=cmd_eval_linking)
+    rp = ev_sub.add_parser("reports", help="disease findings of clinical reports against coded MeSH findings (the IU "
+                                           "chest X-ray CSV format)")
+    rp.add_argument("--dataset", type=Path, required=True, help="a CSV with uid, MeSH and report columns")
+    rp.add_argument("--part", choices=("all", "tune", "check"), default="all",
+                    help="all reports, or one half by uid (tune: uid//4 even, check: odd)")
+    rp.add_argument("--limit", type=int, default=0, help="only the first N reports")
+    rp.add_argument("--without", help="switch pipeline steps off (comma-separated, as for eval linking)")
+    rp.add_argument("--json", action="store_true", help="print the report as JSON")
+    common.add_vocab_option(rp)
+    rp.set_defaults(func=cmd_eval_reports)
     re_ = ev_sub.add_parser("relations", help="typed relations against PubTator relation lines (BioCreative V CDR "
                                               "CID: document-level concept pairs)")
     re_.add_argument("--dataset", type=Path, required=True, help="a PubTator file with mentions and CID lines")
@@ -179,4 +189,34 @@ def cmd_eval_relations(args: argparse.Namespace) -> int:
     for rtype, m in [("all", out), *out["types"].items()]:
         print(f"{rtype:10s} {m['precision']:9.4f} {m['recall']:7.4f} {m['f1']:7.4f} {m['tp']:6d} {m['fp']:6d} "
               f"{m['fn']:6d}")
+    return 0
+
+
+def cmd_eval_reports(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from medkg.evaluation import reports
+    from medkg.ontologies.library import VocabularyLibrary
+    from medkg.pipelines.extractor import Extractor
+    from medkg.pipelines.linking.lexicon import Lexicon
+
+    vocab = VocabularyLibrary(args.vocab_dir).vocabulary()
+    with tempfile.TemporaryDirectory(prefix="medkg-eval-") as tmp:
+        lexicon_path = Path(tmp) / "lexicon.pkl"
+        Lexicon.from_vocabulary(vocab).save(lexicon_path)
+        without = frozenset(w.strip() for w in (args.without or "").split(",") if w.strip())
+        extractor = Extractor(lexicon_path, without=without | {"relations"})
+        report = reports.evaluate(args.dataset, vocab, lambda texts: extractor.mentions_many(texts, clinical=True),
+                                  part=args.part, limit=args.limit)
+    out = report.to_dict()
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"{args.dataset} ({args.part}): {out['reports']} reports, {out['normal_reports']} coded normal, "
+          f"{out['docs_per_s']} reports/s")
+    print(f"recall {out['recall']:.4f}  precision {out['precision']:.4f}  f1 {out['f1']:.4f}  "
+          f"normal_fp {out['normal_fp']:.4f}  (tp {out['tp']}, fp {out['fp']}, fn {out['fn']})")
+    print(f"{'descriptor':40s} {'found':>6s} {'coded':>6s} {'fp':>5s}")
+    for name, m in list(out["descriptors"].items())[:25]:
+        print(f"{name[:40]:40s} {m['tp']:6d} {m['tp'] + m['fn']:6d} {m['fp']:5d}")
     return 0

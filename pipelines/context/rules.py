@@ -30,29 +30,51 @@ from bisect import bisect_right
 
 from spacy.tokens import Doc, Span
 
+from medkg.kg.records import Section
+from medkg.pipelines.text.sections import QUESTION_SECTIONS
 from medkg.pipelines.text.tokenizer import doc_text
 
 NEGATION_PRE = (
     "no", "not", "denies", "denied", "deny", "without", "negative for", "free of", "absence of", "absent",
     "no evidence of", "no signs of", "no sign of", "no history of", "ruled out", "rules out", "never had",
     "resolved", "unremarkable for", "none",
+    # clinical phrasing (radiology and notes): "the lungs are clear of effusion", "no acute cardiopulmonary
+    # abnormality", "negative for", "no definite", "without evidence of"
+    "clear of", "no acute", "no definite", "no focal", "no new", "no visible", "no obvious", "no significant",
+    "without evidence of", "removed", "no longer",
 )
 NEGATION_POST = ("was ruled out", "were ruled out", "is ruled out", "has been ruled out", "was negative",
                  "were negative", "is negative", "are negative", "was absent", "were absent", "not seen",
-                 "not detected", "not found")
+                 "not detected", "not found",
+                 "not identified", "not visualized", "not visualised", "not present", "not appreciated",
+                 "has resolved", "have resolved", "resolved", "no longer seen", "no longer present", "is absent",
+                 "are absent", "has been removed", "have been removed")
 UNCERTAIN_PRE = ("possible", "possibly", "probable", "probably", "suspected", "suspicion of", "suspicious for",
                  "questionable", "may", "might", "may have", "likely", "rule out", "r/o", "cannot exclude",
-                 "cannot be excluded", "concern for", "differential diagnosis", "versus", "vs", "consistent with")
+                 "cannot be excluded", "concern for", "differential diagnosis", "versus", "vs", "consistent with",
+                 "could represent", "may represent", "might represent", "can represent", "may reflect",
+                 "could reflect", "question of", "questioned", "equivocal", "suggestive of",
+                 "suggest", "suggests", "suggesting", "concerning for", "worrisome for", "difficult to exclude",
+                 "not excluded", "cannot rule out", "can not be excluded", "to exclude", "evaluate for",
+                 "assess for", "check for", "eval for", "vs.")
 UNCERTAIN_POST = ("is suspected", "was suspected", "is possible", "is likely", "cannot be excluded",
-                  "not excluded", "is questionable", "unlikely")
+                  "not excluded", "is questionable", "unlikely",
+                  "cannot be ruled out", "not ruled out", "is not excluded", "are not excluded", "is suggested",
+                  "is not entirely excluded")
 HISTORICAL_PRE = ("history of", "h/o", "hx of", "past history of", "previous", "previously", "prior", "status post",
-                  "s/p", "in the past", "remote")
+                  "s/p", "in the past", "remote", "healed", "sequela of", "sequelae of")
 HISTORICAL_POST = ("in the past", "years ago", "months ago", "as a child", "in childhood")
 FAMILY_PRE = ("family history of", "family history", "mother", "father", "sister", "brother", "sibling", "siblings",
               "parents", "grandmother", "grandfather", "aunt", "uncle", "cousin", "maternal", "paternal", "daughter",
               "son")
 FAMILY_POST = ("in the family", "runs in the family", "in his family", "in her family")
 HEADING_RE = re.compile(r"^[ \t]*([A-Z][A-Z /&()-]{1,40}):", re.MULTILINE)
+# phrases that hold a trigger word and trigger nothing (ConText's pseudo-triggers): "no change in the scarring"
+# states the scarring; "not only", "gram negative"
+PSEUDO = ("no change", "no interval change", "no significant change", "no significant interval change",
+          "without change", "without interval change", "no increase", "no decrease", "no significant increase",
+          "not only", "not necessarily", "gram negative", "gram-negative", "no further", "not certain whether",
+          "without difficulty", "no other", "not significantly changed", "no substantial change")
 TERMINATORS = ("but", "however", "although", "though", "except", "apart from", "aside from", "yet", "which",
                "while", ";", ":")
 
@@ -67,6 +89,8 @@ for _flag, _pre, _post in (("negated", NEGATION_PRE, NEGATION_POST), ("uncertain
         ROLES.setdefault(_phrase.lower(), []).append((_flag, "post"))
 for _phrase in TERMINATORS:
     ROLES.setdefault(_phrase.lower(), []).append(("terminator", ""))
+for _phrase in PSEUDO:
+    ROLES[_phrase.lower()] = [("pseudo", "")]
 
 
 def _pattern(phrases: list[str]) -> re.Pattern[str]:
@@ -85,13 +109,22 @@ _TRIGGERS = _pattern(list(ROLES))
 FLAGS = ("negated", "uncertain", "historical", "family")
 
 
-def heading_regions(text: str) -> list[tuple[int, int, str]]:
-    """``(start, end, flag)`` for document regions under a family- or past-history heading."""
-    heads = [(m.start(), m.group(1).upper()) for m in HEADING_RE.finditer(text)]
+def heading_regions(text: str, sections: tuple[Section, ...] = ()) -> list[tuple[int, int, str]]:
+    """``(start, end, flag)`` for document regions under a family- or past-history heading.
+
+    ``sections``: a clinical document's sections (:mod:`medkg.pipelines.text.sections`), which also make
+    what the indication section names ``uncertain``: the question the report answers, not its finding.
+    """
+    if sections:
+        heads = [(s.start, s.label.upper()) for s in sections]
+    else:
+        heads = [(m.start(), m.group(1).upper()) for m in HEADING_RE.finditer(text)]
     out = []
     for i, (start, head) in enumerate(heads):
         end = heads[i + 1][0] if i + 1 < len(heads) else len(text)
-        if "FAMILY" in head or head in ("FH", "FHX"):
+        if sections and head in QUESTION_SECTIONS:
+            out.append((start, end, "uncertain"))
+        elif "FAMILY" in head or head in ("FH", "FHX"):
             out.append((start, end, "family"))
         elif "PAST" in head or head in ("PMH", "PSH", "MEDICAL HISTORY", "SURGICAL HISTORY"):
             out.append((start, end, "historical"))
@@ -118,7 +151,7 @@ def mark_context(doc: Doc) -> Doc:
     if not ents_all:
         return doc
     text = doc_text(doc)
-    regions = heading_regions(text)
+    regions = heading_regions(text, doc._.sections if doc._.clinical else ())
     # one pass over the sentences: Span.sent walks the tokens again for every entity
     sents = list(doc.sents) if doc.has_annotation("SENT_START") else [doc[:]]
     starts = [s.start_char for s in sents]

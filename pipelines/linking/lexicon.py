@@ -37,6 +37,7 @@ from medkg.kg import pickles
 from medkg.ontologies.terms import TOKEN_RE, Token, normalise, singular, tokens
 from medkg.ontologies.vocabulary import ANNOTATED, Vocabulary
 from medkg.pipelines.linking.candidates import CandidateIndex
+from medkg.pipelines.linking.clinical import clinical_terms, predicative_terms
 
 __all__ = ["Lexicon", "Token", "normalise", "singular", "tokens"]
 
@@ -85,6 +86,11 @@ class Lexicon:
     # ``find(..., vocabulary_only=True)`` sees
     vocabulary_entries: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
     vocabulary_acronyms: dict[str, tuple[tuple[str, bool], ...]] = field(default_factory=dict)
+    # the clinical lexicon (:mod:`medkg.pipelines.linking.clinical`), matched in reports only, and its keys that
+    # are adjectives; None for an index built before it existed
+    clinical: Lexicon | None = None
+    clinical_adjectives: frozenset[str] = frozenset()
+    clinical_predicates: dict[tuple[str, str], str] = field(default_factory=dict)  # (noun, participle) -> concept
 
     @classmethod
     def from_vocabulary(cls, vocab: Vocabulary, excluded_branches: tuple[str, ...] = EXCLUDED_MESH_BRANCHES,
@@ -122,6 +128,8 @@ class Lexicon:
         for key in (*lex.entries, *lex.acronyms):
             parts = key.split(" ")
             lex.first_tokens[parts[0]] = max(lex.first_tokens.get(parts[0], 0), len(parts))
+        lex.clinical, lex.clinical_adjectives = _clinical_lexicon(vocab, lex)
+        lex.clinical_predicates = {k: cid for k, cid in predicative_terms(vocab).items() if cid in lex.concepts}
         log.info("lexicon: %d keys, %d acronyms, %d concepts", len(lex.entries), len(lex.acronyms), len(lex.concepts))
         if approximate:
             lex.candidates = CandidateIndex.build(lex)
@@ -164,6 +172,9 @@ class Lexicon:
                                     "re-extracts its documents from the ledger and replaces it")
         for name in ("vocabulary_entries", "vocabulary_acronyms"):  # indexes built before they existed
             vars(lex).setdefault(name, {})
+        vars(lex).setdefault("clinical", None)
+        vars(lex).setdefault("clinical_adjectives", frozenset())
+        vars(lex).setdefault("clinical_predicates", {})
         return lex
 
     def find(self, text: str, vocabulary_only: bool = False
@@ -201,6 +212,18 @@ class Lexicon:
 
 
 _NOTHING: dict[str, tuple[tuple[str, bool], ...]] = {}
+
+
+def _clinical_lexicon(vocab: Vocabulary, lex: Lexicon) -> tuple[Lexicon, frozenset[str]]:
+    """The clinical terms of ``vocab`` as a lexicon of their own, sharing ``lex``'s concepts."""
+    terms, adjectives = clinical_terms(vocab, set(lex.entries))
+    entries = {key: ((cid, False),) for key, cid in terms.items() if cid in lex.concepts}
+    first: dict[str, int] = {}
+    for key in entries:
+        parts = key.split(" ")
+        first[parts[0]] = max(first.get(parts[0], 0), len(parts))
+    return Lexicon(entries=entries, concepts=lex.concepts, first_tokens=first, version=lex.version), \
+        frozenset(adjectives)
 
 
 def _agreed(chosen: list[str], own: list[tuple[str, bool]]) -> str:

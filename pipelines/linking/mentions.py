@@ -37,6 +37,10 @@ receptor" around "dopamine" (a protein) does not. Priors learnt on BC5CDR and
 NCBI-disease raised BC5CDR dev strict span + id F1 from 0.795 to 0.813, and
 0.686 to 0.737 without annotated names loaded.
 
+In clinical reports (``doc._.clinical``, tier 1) every dictionary match is kept: the model learnt what a
+mention is from abstracts, and the findings radiologists and clinicians write ("scar", "hiatal hernia",
+"spondylosis") are mostly names it never saw marked.
+
 The model tells where a mention is better than what it is: an NER span whose
 exact term names only concepts of the other NER group ("melatonin" taken for a
 disease) takes that group when the priors count its kind as a mention more
@@ -65,14 +69,16 @@ from spacy.util import filter_spans, minibatch
 
 from medkg.errors import MedKGError
 from medkg.kg.records import Link
-from medkg.ontologies.terms import TOKEN_RE
+from medkg.ontologies.terms import TOKEN_RE, normalise, singular
 from medkg.pipelines.abbreviations.definitions import defined_short_form
 from medkg.pipelines.abbreviations.resolver import GENE_PRODUCT_BRANCHES
 from medkg.pipelines.context.rules import FAMILY_PRE, HISTORICAL_PRE, NEGATION_PRE, UNCERTAIN_PRE
 from medkg.pipelines.linking.choose import approximate_link, choose_link, in_group
+from medkg.pipelines.linking.clinical import predicative_pattern
 from medkg.pipelines.linking.lexicon import Lexicon
 from medkg.pipelines.linking.priors import MatchPriors
 from medkg.pipelines.ner import lexicon_tags as _lexicon_tags  # noqa: F401  (registers doc._.lexicon_matches)
+from medkg.pipelines.text import sections as _sections  # noqa: F401  (registers doc._.clinical)
 from medkg.pipelines.text.tokenizer import doc_text
 
 NER_GROUPS = {"Chemical": "CHEM", "Disease": "DISO"}
@@ -169,6 +175,49 @@ def _named_inside(text: str, hits: list[tuple[int, int, tuple[tuple[str, bool], 
     return found
 
 
+def _clinical_matches(text: str, hits: list[tuple[int, int, tuple[tuple[str, bool], ...], bool]],
+                      ner: list[tuple[int, int, str]], lexicon: Lexicon
+                      ) -> list[tuple[int, int, tuple[tuple[str, bool], ...], bool]]:
+    """Matches of the clinical lexicon (:mod:`medkg.pipelines.linking.clinical`) where no other match is.
+
+    A derived adjective right before a disease mention describes that mention and names nothing of its own:
+    "calcified granuloma" is a granuloma, "atherosclerotic aorta" is atherosclerosis.
+    """
+    assert lexicon.clinical is not None
+    taken = [(s, e) for s, e, _, _ in hits] + [(s, e) for s, e, _ in ner]
+    disease_starts = {s for s, _, g in ner if g == "DISO"} | {
+        s for s, _, cands, _ in hits if any(lexicon.concepts[cid][1] == "DISO" for cid, _ in cands)}
+    out = []
+    for start, end, cands, case in lexicon.clinical.find(text):
+        if any(start < te and ts < end for ts, te in taken):
+            continue
+        nxt = _NEXT_WORD.match(text, end)
+        if normalise(text[start:end]) in lexicon.clinical_adjectives and nxt and nxt.end() in disease_starts:
+            continue
+        out.append((start, end, cands, case))
+    pattern = _predicative(lexicon)
+    for m in pattern.finditer(text) if pattern else ():
+        cid = lexicon.clinical_predicates.get((singular(m.group("noun").lower()), m.group("adj").lower()))
+        if cid and not any(m.start() < te and ts < m.end() for ts, te in taken):
+            out.append((m.start(), m.end(), ((cid, False),), False))
+    return out
+
+
+_PREDICATIVE: dict[int, re.Pattern[str] | None] = {}
+
+
+def _predicative(lexicon: Lexicon) -> re.Pattern[str] | None:
+    """The lexicon's predicative pattern, compiled once per lexicon."""
+    key = id(lexicon.clinical_predicates)
+    if key not in _PREDICATIVE:
+        _PREDICATIVE.clear()
+        _PREDICATIVE[key] = predicative_pattern(lexicon.clinical_predicates)
+    return _PREDICATIVE[key]
+
+
+_NEXT_WORD = re.compile(r"[\s-]+(?=\w)")
+
+
 # words of a disease's course that both BC5CDR and NCBI-disease leave out of the mention ("severe anemia")
 _COURSE_WORD = re.compile(r"(?:severe|mild|progressive|recurrent|prolonged|persistent|fatal|transient|increased)\s+",
                           re.IGNORECASE)
@@ -232,6 +281,8 @@ class MentionFinder:
         if hits is None:
             hits = list(self.lexicon.find(text)) if self.dictionary or ner_ran else []
         hits = list(hits) + _named_inside(text, hits, self.lexicon)
+        if doc._.clinical and self.lexicon.clinical is not None:
+            hits += _clinical_matches(text, hits, ner, self.lexicon)
         dictionary = [(s, e, self._dictionary_link(text, s, e, cands, case)) for s, e, cands, case in hits
                       if not _is_unit(text, s, e)]
         linked, unresolved = self._link_exact(text, ner, dictionary)
@@ -250,7 +301,7 @@ class MentionFinder:
                 if any(start < te and ts < end for ts, te in taken):
                     continue
                 inside = any(s <= start and end <= e and self._group(link) == g for s, e, g in dropped)
-                if inside or self._fills(text, start, end, link, st.ner_ran) or \
+                if inside or doc._.clinical or self._fills(text, start, end, link, st.ner_ran) or \
                         _named_elsewhere(text, start, end, link, named) or \
                         self._vouched_by_definition(doc, text, start, end, link, dropped):
                     spans.append(self._span(doc, start, end, link))
@@ -289,7 +340,11 @@ class MentionFinder:
     def _retyped(self, text: str, found: tuple[tuple[tuple[str, bool], ...], bool], group: str) -> str:
         """The other NER group when the span's exact term names only concepts of it, of a kind likely a mention.
 
-        The model tells where a mention is better than what it is: it took "melatonin" for a disease ten times
+        In clinical reports (``doc._.clinical``, tier 1) every dictionary match is kept: the model learnt what a
+mention is from abstracts, and the findings radiologists and clinicians write ("scar", "hiatal hernia",
+"spondylosis") are mostly names it never saw marked.
+
+The model tells where a mention is better than what it is: it took "melatonin" for a disease ten times
         on BC5CDR dev, and the dictionary, which names a hormone there, is right.
         """
         other = OTHER_NER_GROUP[group]

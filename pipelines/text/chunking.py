@@ -13,19 +13,8 @@ from __future__ import annotations
 
 import re
 
-from medkg.kg.records import Chunk, Document, Section, chunk_id
-
-HEADING_RE = re.compile(r"^[ \t]*([A-Z][A-Z /&()-]{2,60}):", re.MULTILINE)
-
-
-def report_sections(text: str) -> tuple[Section, ...]:
-    """Sections of a clinical report, from upper-case heading lines."""
-    heads = list(HEADING_RE.finditer(text))
-    out = []
-    for i, m in enumerate(heads):
-        end = heads[i + 1].start() if i + 1 < len(heads) else len(text)
-        out.append(Section(m.group(1).strip(), m.start(1), end))
-    return tuple(out)
+from medkg.kg.records import Chunk, Document, chunk_id
+from medkg.pipelines.text.sections import report_sections
 
 
 def split_sentences(text: str, sentence_starts: list[int]) -> list[tuple[int, int]]:
