@@ -80,7 +80,7 @@ def _subsumes(ancestor: tuple[str, ...], concept: tuple[str, ...]) -> bool:
     return any(t == a or t.startswith(a + ".") for a in ancestor for t in concept)
 
 
-def _disease_terms(vocab: Vocabulary) -> Iterable[tuple[str, tuple[str, ...], list[str]]]:
+def _disease_terms(vocab: Vocabulary) -> Iterable[tuple[str, tuple[str, ...], list[list[str]]]]:
     """``(concept id, disease tree numbers, lower-cased token lists of its terms)`` of every disease concept."""
     for c in vocab:
         trees = tuple(t for t in c.tree_numbers if t.startswith("C"))

@@ -217,7 +217,8 @@ _NOTHING: dict[str, tuple[tuple[str, bool], ...]] = {}
 def _clinical_lexicon(vocab: Vocabulary, lex: Lexicon) -> tuple[Lexicon, frozenset[str]]:
     """The clinical terms of ``vocab`` as a lexicon of their own, sharing ``lex``'s concepts."""
     terms, adjectives = clinical_terms(vocab, set(lex.entries))
-    entries = {key: ((cid, False),) for key, cid in terms.items() if cid in lex.concepts}
+    entries: dict[str, tuple[tuple[str, bool], ...]] = {key: ((cid, False),) for key, cid in terms.items()
+                                                       if cid in lex.concepts}
     first: dict[str, int] = {}
     for key in entries:
         parts = key.split(" ")
