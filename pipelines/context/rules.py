@@ -9,7 +9,11 @@ sentence unless a *terminator* ("but", "however", ";") closes it first, so
 Four flags, as ConText defines them:
 
 - ``negated``: "denies chest pain", "pneumonia was ruled out";
-- ``uncertain``: "possible pneumonia", "appendicitis is suspected";
+- ``uncertain``: "possible pneumonia", "appendicitis is suspected"; not
+  "consistent with", the phrase of the highest certainty (over 90%) on the
+  diagnostic certainty scale for radiology reports (Shinagare et al., J Am
+  Coll Radiol 2019), where "suspicious for"/"probably" stand at about 75% and
+  "possibly" at 50%;
 - ``historical``: "history of myocardial infarction", "status post
   appendectomy", or anything under a past-history heading (``PAST MEDICAL
   HISTORY:``, ``PMH:``); "no history of" is a negation and "family history
@@ -51,7 +55,7 @@ NEGATION_POST = ("was ruled out", "were ruled out", "is ruled out", "has been ru
                  "are absent", "has been removed", "have been removed")
 UNCERTAIN_PRE = ("possible", "possibly", "probable", "probably", "suspected", "suspicion of", "suspicious for",
                  "questionable", "may", "might", "may have", "likely", "rule out", "r/o", "cannot exclude",
-                 "cannot be excluded", "concern for", "differential diagnosis", "versus", "vs", "consistent with",
+                 "cannot be excluded", "concern for", "differential diagnosis", "versus", "vs",
                  "could represent", "may represent", "might represent", "can represent", "may reflect",
                  "could reflect", "question of", "questioned", "equivocal", "suggestive of",
                  "suggest", "suggests", "suggesting", "concerning for", "worrisome for", "difficult to exclude",

@@ -28,7 +28,8 @@ tree (``C``), without looking at any report:
 
 3. *Predicative variants.* A term "<participle> <noun>" ("Enlarged Heart",
    "Dilated Aorta") is also written as a clause: "the heart is enlarged",
-   "heart size is borderline enlarged" (:func:`predicative_terms`).
+   "heart size is borderline enlarged", "heart size borderline enlarged"
+   (:func:`predicative_terms`).
 
 Directional prefixes form words of their own ("dextroscoliosis",
 "levoscoliosis"): each single-word disease term with ``dextro``/``levo`` in
@@ -170,7 +171,7 @@ def predicative_pattern(terms: dict[tuple[str, str], str]) -> re.Pattern[str] | 
         return None
     nouns = "|".join(sorted({re.escape(n) for n, _ in terms}, key=len, reverse=True))
     adjectives = "|".join(sorted({re.escape(a) for _, a in terms}, key=len, reverse=True))
-    return re.compile(rf"\b(?P<noun>{nouns})s?(?:\s+size)?\s+(?:is|are|appears?|remains?|seems?|looks?)\s+"
+    return re.compile(rf"\b(?P<noun>{nouns})s?(?:\s+size)?\s+(?:(?:is|are|appears?|remains?|seems?|looks?)\s+)?"
                       rf"(?:(?:\w+ly|borderline|slightly|somewhat)\s+)?(?P<adj>{adjectives})\b", re.IGNORECASE)
 
 

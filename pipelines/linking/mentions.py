@@ -184,7 +184,9 @@ def _clinical_matches(text: str, hits: list[tuple[int, int, tuple[tuple[str, boo
     "calcified granuloma" is a granuloma, "atherosclerotic aorta" is atherosclerosis.
     """
     assert lexicon.clinical is not None
-    taken = [(s, e) for s, e, _, _ in hits] + [(s, e) for s, e, _ in ner]
+    # NER spans do not block a clinical match: a linked span wins over it later, and one no link is found for
+    # ("Atherosclerotic calcifications", unknown to every term) keeps the matches inside it, as dictionary ones
+    taken = [(s, e) for s, e, _, _ in hits]
     disease_starts = {s for s, _, g in ner if g == "DISO"} | {
         s for s, _, cands, _ in hits if any(lexicon.concepts[cid][1] == "DISO" for cid, _ in cands)}
     out = []
