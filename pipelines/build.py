@@ -39,6 +39,7 @@ from medkg.kg.records import Document
 from medkg.kg.view.writer import Stopwatch, ViewSpec, update_view
 from medkg.ontologies.vocabulary import Vocabulary, load_vocabulary
 from medkg.paths import sample_paths
+from medkg.pipelines.deid import VocabularyTerms, deidentify_reports
 from medkg.pipelines.embedding.embedder import (
     DEFAULT_EMBEDDER,
     STATIC_EMBEDDER,
@@ -108,13 +109,17 @@ def build_graph(paths: Sequence[Path | str], graph_dir: Path | str, *, tier: int
                 vocabulary: Vocabulary | None = None, embedder: Embedder | str | Path | None = None,
                 store: str | None = None, store_options: dict[str, Any] | None = None, workers: int | None = None,
                 batch_docs: int = BATCH_DOCS, progress: Progress | None = None,
-                models_dir: Path | None = None, full: bool = False) -> BuildReport:
+                models_dir: Path | None = None, full: bool = False, deidentify: bool = True) -> BuildReport:
     """Add the documents under ``paths`` (files or directories) to the graph in ``graph_dir``.
 
     ``store`` defaults to the graph's current backend (``embedded`` for a new graph), ``embedder`` (a loaded
     :class:`Embedder`, a registered name or a model directory) to the one the graph was built with
     (``all-MiniLM-L6-v2`` for a new graph). Changing it re-embeds every stored document. A change to a few
     documents patches the previous view unless ``full`` asks for a rebuild (see :mod:`medkg.kg.view.writer`).
+
+    Clinical reports (tier 1) are de-identified right after reading (:mod:`medkg.pipelines.deid`): what the
+    ledger, the store and every offset see is the de-identified text. ``deidentify=False`` stores them as
+    given, and says so in a warning.
     """
     clock = Stopwatch()
     for p in map(Path, paths):
@@ -136,7 +141,8 @@ def build_graph(paths: Sequence[Path | str], graph_dir: Path | str, *, tier: int
             known = ledger.known()
             stats = {"added": 0, "replaced": 0, "unchanged": 0}
             seen: set[str] = set()
-            todo = _new_or_changed(read_documents([Path(p) for p in paths], tier), known, fingerprint, stats, seen)
+            docs = _deidentified(read_documents([Path(p) for p in paths], tier), deidentify, vocab)
+            todo = _new_or_changed(docs, known, fingerprint, stats, seen)
             _extract_into(gd, emb, ledger, _chain(todo, _outdated(ledger, known, fingerprint, seen, stats)),
                           fingerprint, _default_workers(workers, emb.name == STATIC_EMBEDDER), max(1, batch_docs),
                           progress or (lambda stage, done, total: None))
@@ -186,6 +192,16 @@ def _prepare(gd: GraphDir, vocab: Vocabulary, embedder_name: str, ledger: Ledger
         ledger.set_meta("fingerprint", fingerprint)
         ledger.set_meta("vocabularies", json.dumps(vocab.versions, sort_keys=True))
     return fingerprint
+
+
+def _deidentified(docs: Iterable[Document], enabled: bool, vocab: Vocabulary) -> Iterator[Document]:
+    """Reports de-identified before the ledger sees them (their content key is then that of the stored text;
+    de-identification is deterministic, so an unchanged report stays unchanged), or passed as read."""
+    if enabled:
+        return deidentify_reports(docs, medical_terms=VocabularyTerms(vocab))
+    log.warning("de-identification is off (--no-deidentify): clinical reports (tier 1) are stored as given, "
+                "with any names, dates and other identifiers they hold")
+    return iter(docs)
 
 
 def _new_or_changed(docs: Iterable[Document], known: dict[str, tuple[str, str]], fingerprint: str,

@@ -35,6 +35,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                    help="embedded (in the graph directory) or neo4j (NEO4J_URI, NEO4J_USERNAME, NEO4J_PASSWORD, "
                         "NEO4J_DATABASE); default: the graph's current store, embedded for a new graph")
     b.add_argument("--full", action="store_true", help=FULL_HELP)
+    b.add_argument("--no-deidentify", dest="deidentify", action="store_false",
+                   help="store clinical reports (tier 1) as given, names, dates and other identifiers included "
+                        "(logged as a warning); by default they are de-identified before anything is stored "
+                        "(docs/deidentification.md)")
     common.add_graph_option(b)
     common.add_vocab_option(b)
     b.set_defaults(func=cmd_build)
@@ -70,7 +74,7 @@ def cmd_build(args: argparse.Namespace) -> int:
         report = build_graph(paths, args.graph, tier=args.tier, vocabulary=common.vocabulary(args), embedder=emb,
                              store=store, store_options=common.store_options(store), workers=args.workers,
                              batch_docs=args.batch_docs, progress=progress, models_dir=common.models_dir(),
-                             full=args.full)
+                             full=args.full, deidentify=args.deidentify)
     finally:
         progress.close()
     c = report.counts

@@ -53,6 +53,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                     help="all reports, or one half by uid (tune: uid//4 even, check: odd)")
     rp.add_argument("--limit", type=int, default=0, help="only the first N reports")
     rp.add_argument("--without", help="switch pipeline steps off (comma-separated, as for eval linking)")
+    rp.add_argument("--deidentify", action="store_true",
+                    help="de-identify each report first, as a build does (to measure what it costs)")
     rp.add_argument("--json", action="store_true", help="print the report as JSON")
     common.add_vocab_option(rp)
     rp.set_defaults(func=cmd_eval_reports)
@@ -206,8 +208,14 @@ def cmd_eval_reports(args: argparse.Namespace) -> int:
         Lexicon.from_vocabulary(vocab).save(lexicon_path)
         without = frozenset(w.strip() for w in (args.without or "").split(",") if w.strip())
         extractor = Extractor(lexicon_path, without=without | {"relations"})
+        prepare = None
+        if args.deidentify:
+            from medkg.pipelines.deid import Deidentifier, VocabularyTerms
+
+            deid = Deidentifier(medical_terms=VocabularyTerms(vocab))
+            prepare = lambda doc: deid.deidentify(doc)[0]  # noqa: E731
         report = reports.evaluate(args.dataset, vocab, lambda texts: extractor.mentions_many(texts, clinical=True),
-                                  part=args.part, limit=args.limit)
+                                  part=args.part, limit=args.limit, prepare=prepare)
     out = report.to_dict()
     if args.json:
         print(json.dumps(out, indent=2))
