@@ -238,7 +238,7 @@ def _write(store: GraphStore, tmp: Path, kind: str) -> int:
     if kind == "nt":  # streamed: a line per triple, no graph in memory
         with open(tmp, "w", encoding="utf-8") as f:
             for s, p, o in triples(store):
-                f.write(f"{s.n3()} {p.n3()} {o.n3()} .\n")
+                f.write(f"{s.n3()} {p.n3()} {_nt(o)} .\n")
                 n += 1
     else:  # N-Triples first (streamed), then Oxigraph parses and writes them as Turtle
         n = _write(store, tmp, "nt")
@@ -247,6 +247,18 @@ def _write(store: GraphStore, tmp: Path, kind: str) -> int:
         bind_prefixes(g)
         g.serialize(destination=str(tmp), format="turtle")
     return n
+
+
+_NT_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r"})
+
+
+def _nt(term: Any) -> str:
+    """A term as N-Triples writes it: a literal on one line (``Literal.n3`` writes a text with a line break
+    as a Turtle long string, which N-Triples parsers reject)."""
+    if not isinstance(term, Literal):
+        return str(term.n3())
+    suffix = f"@{term.language}" if term.language else f"^^<{term.datatype}>" if term.datatype else ""
+    return f'"{str(term).translate(_NT_ESCAPES)}"{suffix}'
 
 
 def load_view(store: GraphStore, cache: Path) -> Graph:

@@ -82,3 +82,18 @@ def test_updates_and_bad_queries_are_refused(store, tmp_path: Path) -> None:
     with pytest.raises(QueryError, match="empty"):
         rdf.sparql(g, "  ")
     assert len(g) == size
+
+
+def test_ntriples_literals_stay_on_one_line() -> None:
+    """A chunk of a report with line breaks ("PATIENT: [NAME]\\nMRN: [MRN]") must export as valid N-Triples."""
+    from rdflib import Graph, Literal, URIRef
+
+    from medkg.kg.rdf import _nt
+
+    values = [Literal('PATIENT: [NAME]\nMRN: [MRN]\r\n"quoted" \\ end'), Literal("x", lang="en"), Literal(3)]
+    lines = "".join(f"<http://a/s> <http://a/p{i}> {_nt(v)} .\n" for i, v in enumerate(values))
+    assert lines.count("\n") == len(values)
+    g = Graph()
+    g.parse(data=lines, format="nt")
+    assert {o for _, _, o in g} == set(values)
+    assert _nt(URIRef("http://a/s")) == "<http://a/s>"
