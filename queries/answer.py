@@ -9,6 +9,12 @@ outside the context nor answer off the menu. An optional bottom-up
 refinement climbs the summaries U-Retrieve descended through, one bounded
 call each.
 
+A free-text question about one report (:mod:`medkg.queries.scoped`) whose context holds literature asks for
+two parts, each with its citations required by the schema: the answer from the report, and what the
+literature adds (:func:`document_answer_schema`); they are joined into one answer, and a literature sentence
+that is off the subject or shares nothing with the passages it cites is dropped with its citations
+(:func:`join_literature`).
+
 The check afterwards is independent of the model: each citation's quote must
 be exactly the text of its chunk in the store at its offsets; citations that
 fail are dropped, and an answer left without any valid citation abstains.
@@ -19,6 +25,7 @@ and says so in its retrieval path.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from medkg.kg import cypher
@@ -26,11 +33,13 @@ from medkg.kg.store import GraphStore
 from medkg.queries import prompts
 from medkg.queries.choice import OptionChooser, Prior
 from medkg.queries.llm import Generation, LocalLLM
-from medkg.queries.records import Answer, Citation, Passage
+from medkg.queries.records import Answer, Citation, Finding, Passage
 from medkg.queries.retrieval import Retrieval
 from medkg.queries.settings import AnswerSettings
 
 log = logging.getLogger(__name__)
+
+DOCUMENT_ANSWER_CHARS, LITERATURE_CHARS = 300, 200  # the two parts of a scoped answer (document_answer_schema)
 
 NO_EVIDENCE = prompts.ABSTAIN  # kept under its old name for callers that compare answers with it
 
@@ -52,15 +61,112 @@ def render_prompt(question: str, retrieval: Retrieval, options: list[str] | None
     if not retrieval.passages:
         return prompts.SYSTEM_NO_CONTEXT, prompts.USER_NO_CONTEXT.format(question=question, options=opts,
                                                                          answer_hint=hint)
+    if retrieval.scope:
+        reply = prompts.REPLY_DOCUMENT if _split_reply(retrieval, options) else None
+        return system_prompt(retrieval), _user(question, scoped_evidence(retrieval), options, reply)
     parts = [prompts.PASSAGE.format(cid=p.cid, text=" ".join(p.text.split())) for p in retrieval.passages]
     if retrieval.background:
         parts.append(prompts.BACKGROUND.format(items="; ".join(retrieval.background)))
     return prompts.SYSTEM, _user(question, "\n".join(parts), options)
 
 
-def _user(question: str, passages: str, options: list[str] | None) -> str:
+def system_prompt(retrieval: Retrieval) -> str:
+    """The system prompt of a retrieval with evidence: the scoped one for a question about one document."""
+    return prompts.SYSTEM_DOCUMENT if retrieval.scope else prompts.SYSTEM
+
+
+def scoped_evidence(retrieval: Retrieval) -> str:
+    """The evidence of a question scoped to one document: the findings read in it, then each passage with its
+    source (the document itself, or the literature it references)."""
+    parts = [findings_block(retrieval.findings)] if retrieval.findings else []
+    parts += [passage_line(p, retrieval.scope, retrieval.scope_tier) for p in retrieval.passages]
+    if retrieval.background:
+        parts.append(prompts.BACKGROUND.format(items="; ".join(retrieval.background)))
+    return "\n".join(parts)
+
+
+def passage_line(p: Passage, scope: str, scope_tier: int) -> str:
+    """``[n] (source) text``: the scoped document's passages say so and give their section, others their PMID."""
+    if p.doc_id == scope:
+        source = prompts.SOURCE_REPORT if scope_tier == 1 else prompts.SOURCE_PAPER
+        if p.section:
+            source = prompts.SOURCE_SECTION.format(source=source, section=p.section)
+    else:
+        source = (prompts.SOURCE_LITERATURE.format(pmid=p.pmid) if p.pmid
+                  else prompts.SOURCE_OTHER.format(doc_id=p.doc_id))
+    return prompts.PASSAGE_SOURCED.format(cid=p.cid, source=source, text=" ".join(p.text.split()))
+
+
+def findings_block(findings: list[Finding]) -> str:
+    """The findings the question asks about as sentences, then the others as a list: each as the report words it,
+    its status and the passages it was read in."""
+    sentences, items = [], []
+    for f in findings:
+        same = not f.text or " ".join(f.text.lower().split()).rstrip("s") == f.name.lower().rstrip("s")
+        name = f.name if same else prompts.FINDING_NAME.format(text=" ".join(f.text.split()), concept=f.name)
+        passages = ", ".join(map(str, f.passages))
+        if f.asked and f.status in prompts.FINDING_ASKED:
+            sentences.append(prompts.FINDING_ASKED[f.status].format(name=name, passages=passages))
+            continue
+        status = prompts.FINDING_STATUS.get(f.status, f.status)
+        items.append(prompts.FINDING.format(name=name, status=status, passages=passages) if f.passages
+                     else prompts.FINDING_UNSEEN.format(name=name, status=status))
+    if items:
+        sentences.append((prompts.FINDINGS_OTHER if sentences else prompts.FINDINGS).format(items="; ".join(items)))
+    return " ".join(sentences)
+
+
+def _user(question: str, passages: str, options: list[str] | None, reply: str | None = None) -> str:
     return prompts.USER.format(passages=passages, question=question, options=prompts.options_inline(options),
-                               reply=prompts.reply(options))
+                               reply=reply or prompts.reply(options))
+
+
+def _split_reply(retrieval: Retrieval, options: list[str] | None) -> bool:
+    """A free-text question about a report with literature in its context: the report's answer and what the
+    literature adds are asked for apart, each with its citations (:func:`document_answer_schema`)."""
+    return (not options and bool(retrieval.scope) and any(p.doc_id == retrieval.scope for p in retrieval.passages)
+            and any(p.doc_id != retrieval.scope for p in retrieval.passages))
+
+
+def document_answer_schema(retrieval: Retrieval) -> dict[str, Any]:
+    """The reply of :func:`_split_reply` questions: the answer cites the document's passages, the literature
+    sentence the literature's (at least one each, so a statement drawn from the literature always cites it)."""
+    own = [p.cid for p in retrieval.passages if p.doc_id == retrieval.scope]
+    lit = [p.cid for p in retrieval.passages if p.doc_id != retrieval.scope]
+
+    def cites(ids: list[int], most: int) -> dict[str, Any]:
+        return {"type": "array", "items": {"type": "integer", "enum": ids}, "minItems": 1,
+                "maxItems": min(most, len(ids))}
+
+    props = {"answer": {"type": "string", "maxLength": DOCUMENT_ANSWER_CHARS}, "citations": cites(own, 3),
+             "literature": {"type": "string", "maxLength": LITERATURE_CHARS}, "literature_citations": cites(lit, 2),
+             "confidence": {"type": "number"}}
+    return {"type": "object", "properties": props, "required": list(props)}
+
+
+def join_literature(data: dict[str, Any], question: str = "", passages: dict[int, str] | None = None
+                    ) -> dict[str, Any]:
+    """One answer from a :func:`document_answer_schema` reply: the report's answer, then what the literature adds
+    with its citations.
+
+    A small model fills the literature field whether or not the literature bears on the question, so the
+    sentence is kept only when it shares a content word with the question or the report's answer (it is on
+    the subject) and one with the literature passages it cites (``passages``: number -> text; it says
+    something they say); otherwise it is left out with its citations.
+    """
+    answer = _once(_whole_sentences(str(data.get("answer", "")), DOCUMENT_ANSWER_CHARS))
+    extra = _once(_whole_sentences(str(data.get("literature", "")), LITERATURE_CHARS))
+    citations = list(data.get("citations", []))
+    cited = [c for c in data.get("literature_citations", []) if c not in citations]
+    words = _content_words(extra)
+    on_subject = bool(words & _content_words(f"{question} {answer}"))
+    grounded = passages is None or bool(words & _content_words(" ".join(passages.get(c, "") for c in cited)))
+    if extra and cited and on_subject and grounded:
+        if answer and not answer.endswith((".", "?", "!")):
+            answer += "."
+        answer = f"{answer} {extra}".strip()
+        citations += cited
+    return {"answer": answer, "citations": citations, "confidence": data.get("confidence", 0.0)}
 
 
 def _follow_up(answer: str, summary: str, question: str, options: list[str] | None) -> str:
@@ -69,13 +175,13 @@ def _follow_up(answer: str, summary: str, question: str, options: list[str] | No
                                  options=prompts.options_line(options), answer_hint=prompts.answer_hint(options))
 
 
-def evidence_free_prompt(question: str, options: list[str] | None) -> tuple[str, str]:
+def evidence_free_prompt(question: str, options: list[str] | None, system: str = prompts.SYSTEM) -> tuple[str, str]:
     """The prompt with the question but no evidence: what the model believes before reading the passages.
 
-    It has the same template as :func:`render_prompt`, so the two share their prefix (the system prompt and
-    the question) and the second costs only the tokens after it.
+    It has the same template as :func:`render_prompt` (pass its ``system``), so the two share their prefix
+    (the system prompt and the question) and the second costs only the tokens after it.
     """
-    return prompts.SYSTEM, _user(question, prompts.NO_EVIDENCE, options)
+    return system, _user(question, prompts.NO_EVIDENCE, options)
 
 
 def content_free_prompt(retrieval: Retrieval, options: list[str] | None) -> tuple[str, str]:
@@ -83,7 +189,11 @@ def content_free_prompt(retrieval: Retrieval, options: list[str] | None) -> tupl
     blank_text = prompts.CONTENT_FREE
     dummy = [Passage(cid=1, chunk_id="", doc_id=blank_text, pmid="", tier=2, start=0, end=len(blank_text),
                      text=blank_text)]
-    blank = Retrieval(dummy if retrieval.passages else [], [], mode=retrieval.mode)
+    if retrieval.scope:  # the same prompt shape: the scoped system prompt and a passage of the document
+        dummy = [Passage(cid=1, chunk_id="", doc_id=retrieval.scope, pmid="", tier=retrieval.scope_tier, start=0,
+                         end=len(blank_text), text=blank_text)]
+    blank = Retrieval(dummy if retrieval.passages else [], [], mode=retrieval.mode, scope=retrieval.scope,
+                      scope_tier=retrieval.scope_tier)
     return render_prompt(prompts.CONTENT_FREE, blank, options)
 
 
@@ -124,10 +234,49 @@ def generate_answer(question: str, retrieval: Retrieval, llm: LocalLLM, store: G
                   probabilities={} if abstained else data.get("probabilities", {}))
 
 
+def _whole_sentences(text: str, limit: int) -> str:
+    """A reply the length limit cut off ends at its last whole sentence, or at its last whole word with "...".
+
+    The grammar counts the limit in its own units, so a reply within a tenth of it that does not end a sentence
+    counts as cut off, and so does one that ends in an ellipsis (a model that felt the limit coming)."""
+    text = text.strip()
+    if text.endswith(("...", "\u2026")):
+        text = text.rstrip(".\u2026").rstrip()
+    elif len(text) < 0.9 * limit or text.endswith((".", "?", "!", '."', ".)")):
+        return text
+    ends = [m.end() for m in re.finditer(r"[.?!](?=\s)", text)]
+    if ends:
+        return text[: ends[-1]]
+    return text[: text.rfind(" ")].rstrip(" ,;:") + "..." if " " in text else text
+
+
+# words that say nothing of a topic in a question about a report ("does the literature mention...")
+GENERIC_WORDS = frozenset((
+    "about", "after", "also", "been", "before", "could", "does", "done", "from", "have", "into", "literature",
+    "mention", "mentioned", "more", "most", "other", "patient", "report", "said", "says", "should", "some",
+    "study", "studies", "such", "than", "that", "their", "them", "then", "there", "these", "they", "this", "those",
+    "were", "what", "when", "which", "while", "whom", "whose", "will", "with", "would",
+    # what the prompt itself says of the passages and findings
+    "finding", "findings", "passage", "passages", "evidence", "suggest", "suggests", "present", "absent",
+    "possible", "confirmed", "none"))
+
+
+def _content_words(text: str) -> set[str]:
+    """Lower-case words of four letters or more, an English plural's s dropped, generic words left out."""
+    words = {w.rstrip("s") for w in re.findall(r"[a-z][a-z0-9-]{3,}", text.lower())}
+    return words - GENERIC_WORDS - {w.rstrip("s") for w in GENERIC_WORDS}
+
+
+def _once(text: str) -> str:
+    """Each sentence once: a small model caught in a loop repeats one."""
+    parts = re.split(r"(?<=[.?!])\s+", text)
+    return " ".join(dict.fromkeys(p for p in parts if p))
+
+
 def _prior(question: str, retrieval: Retrieval, options: list[str], evidence_weight: float) -> Prior:
     """With evidence: the same question without it (context-aware decoding); without: content-free calibration."""
     if retrieval.passages and evidence_weight > 0:
-        return Prior.context_aware(evidence_free_prompt(question, options), evidence_weight)
+        return Prior.context_aware(evidence_free_prompt(question, options, system_prompt(retrieval)), evidence_weight)
     return Prior(content_free_prompt(retrieval, options), cache=True)
 
 
@@ -151,6 +300,11 @@ def _choose(chooser: OptionChooser, system: str, user: str, question: str, retri
 def _generate(llm: LocalLLM, system: str, user: str, question: str, retrieval: Retrieval,
               options: list[str] | None, refine: list[str]) -> tuple[dict[str, Any], dict[str, int]]:
     """One schema-constrained completion, plus bounded refinement."""
+    if _split_reply(retrieval, options):  # a scoped retrieval has no summaries to refine with
+        gen = llm.generate_json(system, user, document_answer_schema(retrieval))
+        texts = {p.cid: p.text for p in retrieval.passages if p.doc_id != retrieval.scope}
+        tokens = {"prompt": gen.prompt_tokens, "completion": gen.completion_tokens, "calls": 1}
+        return join_literature(gen.data, question, texts), tokens
     schema = answer_schema(retrieval.passages, options)
     gen = llm.generate_json(system, user, schema)
     tokens = {"prompt": gen.prompt_tokens, "completion": gen.completion_tokens, "calls": 1}

@@ -26,6 +26,7 @@ from medkg.queries.choice import OptionChooser
 from medkg.queries.llm import LLMSettings
 from medkg.queries.records import Answer, ConceptRef
 from medkg.queries.retrieval import QuestionAnalysis, Retrieval, Retriever, approx_tokens
+from medkg.queries.scoped import DocumentRetriever, resolve_document
 from medkg.queries.settings import MODES, AnswerSettings, RetrievalSettings
 from medkg.queries.uretrieve import URetriever
 
@@ -174,16 +175,21 @@ class KnowledgeGraph:
         question = _check_question(question)
         lexicon = self.extractor.lexicon
         concepts: dict[str, ConceptRef] = {}
+        negated: dict[str, ConceptRef] = {}
+        groups: dict[str, str] = {}
         tags: set[str] = set()
         for m in self.extractor.mentions(question):
-            if m.negated:
-                continue
             cid = m.link.concept_id
             name, group, cats = lexicon.concepts[cid]
+            groups[cid] = group
+            if m.negated:  # kept out of retrieval's ranking; a question about one report still asks about it
+                negated[cid] = ConceptRef(cid, name)
+                continue
             concepts[cid] = ConceptRef(cid, name)
             tags |= {cid, f"group:{group}", *(f"tree:{c}" for c in cats)}
         vector = self.embedder.encode([question])[0]
-        return QuestionAnalysis(concepts=list(concepts.values()), tags=tags, vector=vector)
+        return QuestionAnalysis(concepts=list(concepts.values()), tags=tags, vector=vector,
+                                negated=[c for k, c in negated.items() if k not in concepts], groups=groups)
 
     def retriever(self, mode: str = "uretrieve", settings: RetrievalSettings | None = None) -> Retriever:
         """The retriever of one mode; all modes share the analysis, budget and prompt."""
@@ -201,35 +207,66 @@ class KnowledgeGraph:
             return NoRetrieval()
         raise QueryError(f"unknown mode {mode!r}; choose one of {', '.join(MODES)}")
 
+    def scoped_retriever(self, document: str, settings: RetrievalSettings | None = None,
+                         mode: str = "uretrieve") -> DocumentRetriever:
+        """The retriever of a question about one document (:mod:`medkg.queries.scoped`).
+
+        Raises :class:`~medkg.errors.NotFoundError` when ``document`` is not in the graph, and
+        :class:`~medkg.errors.QueryError` for a mode other than U-Retrieve (the scope replaces its top-down step).
+        """
+        st = (settings or RetrievalSettings()).check()
+        if mode != "uretrieve":
+            raise QueryError(f"a question about one document (document={document!r}) is answered by U-Retrieve; "
+                             f"mode {mode!r} cannot be combined with it")
+        doc = resolve_document(self.store, document)
+        count = self._llm.count_tokens if self._llm is not None else approx_tokens
+        return DocumentRetriever(self.store, self.index, doc, st, count)
+
     def retrieve(self, question: str, settings: RetrievalSettings | None = None, mode: str = "uretrieve",
-                 analysis: QuestionAnalysis | None = None) -> Retrieval:
-        """The evidence ``mode`` finds for ``question``, without asking the LLM."""
-        retriever = self.retriever(mode, settings)
+                 analysis: QuestionAnalysis | None = None, *, document: str | None = None) -> Retrieval:
+        """The evidence ``mode`` finds for ``question``, without asking the LLM.
+
+        ``document`` (a document id such as ``report:note-7``) scopes the question to that document: its
+        passages, the findings read in them, and the literature its entities REFERENCE.
+        """
+        retriever = self.retriever(mode, settings) if document is None else self.scoped_retriever(document,
+                                                                                                  settings, mode)
         return retriever.retrieve(analysis or self.analyse(question), question.strip())
 
     def ask(self, question: str, settings: RetrievalSettings | None = None, *, mode: str = "uretrieve",
             options: list[str] | None = None, analysis: QuestionAnalysis | None = None,
             answer_settings: AnswerSettings | None = None,
-            on_retrieval: Callable[[Retrieval], None] | None = None) -> Answer:
+            on_retrieval: Callable[[Retrieval], None] | None = None, document: str | None = None) -> Answer:
         """Retrieve evidence, ask the LLM (once, plus bounded refinement), return a checked, cited answer.
 
         ``options`` (e.g. ``["yes", "no", "maybe"]``) constrains the answer to one of them; ``settings``
         tunes retrieval, ``answer_settings`` refinement and option scoring. ``on_retrieval`` is called with
-        the evidence before the LLM is (a server streams it while the answer is generated).
+        the evidence before the LLM is (a server streams it while the answer is generated). ``document`` (an
+        id such as ``report:note-7``) scopes the question to that document and the literature its entities
+        REFERENCE (:mod:`medkg.queries.scoped`); an unknown id raises :class:`~medkg.errors.NotFoundError`
+        before any model loads.
         """
         st = (settings or RetrievalSettings()).check()
         ans = (answer_settings or AnswerSettings()).check()
         if options is not None and (not options or any(not str(o).strip() for o in options)):
             raise QueryError("options must be a non-empty list of non-empty strings")
+        _check_question(question)
         t0 = time.perf_counter()
+        scoped = self.scoped_retriever(document, st, mode) if document is not None else None
         llm = self.llm  # load (or fail on a missing model) before spending time on retrieval
-        retrieval = self.retrieve(question, st, mode, analysis)
+        if scoped is not None:
+            scoped.count = llm.count_tokens  # resolved before the model loaded: count with its tokenizer
+            retrieval = scoped.retrieve(analysis or self.analyse(question), question.strip())
+        else:
+            retrieval = self.retrieve(question, st, mode, analysis)
         if on_retrieval is not None:
             on_retrieval(retrieval)
         t1 = time.perf_counter()
         answer = generate_answer(question.strip(), retrieval, llm, self.store, options, ans, self._chooser)
         t2 = time.perf_counter()
         answer.prompt_version = prompts.PROMPT_VERSION
+        if retrieval.scope:
+            answer.prompt_version += f"+{prompts.DOCUMENT_PROMPT_VERSION}"
         answer.retrieval_path.setdefault("ranking", retrieval.ranking)
         answer.timings = {"retrieve_s": round(t1 - t0, 3), "generate_s": round(t2 - t1, 3),
                           "total_s": round(t2 - t0, 3)}

@@ -52,6 +52,54 @@ Reply in JSON with "answer"{answer_hint} and "confidence" (0 to 1)."""
 
 PASSAGE = "[{cid}] {text}"
 
+# -- questions scoped to one document (medkg.queries.scoped: ``medkg ask --document ID``) ------------------------
+# Their prompts differ from the others only where the scope needs it: this system prompt, a source label on each
+# passage, and the findings read in the report before the passages; ``Answer.prompt_version`` is then
+# "<PROMPT_VERSION>+<DOCUMENT_PROMPT_VERSION>".
+DOCUMENT_PROMPT_VERSION = "document-v1"
+
+SYSTEM_DOCUMENT = (
+    "You are a careful medical assistant. The question is about one document, a patient's report or a paper. "
+    "Answer it using only the numbered evidence passages: the document's own passages, and literature passages "
+    "linked to the findings of a report. Cite the numbers of the passages that support your answer: the "
+    "document's passages for what it says, literature passages for what the literature adds. A finding "
+    "mentioned as absent (\"no X\", \"denies X\", \"X was ruled out\") is mentioned by the report, as absent; one "
+    "not mentioned does not appear in it; a suspected one is not confirmed. If the passages do not "
+    "contain the answer, say that they do not."
+)
+
+# the reply of a free-text question about a report with literature in its context: what the report says and what
+# the literature adds are separate fields, each with its own citations, so a statement drawn from the literature
+# always cites it (medkg.queries.answer joins the two into the answer)
+REPLY_DOCUMENT = ('"answer" (the answer from the report, one or two short sentences), "citations" (their passage '
+                  'numbers), "literature" (what the literature passages add to it, one short sentence in your own '
+                  'words; "" if they do not bear on the question), "literature_citations" (their passage numbers) '
+                  'and "confidence" (0 to 1)')
+
+PASSAGE_SOURCED = "[{cid}] ({source}) {text}"
+SOURCE_REPORT = "this report"  # the scoped document, when it is a report (tier 1)
+SOURCE_PAPER = "this paper"  # the scoped document, when it is literature
+SOURCE_SECTION = "{source}, {section}"
+SOURCE_LITERATURE = "literature, PMID {pmid}"
+SOURCE_OTHER = "literature, {doc_id}"  # a literature document without a PMID
+
+# the findings of the scoped report, generated from the graph's mention flags, before its passages: what the
+# question asks about as whole sentences first (a small model copies a sentence more reliably than it reads a
+# list), then the other findings as a list
+FINDING_ASKED = {"present": "This report mentions {name} [{passages}].",
+                 "absent": "This report does mention {name}, and says it is absent [{passages}].",
+                 "possible": "This report mentions {name} as suspected, not confirmed [{passages}].",
+                 "history": "This report mentions {name} in the past history [{passages}].",
+                 "family": "This report mentions {name} in the family history [{passages}].",
+                 "not mentioned": "This report does not mention {name}."}
+FINDINGS = "Findings read in this report: {items}."
+FINDINGS_OTHER = "Other findings read in this report: {items}."
+FINDING = "{name}: {status} [{passages}]"
+FINDING_UNSEEN = "{name}: {status}"
+FINDING_NAME = "{text} ({concept})"  # when the report words a finding otherwise than its concept's name
+FINDING_STATUS = {"present": "present", "absent": "mentioned as absent", "possible": "suspected",
+                  "history": "past history", "family": "family history", "not mentioned": "not mentioned"}
+
 OPTIONS = "Choose one of: {options}."
 
 REFINE = """Current answer: {answer}

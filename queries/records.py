@@ -38,6 +38,27 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class Finding:
+    """What one report says of one concept, read from the graph's mention flags (a scoped question's context).
+
+    ``status`` is ``present``, ``absent`` (negated: "denies", "no ..."), ``possible`` (uncertain), ``history``
+    (past history), ``family`` (family history) or ``not mentioned`` (a disorder the question names that no
+    mention of the report links to, nor to a narrower concept). ``passages`` are the citation numbers of the
+    passages it was read in; ``chunk_id``, ``start`` and ``end`` locate its first mention in the document.
+    """
+
+    concept_id: str
+    name: str  # the concept's name
+    text: str  # as the document words it (the first mention); empty when not mentioned
+    status: str
+    passages: tuple[int, ...] = ()
+    chunk_id: str = ""
+    start: int = 0
+    end: int = 0
+    asked: bool = False  # the question names this concept, or a broader one
+
+
+@dataclass(frozen=True, slots=True)
 class ConceptRef:
     """A concept named in a question or an answer: its CURIE and name."""
 

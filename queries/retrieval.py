@@ -17,7 +17,7 @@ import numpy as np
 from medkg.kg import cypher
 from medkg.kg.records import chunk_position
 from medkg.kg.store import GraphStore
-from medkg.queries.records import ConceptRef, Passage
+from medkg.queries.records import ConceptRef, Finding, Passage
 from medkg.queries.settings import RetrievalSettings
 
 __all__ = ["QuestionAnalysis", "Retrieval", "Retriever", "RetrievalSettings", "TokenCounter", "approx_tokens",
@@ -38,6 +38,10 @@ class QuestionAnalysis:
     concepts: list[ConceptRef]
     tags: set[str]
     vector: np.ndarray
+    # concepts the question names under a negation ("no fever?"): kept out of retrieval's ranking, but a question
+    # scoped to a report asks about them all the same
+    negated: list[ConceptRef] = field(default_factory=list)
+    groups: dict[str, str] = field(default_factory=dict)  # semantic group of each concept above (DISO, CHEM...)
 
 
 @dataclass
@@ -51,6 +55,9 @@ class Retrieval:
     summaries: list[str] = field(default_factory=list)  # summary texts a refinement may climb
     path: dict[str, Any] = field(default_factory=dict)
     mode: str = ""
+    scope: str = ""  # the document a scoped question is about (medkg.queries.scoped); empty: the whole graph
+    scope_tier: int = 0
+    findings: list[Finding] = field(default_factory=list)  # what the graph read in that document, with flags
 
     @property
     def empty(self) -> bool:

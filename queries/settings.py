@@ -31,11 +31,14 @@ class RetrievalSettings:
     min_relevance: float = 0.3  # below this best chunk score, the graph holds no evidence
     findings_first: bool = True  # U-Retrieve: the best document's findings sections lead the context
     relations: int = 2  # U-Retrieve: evidence passages of typed relations at the question's concepts (0: none)
+    # a question scoped to one document (ask(..., document=ID)): its passages, the findings read in them and the
+    # literature their entities REFERENCE share this budget instead of budget_tokens (a report and two abstracts)
+    document_budget_tokens: int = 480
 
     def check(self) -> RetrievalSettings:
         """Refuse values no retrieval can use, naming the setting; returns ``self``."""
         for name, least in (("beam", 1), ("top_chunks", 1), ("hops", 0), ("max_references", 0),
-                            ("budget_tokens", 1), ("relations", 0)):
+                            ("budget_tokens", 1), ("relations", 0), ("document_budget_tokens", 1)):
             if getattr(self, name) < least:
                 raise QueryError(f"{name} must be at least {least} (got {getattr(self, name)})")
         return self

@@ -38,6 +38,7 @@ class Question:
     answer_settings: AnswerSettings
     mode: str = "uretrieve"
     options: list[str] | None = None
+    document: str | None = None  # scope to one document (KnowledgeGraph.ask(document=...))
 
 
 @dataclass
@@ -125,7 +126,7 @@ class AskQueue:
         q = ticket.question
         with self.handle.use() as graph:
             return graph.ask(q.text, q.settings, mode=q.mode, options=q.options, answer_settings=q.answer_settings,
-                             on_retrieval=ticket.on_retrieval)
+                             on_retrieval=ticket.on_retrieval, document=q.document)
 
     def _load_models(self) -> None:
         """Load the LLM, the embedder and the question reader before the first question needs them."""

@@ -36,6 +36,9 @@ class RetrievalKnobs(BaseModel):
     min_relevance: float | None = Field(default=None, ge=0, le=1,
                                         description="below this best score the answer abstains")
     findings_first: bool | None = Field(default=None, description="U-Retrieve: the best document's findings lead")
+    document_budget_tokens: int | None = Field(default=None, ge=16, le=8192,
+                                               description="context budget of a question scoped to a document "
+                                                           "(default 480)")
 
     def settings(self) -> RetrievalSettings:
         return RetrievalSettings(**self.model_dump(exclude_none=True)).check()
@@ -69,6 +72,10 @@ class AskBody(BaseModel):
     mode: Mode = "uretrieve"
     retrieval: RetrievalKnobs = Field(default_factory=RetrievalKnobs)
     answer: AnswerKnobs = Field(default_factory=AnswerKnobs)
+    document: str | None = Field(default=None, min_length=1, max_length=500,
+                                 description="scope the question to one document (e.g. report:note-01-abdominal-pain): "
+                                             "its passages, its findings and the literature its entities reference; "
+                                             "an unknown id is a 404")
 
     @field_validator("question")
     @classmethod
@@ -88,7 +95,8 @@ class AskBody(BaseModel):
         """The checked question (settings that no retrieval can use raise ``QueryError`` here, a 400)."""
         return Question(text=self.question, settings=self.retrieval.settings(),
                         answer_settings=self.answer.settings(), mode=self.mode,
-                        options=[o.strip() for o in self.options] if self.options else None)
+                        options=[o.strip() for o in self.options] if self.options else None,
+                        document=self.document.strip() if self.document else None)
 
 
 class CypherBody(BaseModel):

@@ -27,6 +27,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--mode", default="uretrieve", choices=MODES, help="retrieval: U-Retrieve (default) or a baseline")
     a.add_argument("--options", help="comma-separated answers to choose from, e.g. yes,no,maybe")
     a.add_argument("--refine", action="store_true", help="bottom-up refinement over the chosen summaries")
+    a.add_argument("--document", metavar="ID",
+                   help="scope the question to one document (e.g. report:note-01): its passages, its findings and "
+                        "the literature its entities reference; --budget then sets that question's budget "
+                        "(default 480)")
     common.add_answer_options(a)
     common.add_graph_option(a)
     a.set_defaults(func=cmd_ask)
@@ -62,12 +66,14 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
 def cmd_ask(args: argparse.Namespace) -> int:
     from medkg.queries.settings import RetrievalSettings
 
-    settings = RetrievalSettings(beam=args.beam, top_chunks=args.top_chunks, hops=args.hops,
-                                 **common.retrieval_knobs(args))
+    knobs = common.retrieval_knobs(args)
+    if args.document is not None and "budget_tokens" in knobs:  # --budget is the budget of the question asked
+        knobs["document_budget_tokens"] = knobs.pop("budget_tokens")
+    settings = RetrievalSettings(beam=args.beam, top_chunks=args.top_chunks, hops=args.hops, **knobs)
     options = [o.strip() for o in args.options.split(",")] if args.options else None
     with common.open_graph(args) as graph:
         answer = graph.ask(args.question, settings, mode=args.mode, options=options,
-                           answer_settings=common.answer_settings(args))
+                           answer_settings=common.answer_settings(args), document=args.document)
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
         return 0
@@ -77,10 +83,13 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if answer.citations:
         print("\nCitations:")
     for c in answer.citations:
-        where = f"PMID {c.pmid}" if c.pmid else c.doc_id
-        print(f"[{c.id}] {where} ({c.doc_id}), characters {c.start}-{c.end}, tier {c.tier}")
+        where = f"PMID {c.pmid} ({c.doc_id})" if c.pmid else c.doc_id
+        print(f"[{c.id}] {where}, characters {c.start}-{c.end}, tier {c.tier}")
         print(textwrap.indent(textwrap.fill(f'"{c.quote}"', width=100), "    "))
-    print(f"\n({answer.timings.get('total_s', 0):.1f} s, model {answer.model})", file=sys.stderr)
+    scope = answer.retrieval_path.get("scope")
+    within = (f", scoped to {scope['document']}: {scope['chunks_in_context']} of its {scope['chunks']} passages and "
+              f"{scope['references']} literature passages in the context") if scope else ""
+    print(f"\n({answer.timings.get('total_s', 0):.1f} s, model {answer.model}{within})", file=sys.stderr)
     return 0
 
 

@@ -64,7 +64,7 @@ UNCERTAIN_PRE = ("possible", "possibly", "probable", "probably", "suspected", "s
 UNCERTAIN_POST = ("is suspected", "was suspected", "is possible", "is likely", "cannot be excluded",
                   "not excluded", "is questionable", "unlikely",
                   "cannot be ruled out", "not ruled out", "is not excluded", "are not excluded", "is suggested",
-                  "is not entirely excluded")
+                  "is not entirely excluded", "less likely", "considered less likely")
 HISTORICAL_PRE = ("history of", "h/o", "hx of", "past history of", "previous", "previously", "prior", "status post",
                   "s/p", "in the past", "remote", "healed", "sequela of", "sequelae of")
 HISTORICAL_POST = ("in the past", "years ago", "months ago", "as a child", "in childhood")

@@ -51,8 +51,9 @@ KNOWN_HEADINGS = (
     "DISCHARGE DIAGNOSIS", "DISCHARGE MEDICATIONS", "DISPOSITION", "NOTE", "SUMMARY", "ADDENDUM",
 )
 # the question a report answers, not what it found
+# (not the chief complaint: the patient's symptom is there)
 QUESTION_SECTIONS = frozenset({"INDICATION", "INDICATIONS", "CLINICAL INDICATION", "REASON FOR EXAM",
-                               "REASON FOR EXAMINATION", "CHIEF COMPLAINT"})
+                               "REASON FOR EXAMINATION"})
 
 _LINE_HEADING = re.compile(r"^[ \t]*([A-Z][A-Z /&()-]{1,60}):", re.MULTILINE)
 _KNOWN = "|".join(re.escape(h) for h in sorted(KNOWN_HEADINGS, key=len, reverse=True))
