@@ -6,10 +6,15 @@ import argparse
 import json
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from medkg import paths
 from medkg.cli import common
 from medkg.errors import MedKGError
+
+if TYPE_CHECKING:  # the models load only when a command needs them
+    from medkg.ontologies.vocabulary import Vocabulary
+    from medkg.pipelines.extractor import Extractor
 
 
 def add_parsers(sub: argparse._SubParsersAction) -> None:
@@ -121,8 +126,6 @@ def cmd_eval_linking(args: argparse.Namespace) -> int:
 
     from medkg.evaluation import linking
     from medkg.ontologies.library import VocabularyLibrary
-    from medkg.pipelines.extractor import Extractor
-    from medkg.pipelines.linking.lexicon import Lexicon
     from medkg.pipelines.reading import read_gold
 
     documents, gold = read_gold(args.dataset)
@@ -131,13 +134,10 @@ def cmd_eval_linking(args: argparse.Namespace) -> int:
         keep = {d.id for d in documents}
         gold = [g for g in gold if g.doc_id in keep]
     with tempfile.TemporaryDirectory(prefix="medkg-eval-") as tmp:
-        lexicon_path = Path(tmp) / "lexicon.pkl"
         vocab = VocabularyLibrary(args.vocab_dir).vocabulary()
-        Lexicon.from_vocabulary(vocab).save(lexicon_path)
-        without = frozenset(w.strip() for w in (args.without or "").split(",") if w.strip())
         options = {"ner_dir": args.ner_model} if args.ner_model else {}
-        extractor = Extractor(lexicon_path, without=without, dictionary_fills_ner_groups=args.dictionary_fills,
-                              **options)
+        extractor = _extractor(vocab, tmp, without=_without(args), dictionary_fills_ner_groups=args.dictionary_fills,
+                               **options)
         mapped = {m for c in vocab.concepts.values() for m in c.mappings}
         report = linking.evaluate(documents, gold, extractor.mentions_many,
                                   lambda cid: vocab.concepts[cid].mappings if cid in vocab.concepts else (),
@@ -165,8 +165,6 @@ def cmd_eval_relations(args: argparse.Namespace) -> int:
 
     from medkg.evaluation import relations
     from medkg.ontologies.library import VocabularyLibrary
-    from medkg.pipelines.extractor import Extractor
-    from medkg.pipelines.linking.lexicon import Lexicon
     from medkg.pipelines.reading import read_pubtator, read_relations
     from medkg.pipelines.relations.model import RELATION_MODEL_DIR, RelationModel
 
@@ -178,9 +176,7 @@ def cmd_eval_relations(args: argparse.Namespace) -> int:
         keep = {d.id for d in documents}
         gold = [r for r in read_relations(args.dataset) if r.doc_id in keep]
         with tempfile.TemporaryDirectory(prefix="medkg-eval-") as tmp:
-            lexicon_path = Path(tmp) / "lexicon.pkl"
-            Lexicon.from_vocabulary(VocabularyLibrary(args.vocab_dir).vocabulary()).save(lexicon_path)
-            extractor = Extractor(lexicon_path, relations_dir=model_dir)
+            extractor = _extractor(VocabularyLibrary(args.vocab_dir).vocabulary(), tmp, relations_dir=model_dir)
             report = relations.end_to_end(documents, gold, extractor)
     out = report.to_dict()
     if args.json:
@@ -199,15 +195,10 @@ def cmd_eval_reports(args: argparse.Namespace) -> int:
 
     from medkg.evaluation import reports
     from medkg.ontologies.library import VocabularyLibrary
-    from medkg.pipelines.extractor import Extractor
-    from medkg.pipelines.linking.lexicon import Lexicon
 
     vocab = VocabularyLibrary(args.vocab_dir).vocabulary()
     with tempfile.TemporaryDirectory(prefix="medkg-eval-") as tmp:
-        lexicon_path = Path(tmp) / "lexicon.pkl"
-        Lexicon.from_vocabulary(vocab).save(lexicon_path)
-        without = frozenset(w.strip() for w in (args.without or "").split(",") if w.strip())
-        extractor = Extractor(lexicon_path, without=without | {"relations"})
+        extractor = _extractor(vocab, tmp, without=_without(args) | {"relations"})
         prepare = None
         if args.deidentify:
             from medkg.pipelines.deid import Deidentifier, VocabularyTerms
@@ -228,3 +219,18 @@ def cmd_eval_reports(args: argparse.Namespace) -> int:
     for name, m in list(out["descriptors"].items())[:25]:
         print(f"{name[:40]:40s} {m['tp']:6d} {m['tp'] + m['fn']:6d} {m['fp']:5d}")
     return 0
+
+
+def _without(args: argparse.Namespace) -> frozenset[str]:
+    """The pipeline steps ``--without`` switches off."""
+    return frozenset(w.strip() for w in (args.without or "").split(",") if w.strip())
+
+
+def _extractor(vocab: Vocabulary, tmp: str, **options: Any) -> Extractor:
+    """An extractor over ``vocab``'s term index, written under ``tmp``: an evaluation builds no graph."""
+    from medkg.pipelines.extractor import Extractor
+    from medkg.pipelines.linking.lexicon import Lexicon
+
+    lexicon_path = Path(tmp) / "lexicon.pkl"
+    Lexicon.from_vocabulary(vocab).save(lexicon_path)
+    return Extractor(lexicon_path, **options)

@@ -37,7 +37,7 @@ from medkg.kg import pickles
 from medkg.ontologies.terms import TOKEN_RE, Token, normalise, singular, tokens
 from medkg.ontologies.vocabulary import ANNOTATED, Vocabulary
 from medkg.pipelines.linking.candidates import CandidateIndex
-from medkg.pipelines.linking.clinical import clinical_terms, predicative_terms
+from medkg.pipelines.linking.clinical import clinical_terms, predicative_pattern, predicative_terms
 
 __all__ = ["Lexicon", "Token", "normalise", "singular", "tokens"]
 
@@ -151,6 +151,12 @@ class Lexicon:
             return self.acronyms[raw], True
         cands = self.entries.get(key)
         return (cands, False) if cands else None
+
+    def predicative_pattern(self) -> re.Pattern[str] | None:
+        """The clinical predicative variants ("the heart is enlarged") as one pattern, compiled once per lexicon."""
+        if "_predicative" not in vars(self):
+            vars(self)["_predicative"] = predicative_pattern(self.clinical_predicates)
+        return vars(self)["_predicative"]
 
     def save(self, path: Path) -> None:
         with open(path, "wb") as f:

@@ -74,7 +74,6 @@ from medkg.pipelines.abbreviations.definitions import defined_short_form
 from medkg.pipelines.abbreviations.resolver import GENE_PRODUCT_BRANCHES
 from medkg.pipelines.context.rules import FAMILY_PRE, HISTORICAL_PRE, NEGATION_PRE, UNCERTAIN_PRE
 from medkg.pipelines.linking.choose import approximate_link, choose_link, in_group
-from medkg.pipelines.linking.clinical import predicative_pattern
 from medkg.pipelines.linking.lexicon import Lexicon
 from medkg.pipelines.linking.priors import MatchPriors
 from medkg.pipelines.ner import lexicon_tags as _lexicon_tags  # noqa: F401  (registers doc._.lexicon_matches)
@@ -197,24 +196,12 @@ def _clinical_matches(text: str, hits: list[tuple[int, int, tuple[tuple[str, boo
         if normalise(text[start:end]) in lexicon.clinical_adjectives and nxt and nxt.end() in disease_starts:
             continue
         out.append((start, end, cands, case))
-    pattern = _predicative(lexicon)
+    pattern = lexicon.predicative_pattern()
     for m in pattern.finditer(text) if pattern else ():
         cid = lexicon.clinical_predicates.get((singular(m.group("noun").lower()), m.group("adj").lower()))
         if cid and not any(m.start() < te and ts < m.end() for ts, te in taken):
             out.append((m.start(), m.end(), ((cid, False),), False))
     return out
-
-
-_PREDICATIVE: dict[int, re.Pattern[str] | None] = {}
-
-
-def _predicative(lexicon: Lexicon) -> re.Pattern[str] | None:
-    """The lexicon's predicative pattern, compiled once per lexicon."""
-    key = id(lexicon.clinical_predicates)
-    if key not in _PREDICATIVE:
-        _PREDICATIVE.clear()
-        _PREDICATIVE[key] = predicative_pattern(lexicon.clinical_predicates)
-    return _PREDICATIVE[key]
 
 
 _NEXT_WORD = re.compile(r"[\s-]+(?=\w)")
