@@ -301,3 +301,12 @@ RETURN a.concept_id AS source_id, a.name AS source, b.concept_id AS target_id, b
        r.score AS score, r.chunk_id AS chunk_id, r.start AS start, r.`end` AS end_, r.speculative AS speculative
 ORDER BY score DESC LIMIT $limit
 """
+
+# which of the concepts $ids lie under (BROADER, up to 8 steps) a concept of $asked: a question about "heart disease"
+# finds a report's atrial fibrillation (queries/scoped.py)
+CONCEPTS_UNDER = """
+UNWIND $ids AS i
+MATCH (c:Concept {id: i})-[:BROADER*1..8]->(p:Concept)
+WHERE p.id IN $asked
+RETURN DISTINCT c.id AS id, p.id AS asked
+"""

@@ -50,13 +50,6 @@ from medkg.queries.uretrieve import FINDINGS_SECTIONS
 
 # concepts under one the question names (a report's "atrial fibrillation" answers "heart disease?"); anchored on
 # the report's concepts by primary key, so the walk stays within a report's few dozen concepts
-CONCEPTS_UNDER = """
-UNWIND $ids AS i
-MATCH (c:Concept {id: i})-[:BROADER*1..8]->(p:Concept)
-WHERE p.id IN $asked
-RETURN DISTINCT c.id AS id, p.id AS asked
-"""
-
 FINDING_GROUPS = ("DISO", "CHEM", "PROC")  # what the findings line lists, besides the concepts the question names
 UNSEEN_GROUPS = ("DISO",)  # asked-about concepts reported as "not mentioned" (drug classes are no tree above drugs)
 ASKED_BONUS = 1.0  # a report chunk that mentions what the question names ranks above every other
@@ -154,27 +147,10 @@ class DocumentRetriever:
         cost = {c["id"]: self.count(c["text"]) for c in chunks}
         cost.update({cid: self.count(r["text"]) for cid, r in lit_rows.items()})
 
-        # the budget: the document first, keeping up to half for the literature and a quarter for the findings
         budget = st.document_budget_tokens
-        reserve, kept = 0, 0  # what the literature passages that fit in half of the budget will take
-        for cid, _, _ in literature:
-            if kept < st.max_references and reserve + cost[cid] <= budget // LITERATURE_SHARE:
-                reserve, kept = reserve + cost[cid], kept + 1
-        selected = _pack(order, cost, budget - reserve)
-        while True:
-            findings = self._findings(selected, mentions, asked, under, matched, q.groups) if tier == 1 else []
-            findings, block = self._fit_findings(findings, budget // FINDINGS_SHARE)
-            if len(selected) == 1 or sum(cost[c] for c in selected) + block <= budget - reserve:
-                break
-            selected = selected[:-1]
-        left = budget - sum(cost[c] for c in selected) - block
-        picked_lit: list[str] = []
-        for cid, _, _ in literature:
-            if len(picked_lit) == st.max_references:
-                break
-            if cost[cid] <= left:
-                picked_lit.append(cid)
-                left -= cost[cid]
+        selected, findings, picked_lit = self._fit_budget(
+            order, [cid for cid, _, _ in literature], cost,
+            lambda chosen: self._findings(chosen, mentions, asked, under, matched, q.groups) if tier == 1 else [])
 
         pmid = self.document.get("pmid") or ""
         passages = [Passage(cid=n, chunk_id=c, doc_id=doc_id, pmid=pmid, tier=tier, start=int(by_id[c]["start"]),
@@ -204,12 +180,41 @@ class DocumentRetriever:
                          scope_tier=tier, findings=findings)
 
     # -- the pieces -------------------------------------------------------------------------------------------
+
+    def _fit_budget(self, order: list[str], literature: list[str], cost: dict[str, int],
+                    findings_of: Callable[[list[str]], list[Finding]]) -> tuple[list[str], list[Finding], list[str]]:
+        """The document's chunks, its findings and the literature passages that fit the budget.
+
+        The document first, keeping up to half of the budget for the literature and a quarter for the findings
+        block; the literature then takes what is left, in its ranked order.
+        """
+        st = self.settings
+        budget = st.document_budget_tokens
+        reserve, kept = 0, 0  # what the literature passages that fit in half of the budget will take
+        for cid in literature:
+            if kept < st.max_references and reserve + cost[cid] <= budget // LITERATURE_SHARE:
+                reserve, kept = reserve + cost[cid], kept + 1
+        selected = _pack(order, cost, budget - reserve)
+        while True:
+            findings, block = self._fit_findings(findings_of(selected), budget // FINDINGS_SHARE)
+            if len(selected) == 1 or sum(cost[c] for c in selected) + block <= budget - reserve:
+                break
+            selected = selected[:-1]
+        left = budget - sum(cost[c] for c in selected) - block
+        picked: list[str] = []
+        for cid in literature:
+            if len(picked) == st.max_references:
+                break
+            if cost[cid] <= left:
+                picked.append(cid)
+                left -= cost[cid]
+        return selected, findings, picked
     def _concepts_under(self, asked: dict[str, ConceptRef], concepts: set[str]) -> dict[str, str]:
         """The document's concepts that are narrower than one the question names: concept -> asked concept."""
         rest = sorted(concepts - set(asked))
         if not asked or not rest:
             return {}
-        rows = self.store.query(CONCEPTS_UNDER, {"ids": rest, "asked": sorted(asked)})
+        rows = self.store.query(cypher.CONCEPTS_UNDER, {"ids": rest, "asked": sorted(asked)})
         return {r["id"]: r["asked"] for r in rows}
 
     def _literature(self, mentions: list[dict[str, Any]], matched: set[str], hybrid: Callable[[str], float]
