@@ -13,6 +13,17 @@ os.environ.setdefault("MEDKG_LLM_MODEL", TEST_MODEL)
 
 
 @pytest.fixture(scope="session")
+def sample_graph(tmp_path_factory) -> Path:
+    """The bundled sample corpus built once, with the real vocabulary and embedder (integration and reliability
+    tests share it; a test that changes a graph works on a copy)."""
+    from medkg.pipelines.build import build_graph, sample_paths
+
+    path = tmp_path_factory.mktemp("sample") / "graph"
+    build_graph(sample_paths(), path)
+    return path
+
+
+@pytest.fixture(scope="session")
 def fixtures() -> Path:
     return FIXTURES
 

@@ -10,16 +10,6 @@ from bolt_server import ArcadeDB, neo4j_options_from_env
 
 
 @pytest.fixture(scope="session")
-def sample_graph(tmp_path_factory) -> Path:
-    """The bundled sample corpus built once, with the real vocabulary and embedder."""
-    from medkg.pipelines.build import build_graph, sample_paths
-
-    path = tmp_path_factory.mktemp("sample") / "graph"
-    build_graph(sample_paths(), path)
-    return path
-
-
-@pytest.fixture(scope="session")
 def graph(sample_graph: Path):
     from medkg.queries.api import KnowledgeGraph
     from medkg.queries.llm import LLMSettings
