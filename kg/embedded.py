@@ -7,8 +7,11 @@ which is fast enough for nodes). Relationships are always COPY'd: the
 ``MATCH ... CREATE`` route degrades to a few hundred rows per second as a
 graph grows.
 
-A store opened read-only refuses writes in the engine itself, which is what
-``medkg cypher`` relies on for safety.
+A store opened read-only refuses writes in the engine itself, and every
+statement first passes :func:`medkg.kg.guard.check_cypher` (the engine's
+read-only mode still runs ``CHECKPOINT``, ``COPY TO``, ``LOAD EXTENSION``).
+Opened read-only, its buffer pool (all the memory a query may use) is
+bounded by ``READ_MEMORY_MB``.
 """
 
 from __future__ import annotations
@@ -24,12 +27,14 @@ import ladybug
 from medkg.errors import GraphCorruptError, GraphNotFoundError, StoreError
 from medkg.kg import cypher
 from medkg.kg.batch import GraphBatch
+from medkg.kg.guard import check_cypher
 from medkg.kg.schema import NODE_TABLES, REL_TABLES, NodeTable
 from medkg.kg.store import GraphStore, row_params
 
 log = logging.getLogger(__name__)
 
 _UNSAFE_LIST_CHARS = set(',[]"\'\n')
+READ_MEMORY_MB = 2048  # the memory bound of a store opened read-only (users' queries, retrieval)
 
 
 def _q(name: str) -> str:
@@ -44,7 +49,10 @@ class EmbeddedStore(GraphStore):
         if not create and not self.path.exists():
             raise GraphNotFoundError(f"{self.path}: no graph store here")
         try:
-            self._db = ladybug.Database(str(self.path), read_only=read_only and not create)
+            # the engine's buffer pool is its whole memory for a query (its default is 80% of the machine's)
+            self.memory_mb = READ_MEMORY_MB if read_only and not create else 0
+            self._db = ladybug.Database(str(self.path), read_only=read_only and not create,
+                                        buffer_pool_size=self.memory_mb * 2**20)
             self._conn = ladybug.Connection(self._db)
         except RuntimeError as e:
             raise GraphCorruptError(f"{self.path}: cannot open the graph store ({e})") from e
@@ -111,17 +119,24 @@ class EmbeddedStore(GraphStore):
             return self._conn.execute(stmt, params or {})
         except RuntimeError as e:
             msg = str(e)
+            if "Buffer manager exception" in msg:
+                bound = f" ({self.memory_mb:,} MB)" if self.memory_mb else ""
+                raise StoreError(f"the query needs more memory than the store may use{bound}; narrow it (a "
+                                 "LIMIT, fewer columns, no cartesian product)") from e
             if "read-only" in msg or "READ ONLY" in msg:
                 raise StoreError("the graph is open read-only; pass --write to change it") from e
             raise StoreError(f"query failed: {msg}") from e
 
-    def query(self, cypher_text: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def query(self, cypher_text: str, params: dict[str, Any] | None = None, *,
+              max_rows: int | None = None) -> list[dict[str, Any]]:
+        if self.read_only:
+            check_cypher(cypher_text)
         res = self._exec(cypher_text, params)
         results = res if isinstance(res, list) else [res]
         out: list[dict[str, Any]] = []
         for r in results[-1:]:
             cols = r.get_column_names()
-            while r.has_next():
+            while r.has_next() and (max_rows is None or len(out) <= max_rows):
                 out.append(dict(zip(cols, r.get_next())))
         return out
 

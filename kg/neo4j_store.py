@@ -22,22 +22,21 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import re
 from collections.abc import Iterable
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
 from medkg.errors import StoreError
 from medkg.kg import cypher
 from medkg.kg.batch import GraphBatch
+from medkg.kg.guard import check_cypher
 from medkg.kg.schema import NODE_TABLES, REL_TABLES
 from medkg.kg.store import ROWS_PER_STATEMENT, GraphStore
 
 log = logging.getLogger(__name__)
 
 DOCS_PER_TX = 200
-_WRITE_CLAUSE = re.compile(r"\b(CREATE|MERGE|DELETE|DETACH|SET|REMOVE|DROP|LOAD\s+CSV|FOREACH|CALL)\b", re.I)
-_STRINGS = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"|`[^`]*`")
 
 
 class Neo4jStore(GraphStore):
@@ -70,25 +69,37 @@ class Neo4jStore(GraphStore):
             raise StoreError(f"bad server address {uri!r} ({e})") from e
 
     # -- running statements -----------------------------------------------------
-    def _run(self, stmt: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def _run(self, stmt: str, params: dict[str, Any] | None = None, *, read: bool = False,
+             max_rows: int | None = None) -> list[dict[str, Any]]:
+        """One statement in its own transaction: a read transaction (the server refuses writes in it) when
+        ``read``; at most ``max_rows + 1`` records are fetched when ``max_rows`` is given."""
         import neo4j
         from neo4j.exceptions import Neo4jError, ServiceUnavailable, SessionExpired
 
         if self._driver is None:
             raise StoreError(f"the connection to {self.uri} is closed")
+
+        def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
+            result = tx.run(stmt, params or {})
+            rows = [_plain(r.data()) for r in islice(result, None if max_rows is None else max_rows + 1)]
+            result.consume()
+            return rows
+
+        timed = neo4j.unit_of_work(timeout=self._timeout)(work) if self._timeout else work
         try:
-            query = neo4j.Query(stmt, timeout=self._timeout) if self._timeout else stmt
-            records, _, _ = self._driver.execute_query(query, params or {}, database_=self.database)
+            with self._driver.session(database=self.database,
+                                      default_access_mode=neo4j.READ_ACCESS if read else neo4j.WRITE_ACCESS) as s:
+                return s.execute_read(timed) if read else s.execute_write(timed)
         except (ServiceUnavailable, SessionExpired) as e:
             raise StoreError(f"lost the graph server at {self.uri} ({e})") from e
         except Neo4jError as e:
             raise StoreError(f"query failed: {e.message or e}") from e
-        return [_plain(r.data()) for r in records]
 
-    def query(self, cypher_text: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        if self.read_only and _WRITE_CLAUSE.search(_STRINGS.sub("''", cypher_text)):
-            raise StoreError("the graph is open read-only; pass --write to change it")
-        return self._run(cypher_text, params)
+    def query(self, cypher_text: str, params: dict[str, Any] | None = None, *,
+              max_rows: int | None = None) -> list[dict[str, Any]]:
+        if self.read_only:
+            check_cypher(cypher_text)
+        return self._run(cypher_text, params, read=self.read_only, max_rows=max_rows)
 
     def _write(self, cypher_text: str, params: dict[str, Any]) -> None:
         self._run(cypher_text, params)

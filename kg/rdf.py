@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -271,8 +272,9 @@ def load_view(store: GraphStore, cache: Path) -> Graph:
     return g
 
 
-def sparql(g: Graph, query: str) -> tuple[list[str], list[list[object]]]:
-    """Run a SELECT or ASK query; returns (column names, rows of plain Python values)."""
+def sparql(g: Graph, query: str, *, max_rows: int | None = None) -> tuple[list[str], list[list[object]]]:
+    """Run a SELECT or ASK query; returns (column names, rows of plain Python values), at most ``max_rows + 1``
+    rows when ``max_rows`` is given. Users' queries go through :func:`medkg.kg.sparql.run_bounded`."""
     if not query.strip():
         raise QueryError("the SPARQL query is empty")
     try:
@@ -286,4 +288,5 @@ def sparql(g: Graph, query: str) -> tuple[list[str], list[list[object]]]:
         raise QueryError(f"only SELECT and ASK queries are answered here (got {result.type})")
     cols = [str(v) for v in result.vars or []]
     rows: Any = result  # a SELECT result iterates over rows of rdflib terms
+    rows = rows if max_rows is None else islice(rows, max_rows + 1)
     return cols, [[None if v is None else v.toPython() for v in row] for row in rows]

@@ -62,8 +62,13 @@ class GraphStore(ABC):
         self.bulk_load(batch)
 
     @abstractmethod
-    def query(self, cypher: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Run one parameterised statement and return its rows as dicts."""
+    def query(self, cypher: str, params: dict[str, Any] | None = None, *,
+              max_rows: int | None = None) -> list[dict[str, Any]]:
+        """Run one parameterised statement and return its rows as dicts (at most ``max_rows + 1`` when given,
+        so that a caller can tell the result was cut).
+
+        On a store opened read-only the statement must pass :func:`medkg.kg.guard.check_cypher`.
+        """
 
     def set_query_timeout(self, seconds: float | None) -> None:  # noqa: B027  (optional: a default that does nothing)
         """Stop each later statement that runs longer than ``seconds`` (``None``: no limit).

@@ -15,6 +15,13 @@ from medkg.errors import QueryError
 MODES = ("uretrieve", "llm-only", "vector", "bm25", "hybrid")  # U-Retrieve and the baselines beside it
 
 
+# the range of each whole-number knob: beyond these a question fills no context better, only slower (a budget
+# larger than any local model's context window, a beam over every summary, hops past the graph's depth)
+LIMITS: dict[str, tuple[int, int]] = {"beam": (1, 100), "top_chunks": (1, 200), "hops": (0, 3),
+                                      "max_references": (0, 50), "budget_tokens": (1, 131_072),
+                                      "relations": (0, 50), "document_budget_tokens": (1, 131_072)}
+
+
 @dataclass(frozen=True)
 class RetrievalSettings:
     """How evidence is found and packed into the prompt."""
@@ -37,10 +44,15 @@ class RetrievalSettings:
 
     def check(self) -> RetrievalSettings:
         """Refuse values no retrieval can use, naming the setting; returns ``self``."""
-        for name, least in (("beam", 1), ("top_chunks", 1), ("hops", 0), ("max_references", 0),
-                            ("budget_tokens", 1), ("relations", 0), ("document_budget_tokens", 1)):
-            if getattr(self, name) < least:
-                raise QueryError(f"{name} must be at least {least} (got {getattr(self, name)})")
+        for name, (least, most) in LIMITS.items():
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int):
+                raise QueryError(f"{name} must be a whole number (got {value!r})")
+            if not least <= value <= most:
+                raise QueryError(f"{name} must be between {least} and {most:,} (got {value:,})")
+        for name in ("dense_weight", "bm25_weight", "tag_weight", "min_relevance"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise QueryError(f"{name} must be between 0 and 1 (got {getattr(self, name)})")
         return self
 
 
@@ -55,8 +67,8 @@ class AnswerSettings:
 
     def check(self) -> AnswerSettings:
         """Refuse values no answer can use, naming the setting; returns ``self``."""
-        if self.evidence_weight < 0:
-            raise QueryError(f"evidence_weight must be at least 0 (got {self.evidence_weight})")
-        if self.max_refine_calls < 0:
-            raise QueryError(f"max_refine_calls must be at least 0 (got {self.max_refine_calls})")
+        if not 0 <= self.evidence_weight <= 100:
+            raise QueryError(f"evidence_weight must be between 0 and 100 (got {self.evidence_weight})")
+        if not 0 <= self.max_refine_calls <= 10:
+            raise QueryError(f"max_refine_calls must be between 0 and 10 (got {self.max_refine_calls})")
         return self

@@ -2,10 +2,10 @@
 
 Queries run on the explorer graph (read-only unless the server was started with ``--write``), one at a time,
 each in a thread of its own, and the request waits for it at most the time limit. Where the store can stop a
-statement (the embedded store, Neo4j) it does so at the limit; where it cannot (ArcadeDB's Bolt plugin,
-Oxigraph for SPARQL) the request answers 400 at the limit while the query finishes in the background, and
-further queries answer 503 until it has: one runaway query at a time, never a pile of them. Building the RDF
-view on the first SPARQL query does not count against the limit.
+statement (the embedded store, Neo4j; a SPARQL query runs in a process of its own, killed at the limit) it
+does so at the limit; where it cannot (ArcadeDB's Bolt plugin) the request answers 400 at the limit while the
+query finishes in the background, and further queries answer 503 until it has: one runaway query at a time,
+never a pile of them. Building the RDF view on the first SPARQL query does not count against the limit.
 """
 
 from __future__ import annotations
@@ -38,19 +38,19 @@ T = TypeVar("T")
 def cypher(st: State, body: CypherBody) -> QueryResult:
     """Run a Cypher statement (read-only unless the server runs with ``--write``)."""
     cfg = st.config
+    limit = min(body.limit or cfg.max_rows, cfg.max_rows)
 
     def run(graph: KnowledgeGraph) -> list[dict[str, Any]]:
         if not cfg.write:
-            return graph.cypher(body.query, body.params, timeout_s=cfg.query_timeout_s)
+            return graph.cypher(body.query, body.params, timeout_s=cfg.query_timeout_s, max_rows=limit)
         with st.writing():
             try:
-                return graph.cypher(body.query, body.params, timeout_s=cfg.query_timeout_s)
+                return graph.cypher(body.query, body.params, timeout_s=cfg.query_timeout_s, max_rows=limit)
             finally:  # the other open graphs see the change only once they reopen the store
                 st.reader.invalidate()
                 st.asker.invalidate()
 
     rows, seconds = guarded(st, run, grace=STORE_GRACE_S)
-    limit = min(body.limit or cfg.max_rows, cfg.max_rows)
     return QueryResult(columns=list(rows[0]) if rows else [], rows=[list(r.values()) for r in rows[:limit]],
                        truncated=len(rows) > limit, seconds=seconds)
 
@@ -58,8 +58,10 @@ def cypher(st: State, body: CypherBody) -> QueryResult:
 @router.post("/sparql", response_model=QueryResult, responses=QUERY_ERRORS, tags=["query"])
 def sparql(st: State, body: SparqlBody) -> QueryResult:
     """Run a SPARQL SELECT or ASK query over the graph's RDF view (SKOS, PROV-O, Web Annotation)."""
-    (columns, rows), seconds = guarded(st, lambda g: g.sparql(body.query), prepare=lambda g: g.sparql("ASK { }"))
     limit = min(body.limit or st.config.max_rows, st.config.max_rows)
+    (columns, rows), seconds = guarded(
+        st, lambda g: g.sparql(body.query, timeout_s=st.config.query_timeout_s, max_rows=limit),
+        prepare=lambda g: g.sparql("ASK { }"), grace=STORE_GRACE_S)
     return QueryResult(columns=list(columns), rows=[list(r) for r in rows[:limit]], truncated=len(rows) > limit,
                        seconds=seconds)
 

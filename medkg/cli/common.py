@@ -16,8 +16,9 @@ import json
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from medkg import paths
 from medkg.errors import MedKGError
@@ -27,6 +28,45 @@ if TYPE_CHECKING:
     from medkg.queries.api import KnowledgeGraph
     from medkg.queries.llm import LLMSettings
     from medkg.queries.settings import AnswerSettings
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (``medkg: error: <command>: ...``) and the usual exit status 2; the
+    usage stays one ``--help`` away. Subcommands' parsers are of the same class."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"medkg: error: {self.prog}: {message} (see {self.prog} --help)\n")
+
+
+def whole(least: int, most: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from ``least`` to ``most``, else a message that gives the range."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not least <= value <= most:
+            raise argparse.ArgumentTypeError(f"must be between {least:,} and {most:,} (got {value:,})")
+        return value
+
+    return parse
+
+
+def number(least: float, most: float, *, above: bool = False) -> Callable[[str], float]:
+    """An argparse type: a number in [``least``, ``most``] (``above``: greater than ``least``); no NaN."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (least < value if above else least <= value) or not value <= most:
+            low = f"more than {least:g}" if above else f"at least {least:g}"
+            raise argparse.ArgumentTypeError(f"must be {low} and at most {most:g} (got {text})")
+        return value
+
+    return parse
 
 
 class Progress:
@@ -126,15 +166,16 @@ def retrieval_knobs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def add_answer_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--budget", type=int, help="context budget in LLM tokens, the same for every mode (default 160)")
+    p.add_argument("--budget", type=whole(1, 131_072),
+                   help="context budget in LLM tokens, the same for every mode (default 160)")
     p.add_argument("--no-calibrate", action="store_true",
                    help="options: the model's raw option probabilities, its prior not divided out")
     p.add_argument("--no-findings-first", action="store_true",
                    help="U-Retrieve: do not put the best document's findings sections (RESULTS...) first")
-    p.add_argument("--relations", type=int,
+    p.add_argument("--relations", type=whole(0, 50),
                    help="U-Retrieve: evidence passages of typed relations (INDUCES, TREATS) at the question's "
                         "concepts (default 2; 0 = none)")
-    p.add_argument("--evidence-weight", type=float,
+    p.add_argument("--evidence-weight", type=number(0, 100),
                    help="options with evidence: strength of context-aware decoding (default 1; 0 = calibration)")
 
 

@@ -24,8 +24,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--dataset", type=Path, required=True, help="PubMedQA-style JSON (questions and abstracts)")
     q.add_argument("--corpus", type=Path, help="index this file's abstracts instead of the dataset's own")
     q.add_argument("--mode", action="append", help="modes to run (repeat or comma-separate; default all)")
-    q.add_argument("--offset", type=int, default=0, help="skip the first N questions")
-    q.add_argument("--limit", type=int, default=0, help="only N questions (after --offset)")
+    q.add_argument("--offset", type=common.whole(0, 10_000_000), default=0, help="skip the first N questions")
+    q.add_argument("--limit", type=common.whole(0, 10_000_000), default=0, help="only N questions (after --offset)")
     common.add_answer_options(q)
     q.add_argument("--model", default=os.environ.get("MEDKG_LLM_MODEL"), help="model name or .gguf path")
     q.add_argument("--no-llm", action="store_true", help="retrieval metrics only (fast)")
@@ -38,7 +38,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=cmd_eval_qa)
     li = ev_sub.add_parser("linking", help="mention finding and concept linking against PubTator gold")
     li.add_argument("--dataset", type=Path, required=True, help="a PubTator file with annotations")
-    li.add_argument("--limit", type=int, default=0, help="only the first N documents")
+    li.add_argument("--limit", type=common.whole(0, 10_000_000), default=0, help="only the first N documents")
     li.add_argument("--json", action="store_true", help="print the report as JSON")
     li.add_argument("--without", help="switch pipeline steps off to measure what they add (comma-separated): "
                                       "ner, priors (the NER model's match priors), dictionary, tfidf, abbreviations, "
@@ -56,7 +56,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     rp.add_argument("--dataset", type=Path, required=True, help="a CSV with uid, MeSH and report columns")
     rp.add_argument("--part", choices=("all", "tune", "check"), default="all",
                     help="all reports, or one half by uid (tune: uid//4 even, check: odd)")
-    rp.add_argument("--limit", type=int, default=0, help="only the first N reports")
+    rp.add_argument("--limit", type=common.whole(0, 10_000_000), default=0, help="only the first N reports")
     rp.add_argument("--without", help="switch pipeline steps off (comma-separated, as for eval linking)")
     rp.add_argument("--deidentify", action="store_true",
                     help="de-identify each report first, as a build does (to measure what it costs)")
@@ -69,7 +69,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     re_.add_argument("--gold-entities", action="store_true",
                      help="relate the annotated mentions (the relation stage alone) instead of medkg's own")
     re_.add_argument("--model", type=Path, help="a folder from 'medkg train relations' (default: the bundled one)")
-    re_.add_argument("--limit", type=int, default=0, help="only the first N documents")
+    re_.add_argument("--limit", type=common.whole(0, 10_000_000), default=0, help="only the first N documents")
     re_.add_argument("--json", action="store_true", help="print the report as JSON")
     common.add_vocab_option(re_)
     re_.set_defaults(func=cmd_eval_relations)

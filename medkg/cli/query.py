@@ -21,9 +21,11 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     a.add_argument("--json", action="store_true", help="print the Answer object as JSON")
     a.add_argument("--model", default=os.environ.get("MEDKG_LLM_MODEL"),
                    help="a model name from 'medkg models list' or a .gguf file ($MEDKG_LLM_MODEL)")
-    a.add_argument("--beam", type=int, default=3, help="top-level summaries to descend into")
-    a.add_argument("--top-chunks", type=int, default=4, help="passages taken from the chosen summaries")
-    a.add_argument("--hops", type=int, default=1, help="graph hops for REFERENCES and concepts (0 = none)")
+    a.add_argument("--beam", type=common.whole(1, 100), default=3, help="top-level summaries to descend into")
+    a.add_argument("--top-chunks", type=common.whole(1, 200), default=4,
+                   help="passages taken from the chosen summaries")
+    a.add_argument("--hops", type=common.whole(0, 3), default=1,
+                   help="graph hops for REFERENCES and concepts (0 = none)")
     a.add_argument("--mode", default="uretrieve", choices=MODES, help="retrieval: U-Retrieve (default) or a baseline")
     a.add_argument("--options", help="comma-separated answers to choose from, e.g. yes,no,maybe")
     a.add_argument("--refine", action="store_true", help="bottom-up refinement over the chosen summaries")
@@ -41,6 +43,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     c.add_argument("--write", action="store_true",
                    help="allow statements that change the graph (the current view: a full rebuild replaces it)")
     c.add_argument("--json", action="store_true")
+    add_query_limits(c)
     common.add_graph_option(c)
     c.set_defaults(func=cmd_cypher)
 
@@ -54,6 +57,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sp = sub.add_parser("sparql", help="a SPARQL SELECT or ASK query over the graph's RDF view")
     sp.add_argument("query")
     sp.add_argument("--json", action="store_true")
+    add_query_limits(sp)
     common.add_graph_option(sp)
     sp.set_defaults(func=cmd_sparql)
 
@@ -61,6 +65,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s.add_argument("--json", action="store_true")
     common.add_graph_option(s)
     s.set_defaults(func=cmd_stats)
+
+
+def add_query_limits(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--timeout", type=common.number(0, 86_400, above=True), default=60.0,
+                   help="seconds the query may run (default 60)")
+    p.add_argument("--max-rows", type=common.whole(1, 10_000_000), default=100_000,
+                   help="rows to print at most; more are cut, and the count says so (default 100000)")
+
+
+def _cut_note(n: int, max_rows: int) -> str:
+    if n <= max_rows:
+        return f"({n} rows)"
+    return f"(the first {max_rows} rows; the query has more: add LIMIT or raise --max-rows)"
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -86,6 +103,8 @@ def cmd_ask(args: argparse.Namespace) -> int:
         where = f"PMID {c.pmid} ({c.doc_id})" if c.pmid else c.doc_id
         print(f"[{c.id}] {where}, characters {c.start}-{c.end}, tier {c.tier}")
         print(textwrap.indent(textwrap.fill(f'"{c.quote}"', width=100), "    "))
+        if c.flags:
+            print(f"    (flagged: {', '.join(c.flags)}: it addresses the model; those sentences were kept from it)")
     scope = answer.retrieval_path.get("scope")
     within = (f", scoped to {scope['document']}: {scope['chunks_in_context']} of its {scope['chunks']} passages and "
               f"{scope['references']} literature passages in the context") if scope else ""
@@ -107,15 +126,16 @@ def cmd_cypher(args: argparse.Namespace) -> int:
     from medkg.kg.graphdir import GraphDir, graph_lock
 
     # a write must not race a build copying the view it changes
-    lock = graph_lock(GraphDir(args.graph)) if args.write else nullcontext()
+    lock = graph_lock(GraphDir(args.graph), "a Cypher write") if args.write else nullcontext()
     with lock, common.open_graph(args, write=args.write) as graph:
-        rows = graph.cypher(args.query, dict(args.param or []))
+        rows = graph.cypher(args.query, dict(args.param or []), timeout_s=args.timeout, max_rows=args.max_rows)
+    n, rows = len(rows), rows[: args.max_rows]
     if args.json:
         common.print_json(rows)
     else:
         for row in rows:
             print("\t".join(json.dumps(v, ensure_ascii=False, default=str) for v in row.values()))
-        print(f"({len(rows)} rows)", file=sys.stderr)
+    print(_cut_note(n, args.max_rows), file=sys.stderr)
     return 0
 
 
@@ -129,14 +149,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 def cmd_sparql(args: argparse.Namespace) -> int:
     with common.open_graph(args) as graph:
-        cols, rows = graph.sparql(args.query)
+        cols, rows = graph.sparql(args.query, timeout_s=args.timeout, max_rows=args.max_rows)
+    n, rows = len(rows), rows[: args.max_rows]
     if args.json:
         common.print_json([dict(zip(cols, r)) for r in rows])
     else:
         print("\t".join(cols))
         for row in rows:
             print("\t".join("" if v is None else str(v) for v in row))
-        print(f"({len(rows)} rows)", file=sys.stderr)
+    print(_cut_note(n, args.max_rows), file=sys.stderr)
     return 0
 
 

@@ -18,17 +18,19 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     s = sub.add_parser("serve", help="serve the HTTP API and the web page (http://127.0.0.1:8000/)")
     s.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1; any other needs MEDKG_API_TOKEN)")
-    s.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    s.add_argument("--port", type=common.whole(0, 65_535), default=8000, help="port (default 8000)")
     s.add_argument("--model", default=os.environ.get("MEDKG_LLM_MODEL"),
                    help="a model name from 'medkg models list' or a .gguf file ($MEDKG_LLM_MODEL)")
     s.add_argument("--write", action="store_true", help="let Cypher change the graph (read-only by default)")
     s.add_argument("--cors-origin", action="append", default=[], metavar="URL",
                    help="a browser origin allowed to call the API from its pages (repeatable; none by default)")
-    s.add_argument("--max-upload-mb", type=float, default=20.0, help="largest upload in MiB (default 20)")
-    s.add_argument("--query-timeout", type=float, default=10.0,
+    s.add_argument("--max-upload-mb", type=common.number(0, 10_240, above=True), default=20.0,
+                   help="largest upload in MiB (default 20)")
+    s.add_argument("--query-timeout", type=common.number(0, 86_400, above=True), default=10.0,
                    help="seconds a Cypher or SPARQL query may run (default 10)")
-    s.add_argument("--max-rows", type=int, default=1000, help="rows a Cypher or SPARQL query returns (default 1000)")
-    s.add_argument("--queue", type=int, default=4,
+    s.add_argument("--max-rows", type=common.whole(1, 10_000_000), default=1000,
+                   help="rows a Cypher or SPARQL query returns (default 1000)")
+    s.add_argument("--queue", type=common.whole(1, 10_000), default=4,
                    help="questions that may wait for the LLM; more are refused with 503 (default 4)")
     s.add_argument("--no-preload", action="store_true",
                    help="load the models on the first question instead of at start-up")

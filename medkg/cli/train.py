@@ -15,9 +15,10 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     tn = tr_sub.add_parser("ner", help="the chemical/disease NER model, from PubTator files with gold mentions")
     tn.add_argument("files", nargs="+", type=Path, help="PubTator training files (e.g. BC5CDR and NCBI-disease train)")
     tn.add_argument("--out", type=Path, required=True, help="model folder to write")
-    tn.add_argument("--max-epochs", type=int, default=40)
-    tn.add_argument("--patience", type=int, default=6, help="stop after N epochs without a better held-out F1")
-    tn.add_argument("--seed", type=int, default=0)
+    tn.add_argument("--max-epochs", type=common.whole(1, 10_000), default=40)
+    tn.add_argument("--patience", type=common.whole(1, 10_000), default=6,
+                    help="stop after N epochs without a better held-out F1")
+    tn.add_argument("--seed", type=common.whole(0, 2**32 - 1), default=0)
     tn.add_argument("--no-lexicon-features", action="store_true",
                     help="do not give the model the bundled MeSH dictionary's matches as a feature")
     tn.set_defaults(func=cmd_train_ner)
@@ -31,7 +32,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         help="a pair-labels TSV for a relation type, e.g. "
                              "TREATS=bench/relations/treats_labels.tsv:train "
                              "(only the rows of SPLIT, when given)")
-    tr_rel.add_argument("--heldout", type=float, default=0.1,
+    tr_rel.add_argument("--heldout", type=common.number(0, 1, above=True), default=0.1,
                         help="share of documents kept out of a first model to report held-out figures (0: none)")
     tr_rel.add_argument("--threshold", action="append", default=[], metavar="TYPE=P",
                         help="decision threshold of a type (default: the cross-validated 0.28 for INDUCES, "
