@@ -21,6 +21,17 @@ are removed by the next build. No reader ever sees a half-built view, and a
 reader that opened the previous view keeps its files until the build after.
 With the Neo4j backend the store lives on the server and a view holds only the
 search index.
+
+Writers take :func:`graph_lock` (one build, delete or Cypher write at a time;
+another is refused with one line naming the graph and the process holding it).
+A write to the embedded store never changes a view in place either: it works
+on a copy of the current view that the manifest switches to when the write
+commits (:mod:`medkg.kg.view.working`). Readers take no lock: they open the
+view the manifest names, which no one changes.
+
+The backend a build chose is recorded in the ledger as the build starts
+(:meth:`GraphDir.backend`), so a rerun after a first build into Neo4j failed
+goes on with Neo4j rather than quietly building an embedded graph.
 """
 
 from __future__ import annotations
@@ -31,6 +42,8 @@ import logging
 import os
 import re
 import shutil
+import sqlite3
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,6 +63,7 @@ LEXICON_FILE = "lexicon.pkl"
 STORE_FILE = "store.lbug"  # the embedded store, inside a view
 INDEX_DIR = "index"  # the search and summary index files, inside a view (see medkg.kg.view.files)
 LOCK_FILE = ".lock"
+BACKEND_KEY = "store"  # the ledger's meta key of the backend the latest build chose
 _VIEW = re.compile(r"^view-(\d{6})$")
 
 
@@ -119,6 +133,23 @@ class GraphDir:
     @property
     def view_lexicon_path(self) -> Path:
         return self.view.lexicon
+
+    def backend(self) -> str:
+        """The store the graph lives in: the one the latest build chose (recorded as it started, so an
+        unfinished first build counts), else the manifest's, else ``embedded`` for a new graph."""
+        if self.ledger_path.exists():
+            try:
+                con = sqlite3.connect(f"file:{self.ledger_path}?mode=ro", uri=True, timeout=10)
+                try:
+                    row = con.execute("SELECT value FROM meta WHERE key = ?", (BACKEND_KEY,)).fetchone()
+                finally:
+                    con.close()
+            except sqlite3.Error as e:  # a ledger from before the key, or being created
+                log.debug("%s: no backend recorded in the ledger (%s)", self.root, e)
+                row = None
+            if row:
+                return str(row[0])
+        return str((self.peek_manifest() or {}).get("store", "embedded"))
 
     # -- views ----------------------------------------------------------------
     def views(self) -> list[str]:
@@ -224,17 +255,57 @@ def open_for_writing(target: Path) -> GraphDir:
     return gd
 
 
+_held: dict[tuple[str, int], int] = {}  # (graph, thread) -> depth: the lock is re-entrant within a thread
+_held_guard = threading.Lock()
+
+
 @contextmanager
-def graph_lock(gd: GraphDir) -> Iterator[None]:
-    """One build, delete or write at a time per graph directory (an advisory lock, released if the process dies)."""
+def graph_lock(gd: GraphDir, what: str = "a build or delete", *, reentrant: bool = False) -> Iterator[None]:
+    """One build, delete or Cypher write at a time per graph directory (an advisory lock, released if the
+    process dies). Another writer is refused with one line naming the graph and what holds it. ``reentrant``:
+    go on if this thread holds the lock already (a command holds it around library code that takes it too)."""
     if not gd.root.is_dir():
         gd.read_manifest()  # raises the clear error: no graph here / a file, not a graph directory
+    key = (os.path.realpath(gd.root), threading.get_ident())
+    with _held_guard:
+        if reentrant and _held.get(key):
+            _held[key] += 1
+            reentered = True
+        else:
+            reentered = False
+    if reentered:
+        try:
+            yield
+        finally:
+            with _held_guard:
+                _held[key] -= 1
+        return
     with open(gd.root / LOCK_FILE, "a+b") as f:
         try:
             fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as e:
-            raise InputError(f"{gd.root}: another build or delete is running on this graph; wait for it") from e
+            raise InputError(f"{gd.root}: {_holder(f)} is changing this graph; wait for it to finish, "
+                             "or stop it") from e
+        f.seek(0)
+        f.truncate()
+        f.write(f"{what} (pid {os.getpid()})".encode())
+        f.flush()
+        with _held_guard:
+            _held[key] = _held.get(key, 0) + 1
         try:
             yield
         finally:
+            with _held_guard:
+                _held.pop(key, None)
+            f.truncate(0)
             fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _holder(f: Any) -> str:
+    """What the lock file says holds the lock ("a build (pid 123)"), or a generic description."""
+    try:
+        f.seek(0)
+        text = f.read(200).decode("utf-8", "replace").strip()
+    except OSError:
+        text = ""
+    return text or "another build, delete or Cypher write"

@@ -12,6 +12,8 @@ The public Python API reads like the CLI::
 
 from __future__ import annotations
 
+import os as _os
+
 from medkg.errors import (
     GraphCorruptError,
     GraphNotFoundError,
@@ -25,6 +27,10 @@ from medkg.errors import (
     VocabularyError,
 )
 from medkg.version import __version__ as __version__
+
+# nothing medkg runs may reach the network (model hubs, their telemetry), from the CLI or the library alike
+for _name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_DATASETS_OFFLINE", "HF_HUB_DISABLE_TELEMETRY"):
+    _os.environ.setdefault(_name, "1")
 
 __all__ = [
     "KnowledgeGraph",

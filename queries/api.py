@@ -10,13 +10,15 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from medkg.errors import ModelError, QueryError, StoreError
+from medkg.errors import MedKGError, ModelError, QueryError, StoreError
 from medkg.kg import cypher
-from medkg.kg.graphdir import GraphDir
+from medkg.kg.graphdir import GraphDir, graph_lock
+from medkg.kg.guard import check_cypher
 from medkg.kg.search import SearchIndex
 from medkg.kg.store import GraphStore, open_store
 from medkg.queries import explore, prompts
@@ -68,6 +70,7 @@ class KnowledgeGraph:
         self._uretriever: _URetriever | None = None
         self._rdf: Any = None  # the RDF view, loaded on the first SPARQL query
         self._chooser: OptionChooser | None = None  # keeps the content-free option scores between questions
+        self._writable = not store.read_only  # open() says: an embedded graph's writes go through writing()
 
     @classmethod
     def open(cls, path: Path | str, *, write: bool = False, llm: LLMSettings | None = None,
@@ -76,44 +79,34 @@ class KnowledgeGraph:
         """Open a built graph. ``llm.model`` is a registered model name (``medkg models``) or a .gguf path.
 
         ``store_options`` are the connection settings of a server backend (``uri``, ``username``,
-        ``password``, ``database`` for Neo4j); the embedded store needs none.
+        ``password``, ``database`` for Neo4j); the embedded store needs none. ``write`` lets :meth:`cypher`
+        and :meth:`writing` change the graph; on the embedded store a write works on a copy of the view that
+        replaces it when the write commits (:mod:`medkg.kg.view.working`), so the view this graph reads is
+        opened read-only either way and other processes may read it meanwhile.
         """
-        gd = GraphDir(Path(path))
-        manifest = gd.read_manifest()
-        store = open_store(manifest.get("store", "embedded"), gd.store_path, read_only=not write,
-                           **(store_options or {}))
-        try:
-            index = SearchIndex.load(gd.index_dir)
-        except BaseException:
-            store.close()
-            raise
-        return cls(gd, manifest, store, index, llm=llm or LLMSettings(),
-                   models_dir=Path(models_dir) if models_dir else None,
-                   embedder_path=Path(embedder_path) if embedder_path else None, store_options=store_options)
+        gd, manifest, store, index = _open_view(Path(path), write, store_options or {})
+        graph = cls(gd, manifest, store, index, llm=llm or LLMSettings(),
+                    models_dir=Path(models_dir) if models_dir else None,
+                    embedder_path=Path(embedder_path) if embedder_path else None, store_options=store_options)
+        graph._writable = write
+        return graph
 
     def refresh(self, force: bool = False) -> bool:
-        """Move to the graph's current view if a build or delete switched it; returns whether it moved.
+        """Move to the graph's current view if a build, delete or write switched it; returns whether it moved.
 
         The loaded models stay loaded: the embedder unless the graph now names another, the question reader
         unless the vocabulary (hence the view's lexicon) changed, the LLM always. A long-running process
         (``medkg serve``) calls this before each use; one that opened an older view keeps reading that view
         until then (the previous view is kept until the build after). ``force`` reopens the store even on the
-        same view, to see what another handle wrote to it (Cypher with ``write=True``), which an open
-        read-only store does not.
+        same view, to see what another handle wrote to a server's store (an embedded store's writes make a new
+        view), which an open read-only store does not.
         """
-        gd = GraphDir(self.dir.root)
-        manifest = gd.read_manifest()
+        manifest = GraphDir(self.dir.root).read_manifest()
         same = (manifest.get("view"), manifest.get("built_at")) == (self.manifest.get("view"),
                                                                      self.manifest.get("built_at"))
         if same and not force:
             return False
-        store = open_store(manifest.get("store", "embedded"), gd.store_path, read_only=self.store.read_only,
-                           **self._store_options)
-        try:
-            index = SearchIndex.load(gd.index_dir)
-        except BaseException:
-            store.close()
-            raise
+        gd, manifest, store, index = _open_view(self.dir.root, self._writable, self._store_options)
         if not _same_file(self.dir.view_lexicon_path, gd.view_lexicon_path):
             self._extractor = None
         if (manifest.get("embedder"), manifest.get("dim")) != (self.manifest.get("embedder"), self.manifest.get("dim")):
@@ -125,6 +118,44 @@ class KnowledgeGraph:
         old.close()
         log.info("moved to %s", manifest.get("view"))
         return True
+
+    @contextmanager
+    def writing(self) -> Iterator[GraphStore]:
+        """A writable store for statements that change the graph, all of them committed when the block ends.
+
+        On the embedded store they run, under the graph's lock, on a copy of the current view that becomes
+        the current view when the block ends without an error, and this graph moves to it; an error, or a
+        process killed meanwhile, leaves the graph as it was, and readers never see a write half done
+        (:mod:`medkg.kg.view.working`). On a server store they run on the server, as they come. Raises
+        :class:`StoreError` on a graph opened read-only, :class:`InputError` while a build or another write
+        holds the graph.
+        """
+        if not self._writable:
+            raise StoreError("the graph is open read-only; pass --write to change it")
+        if not self.store.read_only:  # a server's store: its transactions are its own
+            yield self.store
+            return
+        from medkg.kg.view.working import WorkingCopy
+
+        with graph_lock(self.dir, "a Cypher write", reentrant=True), WorkingCopy(self.dir) as work:
+            reading, self.store = self.store, work.store
+            try:
+                yield work.store
+            finally:
+                self.store = reading
+            work.commit()
+        self.refresh()
+
+    def _writes_by_copy(self, query: str) -> bool:
+        """A statement that changes an embedded graph opened for writing: it runs in :meth:`writing`."""
+        if not (self._writable and self.store.read_only):
+            return False
+        check_cypher(query, write=True)  # what no mode allows is refused before anything is copied
+        try:
+            check_cypher(query)
+        except QueryError:
+            return True
+        return False
 
     # -- lazily loaded models -------------------------------------------------
     @property
@@ -274,21 +305,32 @@ class KnowledgeGraph:
 
     # -- exploration --------------------------------------------------------------
     def cypher(self, query: str, params: dict[str, Any] | None = None, *,
-               timeout_s: float | None = None) -> list[dict[str, Any]]:
+               timeout_s: float | None = None, max_rows: int | None = None) -> list[dict[str, Any]]:
         """Run Cypher on the store (read-only unless the graph was opened with ``write=True``).
 
-        ``timeout_s`` stops a statement that runs longer (a :class:`QueryError`) where the store can cancel
-        one (the embedded store and Neo4j can; ArcadeDB's Bolt plugin cannot).
+        What a statement may do is checked first (:mod:`medkg.kg.guard`: read clauses only on a read-only
+        graph; never files, extensions or engine settings). ``timeout_s`` stops a statement that runs longer
+        (a :class:`QueryError`) where the store can cancel one (the embedded store and Neo4j can; ArcadeDB's
+        Bolt plugin cannot). ``max_rows``: at most that many rows plus one are returned, so that the caller can
+        tell the result was cut (the store never hands over more).
         """
-        if not query.strip():
+        if not isinstance(query, str) or not query.strip():
             raise QueryError("the Cypher query is empty")
+        if max_rows is not None and max_rows < 1:
+            raise QueryError(f"the row limit must be 1 or more (got {max_rows})")
+        if timeout_s is not None and timeout_s <= 0:
+            raise QueryError(f"the time limit must be positive (got {timeout_s:g} s)")
+        if self._writes_by_copy(query):
+            with self.writing():
+                return self.cypher(query, params, timeout_s=timeout_s, max_rows=max_rows)
+        check_cypher(query, write=not self.store.read_only)
         if not timeout_s:
-            rows = self.store.query(query, params)
+            rows = self.store.query(query, params, max_rows=max_rows)
         else:
             t0 = time.perf_counter()
             self.store.set_query_timeout(timeout_s)
             try:
-                rows = self.store.query(query, params)
+                rows = self.store.query(query, params, max_rows=max_rows)
             except StoreError as e:
                 if time.perf_counter() - t0 < timeout_s * 0.9:
                     raise
@@ -326,13 +368,25 @@ class KnowledgeGraph:
 
         return rdf.export(self.store, Path(out), fmt)
 
-    def sparql(self, query: str) -> tuple[list[str], list[list[Any]]]:
-        """Answer a SPARQL SELECT or ASK query over the RDF view: (column names, rows)."""
-        from medkg.kg import rdf
+    def sparql(self, query: str, *, timeout_s: float | None = None, max_rows: int | None = None,
+               memory_mb: int | None = None) -> tuple[list[str], list[list[Any]]]:
+        """Answer a SPARQL SELECT or ASK query over the RDF view: (column names, rows).
 
+        The query is checked first (no SERVICE, no FROM, no update: :mod:`medkg.kg.sparql`) and runs under a
+        memory bound (``memory_mb``, default 2048), a time limit (``timeout_s``, default none) and a row limit
+        (at most ``max_rows`` plus one rows are returned, so that the caller can tell the result was cut).
+        """
+        from medkg.kg import rdf, sparql
+
+        if max_rows is not None and max_rows < 1:
+            raise QueryError(f"the row limit must be 1 or more (got {max_rows})")
+        if timeout_s is not None and timeout_s <= 0:
+            raise QueryError(f"the time limit must be positive (got {timeout_s:g} s)")
+        sparql.check_sparql(query)
         if self._rdf is None:
             self._rdf = rdf.load_view(self.store, self.dir.view_dir / RDF_CACHE)
-        return rdf.sparql(self._rdf, query)
+        return sparql.run_bounded(self._rdf, query, timeout_s=timeout_s, max_rows=max_rows,
+                                  memory_mb=memory_mb or sparql.MEMORY_MB)
 
     def stats(self) -> dict[str, Any]:
         """Counts per node and edge type, nodes per tier, sizes on disk, vocabulary versions."""
@@ -359,6 +413,32 @@ class KnowledgeGraph:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _open_view(root: Path, write: bool, options: dict[str, Any]
+               ) -> tuple[GraphDir, dict[str, Any], GraphStore, SearchIndex]:
+    """The current view's store (read-only unless a server's store opened for writing) and search index.
+
+    A build or write may switch the manifest, and remove an old view, between reading the manifest and opening
+    the files it names: then the new current view is opened instead.
+    """
+    for attempt in range(3):
+        gd = GraphDir(root)
+        manifest = gd.read_manifest()
+        backend = manifest.get("store", "embedded")
+        try:
+            store = open_store(backend, gd.store_path, read_only=not write or backend == "embedded", **options)
+            try:
+                return gd, manifest, store, SearchIndex.load(gd.index_dir)
+            except BaseException:
+                store.close()
+                raise
+        except MedKGError:
+            moved = (GraphDir(root).peek_manifest() or {}).get("view") != manifest.get("view")
+            if not moved or attempt == 2:
+                raise
+            log.info("%s: the view changed while it was opened; opening the new one", root)
+    raise AssertionError("unreachable")
 
 
 def _check_question(question: str) -> str:

@@ -28,11 +28,11 @@ def test_rewritten_summaries_are_stored_checked_and_survive_a_full_rebuild(tmp_p
     g = tmp_path / "g"
     shutil.copytree(sample_graph, g)
     before = _texts(g)
-    with KnowledgeGraph.open(g, write=True, llm=LLMSettings(model="smollm2-135m")) as kg:
+    with KnowledgeGraph.open(g, write=True, llm=LLMSettings(model="smollm2-135m")) as kg, kg.writing() as store:
         # every summary: the 135M model's sentence passes the checks about one time in ten, and the test needs one
-        report = rewrite_summaries(kg.dir, kg.store, kg.llm, (1, 2))
+        report = rewrite_summaries(kg.dir, store, kg.llm, (1, 2))
         assert report.rewritten + report.rejected == len(before) and report.skipped == 0
-        again = rewrite_summaries(kg.dir, kg.store, kg.llm, (1, 2), limit=0)  # no model call: only counts
+        again = rewrite_summaries(kg.dir, store, kg.llm, (1, 2), limit=0)  # no model call: only counts
         assert again.skipped == report.rewritten and again.rewritten == again.rejected == 0
     rewrites = load_rewrites(g / REWRITES_FILE)
     assert len(rewrites) == report.rewritten >= 1
