@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from medkg.errors import InputError
-from medkg.kg.graphdir import FORMAT_VERSION, GraphDir, graph_lock, open_for_writing
+from medkg.kg.graphdir import BACKEND_KEY, FORMAT_VERSION, GraphDir, graph_lock, open_for_writing
 from medkg.kg.ledger import Ledger, LedgerRecord
 from medkg.kg.records import Document
 from medkg.kg.view.writer import Stopwatch, ViewSpec, update_view
@@ -52,6 +52,8 @@ from medkg.pipelines.extractor import EXTRACTION_RULES
 from medkg.pipelines.linking.lexicon import Lexicon
 from medkg.pipelines.ner.model import ner_fingerprint
 from medkg.pipelines.reading import read_documents
+from medkg.pipelines.reading.files import missing
+from medkg.pipelines.reading.rejects import Reject
 from medkg.pipelines.relations.model import relation_fingerprint
 from medkg.pipelines.workers import batched, extract_batches
 from medkg.version import __version__
@@ -62,6 +64,7 @@ __all__ = ["BuildReport", "build_graph", "delete_documents", "graph_lock", "samp
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total); total 0 = unknown
 BATCH_DOCS = 32  # documents per committed ledger batch (what a crash can cost)
+REJECTS_FILE = "rejects.jsonl"  # beside the graph: the inputs the last lenient build could not read
 
 
 @dataclass
@@ -78,6 +81,8 @@ class BuildReport:
     view_rebuilt: bool = True  # a new view was written (False: nothing changed)
     view_patched: bool = False  # ... by patching the previous one rather than rebuilding it from the ledger
     stage_seconds: dict[str, float] = field(default_factory=dict)
+    rejects: list[Reject] = field(default_factory=list)  # inputs not read (a build with ``strict=False``)
+    rejects_path: Path | None = None  # where they are listed, one JSON object per line
 
     @property
     def processed(self) -> int:
@@ -109,7 +114,8 @@ def build_graph(paths: Sequence[Path | str], graph_dir: Path | str, *, tier: int
                 vocabulary: Vocabulary | None = None, embedder: Embedder | str | Path | None = None,
                 store: str | None = None, store_options: dict[str, Any] | None = None, workers: int | None = None,
                 batch_docs: int = BATCH_DOCS, progress: Progress | None = None,
-                models_dir: Path | None = None, full: bool = False, deidentify: bool = True) -> BuildReport:
+                models_dir: Path | None = None, full: bool = False, deidentify: bool = True,
+                strict: bool = True) -> BuildReport:
     """Add the documents under ``paths`` (files or directories) to the graph in ``graph_dir``.
 
     ``store`` defaults to the graph's current backend (``embedded`` for a new graph), ``embedder`` (a loaded
@@ -120,15 +126,23 @@ def build_graph(paths: Sequence[Path | str], graph_dir: Path | str, *, tier: int
     Clinical reports (tier 1) are de-identified right after reading (:mod:`medkg.pipelines.deid`): what the
     ledger, the store and every offset see is the de-identified text. ``deidentify=False`` stores them as
     given, and says so in a warning.
+
+    ``strict`` (the default): every input is read (and checked) before anything is stored, and the first bad
+    one stops the build with an :class:`InputError`, the graph untouched. ``strict=False``: a bad record or
+    file is skipped, the good documents are built, and the rejects (file, line or record, reason) are in the
+    report and in ``<graph>/rejects.jsonl`` (rewritten by each build; removed when nothing was rejected).
     """
     clock = Stopwatch()
     for p in map(Path, paths):
-        if not p.exists():
-            raise InputError(f"{p}: file not found")
+        if (why := missing(p)) is not None:
+            raise InputError(f"{p}: {why}")
+    if strict:
+        _check_inputs([Path(p) for p in paths], tier)
+    rejects: list[Reject] | None = None if strict else []
     if embedder is not None and not isinstance(embedder, Embedder):
         resolve_embedder(embedder, models_dir)  # a wrong name fails here, before the graph directory is touched
     gd = open_for_writing(Path(graph_dir))
-    with graph_lock(gd):
+    with graph_lock(gd, "a build"):
         current = gd.peek_manifest() or {}
         loaded = embedder if isinstance(embedder, Embedder) else None
         label = loaded.name if loaded else embedder_label(embedder or current.get("embedder"))  # type: ignore[arg-type]
@@ -136,20 +150,27 @@ def build_graph(paths: Sequence[Path | str], graph_dir: Path | str, *, tier: int
         vocab = vocabulary or load_vocabulary("mesh-bundled")
         clock.lap("vocabulary")
         with Ledger(gd.ledger_path) as ledger:
+            backend = store or gd.backend()  # recorded now: a rerun of a failed first build keeps it
+            ledger.set_meta(BACKEND_KEY, backend)
             fingerprint = _prepare(gd, vocab, emb.name, ledger)
             clock.lap("lexicon")
             known = ledger.known()
             stats = {"added": 0, "replaced": 0, "unchanged": 0}
             seen: set[str] = set()
-            docs = _deidentified(read_documents([Path(p) for p in paths], tier), deidentify, vocab)
-            todo = _new_or_changed(docs, known, fingerprint, stats, seen)
-            _extract_into(gd, emb, ledger, _chain(todo, _outdated(ledger, known, fingerprint, seen, stats)),
-                          fingerprint, _default_workers(workers, emb.name == STATIC_EMBEDDER), max(1, batch_docs),
-                          progress or (lambda stage, done, total: None))
+            docs = _deidentified(read_documents([Path(p) for p in paths], tier, rejects), deidentify, vocab)
+            todo = _new_or_changed(docs, known, fingerprint, stats, seen, rejects, gd.root / REJECTS_FILE)
+            try:
+                _extract_into(gd, emb, ledger, _chain(todo, _outdated(ledger, known, fingerprint, seen, stats)),
+                              fingerprint, _default_workers(workers, emb.name == STATIC_EMBEDDER),
+                              max(1, batch_docs), progress or (lambda stage, done, total: None))
+            finally:
+                rejects_path = _write_rejects(gd.root / REJECTS_FILE, rejects or [])
             clock.lap("extract+embed")
-            spec = ViewSpec(store=store or current.get("store", "embedded"), store_options=store_options or {},
+            spec = ViewSpec(store=backend, store_options=store_options or {},
                             vocab=vocab, embedder=emb.name, dim=emb.loaded.dim if emb.loaded else 0, full=full)
-            return _finish(gd, ledger, spec, clock, stats)
+            report = _finish(gd, ledger, spec, clock, stats)
+            report.rejects, report.rejects_path = rejects or [], rejects_path
+            return report
 
 
 def delete_documents(ids: Iterable[str], graph_dir: Path | str, *, vocabulary: Vocabulary | None = None,
@@ -158,7 +179,7 @@ def delete_documents(ids: Iterable[str], graph_dir: Path | str, *, vocabulary: V
     clock = Stopwatch()
     gd = GraphDir(Path(graph_dir))
     manifest = gd.read_manifest()
-    with graph_lock(gd), Ledger(gd.ledger_path) as ledger:
+    with graph_lock(gd, "a delete"), Ledger(gd.ledger_path) as ledger:
         spec = ViewSpec(store=manifest.get("store", "embedded"), store_options=store_options or {},
                         vocab=vocabulary or load_vocabulary("mesh-bundled"),
                         embedder=manifest.get("embedder", DEFAULT_EMBEDDER), full=full)
@@ -204,8 +225,41 @@ def _deidentified(docs: Iterable[Document], enabled: bool, vocab: Vocabulary) ->
     return iter(docs)
 
 
+def _check_inputs(paths: list[Path], tier: int | None) -> None:
+    """Read every input once before a strict build stores anything: the first bad one raises ``InputError``."""
+    n = sum(1 for _ in read_documents(paths, tier))
+    log.info("checked the inputs: %d documents", n)
+
+
+def _write_rejects(path: Path, rejects: list[Reject]) -> Path | None:
+    """``rejects.jsonl`` beside the graph, written anew (removed when there are none); its path, if written."""
+    try:
+        if not rejects:
+            path.unlink(missing_ok=True)
+            return None
+        tmp = path.with_name(f".{path.name}.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            for r in rejects:
+                f.write(json.dumps(r.to_json(), ensure_ascii=False) + "\n")
+        os.replace(tmp, path)
+        return path
+    except OSError as e:
+        log.warning("could not write the list of rejected inputs to %s (%s)", path, e.strerror or e)
+        return None
+
+
+def _nothing_read(rejects: list[Reject] | None, rejects_path: Path) -> str:
+    """The error of a build that read no document at all."""
+    if not rejects:
+        return "no documents found in the inputs"
+    if len(rejects) == 1:
+        return str(rejects[0])
+    return f"no document could be read: {len(rejects)} inputs rejected, see {rejects_path} (first: {rejects[0]})"
+
+
 def _new_or_changed(docs: Iterable[Document], known: dict[str, tuple[str, str]], fingerprint: str,
-                    stats: dict[str, int], seen: set[str]) -> Iterator[Document]:
+                    stats: dict[str, int], seen: set[str], rejects: list[Reject] | None = None,
+                    rejects_path: Path = Path(REJECTS_FILE)) -> Iterator[Document]:
     for doc in docs:
         if doc.id in seen:
             log.warning("document %s appears twice in the inputs; keeping the first copy", doc.id)
@@ -218,7 +272,7 @@ def _new_or_changed(docs: Iterable[Document], known: dict[str, tuple[str, str]],
         stats["replaced" if old else "added"] += 1
         yield doc
     if not seen:
-        raise InputError("no documents found in the inputs")
+        raise InputError(_nothing_read(rejects, rejects_path))
 
 
 def _outdated(ledger: Ledger, known: dict[str, tuple[str, str]], fingerprint: str, seen: set[str],
@@ -277,4 +331,5 @@ def _finish(gd: GraphDir, ledger: Ledger, spec: ViewSpec, clock: Stopwatch, stat
     update = update_view(gd, ledger, spec, clock)
     return BuildReport(graph=gd.root.resolve(), documents=len(ledger), counts=update.counts,
                        seconds=clock.seconds(), view_rebuilt=update.rebuilt,
-                       view_patched=update.patched, stage_seconds=clock.timings, **stats)
+                       view_patched=update.patched, stage_seconds=clock.timings, added=stats["added"],
+                       replaced=stats["replaced"], unchanged=stats["unchanged"])

@@ -27,12 +27,13 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from medkg.errors import MedKGError
+from medkg.errors import InputError, MedKGError
 from medkg.kg.records import TIER_REPORT, ChunkGraph, Document, Entity, Link, Mention, Section
 from medkg.pipelines import components as _components  # noqa: F401  (registers medkg's spaCy components)
 from medkg.pipelines.linking.lexicon import Lexicon
 from medkg.pipelines.ner.blas_ops import use_blas
 from medkg.pipelines.ner.model import NER_MODEL_DIR, ner_model
+from medkg.pipelines.reading.fields import MAX_DOCUMENT_CHARS
 from medkg.pipelines.relations.cooccurrence import cooccurrence_relations
 from medkg.pipelines.relations.edges import typed_relations
 from medkg.pipelines.text.chunking import chunk_document, split_sentences
@@ -69,7 +70,7 @@ def make_pipeline(lexicon_path: Path, without: frozenset[str] = frozenset(), ner
     if unknown:
         raise MedKGError(f"unknown pipeline steps {sorted(unknown)}; optional: {', '.join(OPTIONAL_STEPS)}")
     nlp = blank_english()
-    nlp.max_length = 5_000_000
+    nlp.max_length = MAX_DOCUMENT_CHARS  # the readers refuse a longer text; _make_doc checks what others pass
     nlp.add_pipe("sentencizer")
     nlp.add_pipe("medkg_clinical_sentences")
     if "abbreviations" not in without:
@@ -130,6 +131,9 @@ class Extractor:
 
     def _make_doc(self, document: Document) -> Doc:
         """The tokenised document, told where its title ends (the relation model reads the title apart)."""
+        if len(document.text) > self.nlp.max_length:
+            raise InputError(f"{document.source or 'input'}: document {document.id} is {len(document.text):,} "
+                             f"characters long, over the limit of {self.nlp.max_length:,}; split it into parts")
         doc = self._clinical(self.nlp.make_doc(document.text), document.tier == TIER_REPORT, document.sections)
         doc._.title_end = next((s.end for s in document.sections if s.label.upper() == "TITLE" and s.start == 0), 0)
         return doc

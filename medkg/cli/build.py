@@ -13,6 +13,7 @@ from medkg.cli import common
 if TYPE_CHECKING:
     from medkg.pipelines.build import BuildReport
 
+EXIT_REJECTS = 3  # the build stored the good documents, but some inputs were rejected
 FULL_HELP = ("rebuild the whole view, re-clustering topics and themes, even if few documents or none changed "
              "(by default a change to a few documents patches the current view)")
 
@@ -22,19 +23,23 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     b.add_argument("paths", nargs="*", help=".jsonl, PubTator, PubMed XML, PubMedQA .json, .csv or .txt files, "
                                             "or directories of them")
     b.add_argument("--tier", type=int, choices=(1, 2), help="force the tier: 1 reports, 2 literature")
-    b.add_argument("--workers", type=int,
+    b.add_argument("--workers", type=common.whole(0, 256),
                    help="extraction processes (default: cores - 1, all cores with the static embedder; "
                         "0 = in this process)")
     b.add_argument("--embedder",
                    help="all-MiniLM-L6-v2 (default for a new graph), static-MiniLM-L6-v2 (distilled from it on "
                         "first use, ~100x faster, for batch builds) or a sentence-transformers directory; "
                         "default: $MEDKG_EMBEDDER or the graph's current embedder")
-    b.add_argument("--batch-docs", type=int, default=32,
+    b.add_argument("--batch-docs", type=common.whole(1, 100_000), default=32,
                    help="documents per committed batch: what an interrupted build can lose (default 32)")
     b.add_argument("--store", choices=("embedded", "neo4j"),
                    help="embedded (in the graph directory) or neo4j (NEO4J_URI, NEO4J_USERNAME, NEO4J_PASSWORD, "
                         "NEO4J_DATABASE); default: the graph's current store, embedded for a new graph")
     b.add_argument("--full", action="store_true", help=FULL_HELP)
+    b.add_argument("--strict", action="store_true",
+                   help="all or nothing: check every input first and stop at the first bad file or record, the "
+                        "graph unchanged (by default bad records and files are skipped, listed in "
+                        "GRAPH/rejects.jsonl, and the build ends with exit status 3)")
     b.add_argument("--no-deidentify", dest="deidentify", action="store_false",
                    help="store clinical reports (tier 1) as given, names, dates and other identifiers included "
                         "(logged as a warning); by default they are de-identified before anything is stored "
@@ -53,7 +58,8 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     sm = sub.add_parser("summaries", help="optional: rewrite topic and theme summaries with the local LLM")
     sm.add_argument("action", choices=("rewrite",))
     sm.add_argument("--levels", default="1,2", help="1 = topics, 2 = themes (default: both)")
-    sm.add_argument("--limit", type=int, help="at most this many per level, largest first (default: all)")
+    sm.add_argument("--limit", type=common.whole(0, 10_000_000),
+                    help="at most this many per level, largest first (default: all)")
     sm.add_argument("--model", help="a registered model name or a .gguf path (default: as for ask)")
     common.add_graph_option(sm)
     sm.set_defaults(func=cmd_summaries)
@@ -68,13 +74,13 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not args.paths:
         print("medkg: no input given; building the bundled sample corpus", file=sys.stderr)
     emb = args.embedder or os.environ.get("MEDKG_EMBEDDER") or None
-    store = args.store or (GraphDir(args.graph).peek_manifest() or {}).get("store", "embedded")
+    store = args.store or GraphDir(args.graph).backend()  # an unfinished first build into Neo4j counts
     progress = common.Progress()
     try:
         report = build_graph(paths, args.graph, tier=args.tier, vocabulary=common.vocabulary(args), embedder=emb,
                              store=store, store_options=common.store_options(store), workers=args.workers,
                              batch_docs=args.batch_docs, progress=progress, models_dir=common.models_dir(),
-                             full=args.full, deidentify=args.deidentify)
+                             full=args.full, deidentify=args.deidentify, strict=args.strict)
     finally:
         progress.close()
     c = report.counts
@@ -82,6 +88,11 @@ def cmd_build(args: argparse.Namespace) -> int:
           f"({report.docs_per_second:.1f} documents/s); the graph has {report.documents} documents, "
           f"{c['Chunk']} chunks, {c['Entity']} entities, {c['Concept']} concepts, {c['RELATED']} relations "
           f"[{report.seconds:.1f} s{_view_note(report)}]")
+    if report.rejects:
+        where = report.rejects_path or "the log (run with -v)"
+        print(f"medkg: built {report.processed + report.unchanged} documents; {len(report.rejects)} inputs "
+              f"rejected, see {where} (first: {report.rejects[0]})", file=sys.stderr)
+        return EXIT_REJECTS
     return 0
 
 
@@ -115,9 +126,10 @@ def cmd_summaries(args: argparse.Namespace) -> int:
         raise SystemExit(f"medkg summaries rewrite: --limit must be 0 or more, not {args.limit}")
     progress = common.Progress("summaries")
     try:
-        with graph_lock(GraphDir(args.graph)), common.open_graph(args, write=True) as graph:
+        with graph_lock(GraphDir(args.graph), "a summaries rewrite"), common.open_graph(args, write=True) as graph, \
+                graph.writing() as store:  # on a copy of the view, switched in when all are written
             model = graph.llm.name
-            report = rewrite_summaries(graph.dir, graph.store, graph.llm, tuple(map(int, levels)), args.limit,
+            report = rewrite_summaries(graph.dir, store, graph.llm, tuple(map(int, levels)), args.limit,
                                        lambda done, total: progress("rewrite", done, total))
     finally:
         progress.close()

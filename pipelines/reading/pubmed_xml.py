@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import re
 import xml.etree.ElementTree as ET
 import zlib
 from collections.abc import Iterator
@@ -21,8 +22,12 @@ from typing import IO
 
 from medkg.errors import InputError
 from medkg.kg.records import TIER_LITERATURE, Document, Section
+from medkg.pipelines.reading import fields
+from medkg.pipelines.reading.fields import FieldError
+from medkg.pipelines.reading.rejects import Item, Reject, strict
 
 log = logging.getLogger(__name__)
+_PROLOG_BYTES = 1 << 20  # the DOCTYPE and whatever precedes the root element must fit in this
 
 
 def _text(el: ET.Element | None) -> str:
@@ -39,10 +44,10 @@ def _open(path: Path) -> IO[bytes]:
         raise InputError(f"{path}: cannot read ({e.strerror or e})") from e
 
 
-def _article(el: ET.Element, path: Path, tier: int | None) -> Document | None:
+def _article(el: ET.Element, path: Path, tier: int | None, index: int) -> Item | None:
     pmid = (el.findtext("./MedlineCitation/PMID") or "").strip()
     if not pmid:
-        raise InputError(f"{path}: a PubmedArticle without a PMID")
+        return Reject(str(path), "a PubmedArticle without a PMID", record=f"article {index}")
     art = el.find("./MedlineCitation/Article")
     title = _text(art.find("ArticleTitle")) if art is not None else ""
     parts = art.findall("./Abstract/AbstractText") if art is not None else []
@@ -56,6 +61,10 @@ def _article(el: ET.Element, path: Path, tier: int | None) -> Document | None:
         text += " "
         sections.append(Section(p.get("Label") or "ABSTRACT", len(text), len(text) + len(body)))
         text += body
+    try:
+        fields.check_length(text)
+    except FieldError as e:
+        return Reject(str(path), str(e), record=f"PMID {pmid}", cause=e)
     year = el.findtext("./MedlineCitation/Article/Journal/JournalIssue/PubDate/Year") or ""
     return Document(id=f"PMID:{pmid}", text=text, tier=tier or TIER_LITERATURE, kind="abstract", title=title,
                     source=path.name, date=year, pmid=pmid, sections=tuple(sections))
@@ -63,24 +72,58 @@ def _article(el: ET.Element, path: Path, tier: int | None) -> Document | None:
 
 def read_pubmed_xml(path: Path, tier: int | None = None) -> Iterator[Document]:
     """One document per ``PubmedArticle`` that has an abstract."""
-    n = skipped = 0
+    return strict(pubmed_xml_items(path, tier))
+
+
+def pubmed_xml_items(path: Path, tier: int | None = None) -> Iterator[Item]:
+    """The articles of a PubMed XML file; a :class:`Reject` for an article without a PMID, and one for the
+    file where it stops being well-formed XML (the articles before that point are kept)."""
+    n = skipped = rejected = 0
     with _open(path) as f:
         try:
+            _refuse_entities(f, path)
             for _, el in ET.iterparse(f, events=("end",)):
                 if el.tag != "PubmedArticle":
                     continue
-                doc = _article(el, path, tier)
+                item = _article(el, path, tier, n + skipped + rejected + 1)
                 el.clear()
-                if doc is None:
+                if item is None:
                     skipped += 1
                     continue
-                n += 1
-                yield doc
+                n += isinstance(item, Document)
+                rejected += isinstance(item, Reject)
+                yield item
         except ET.ParseError as e:
-            raise InputError(f"{path}: malformed XML ({e})") from e
+            line, column = e.position
+            kept = f"; the {n} articles before it were read" if n else ""
+            yield Reject(str(path), f"malformed XML ({str(e).split(': line ')[0]} at column {column}){kept}",
+                         line=line, cause=e)
+            return
         except (OSError, EOFError, zlib.error) as e:  # a truncated or damaged .gz
-            raise InputError(f"{path}: cannot read ({e})") from e
+            kept = f"; the {n} articles before it were read" if n else ""
+            raise InputError(f"{path}: cannot read ({e}){kept}") from e
     if skipped:
         log.info("%s: skipped %d articles without an abstract", path, skipped)
-    if n == 0:
+    if n == 0 and not rejected:
         raise InputError(f"{path}: no PubmedArticle with an abstract; is this PubMed XML?")
+
+
+def _refuse_entities(f: IO[bytes], path: Path) -> None:
+    """Refuse a file whose DTD declares entities, then rewind it.
+
+    PubMed XML never declares an entity; a declaration is how an entity-expansion bomb ("billion laughs") or
+    an external entity (XXE: ``<!ENTITY x SYSTEM "file:///etc/passwd">``) is written. Expat would stop a bomb
+    (after seconds) and never read an external entity, but refusing the declaration up front is both faster
+    and clearer.
+    """
+    head = f.read(_PROLOG_BYTES)
+    if not head.strip():
+        raise InputError(f"{path}: the file is empty")
+    root = re.search(rb"<[A-Za-z_]", head)
+    prolog = head[: root.start()] if root else head
+    if b"<!ENTITY" in prolog:
+        raise InputError(f"{path}: the XML declares entities (<!ENTITY ...>), which PubMed XML never does; "
+                         "refused (an entity-expansion bomb or an external entity)")
+    if root is None and len(head) == _PROLOG_BYTES and b"<!DOCTYPE" in prolog:
+        raise InputError(f"{path}: the XML's DOCTYPE is over {_PROLOG_BYTES:,} bytes long; refused")
+    f.seek(0)

@@ -18,33 +18,63 @@ from pathlib import Path
 from medkg.errors import InputError
 from medkg.kg.records import TIER_LITERATURE, Document, Section
 from medkg.ontologies.curie import pubtator_curie
+from medkg.pipelines.reading import fields
+from medkg.pipelines.reading.fields import FieldError
 from medkg.pipelines.reading.files import read_text
+from medkg.pipelines.reading.rejects import Item, Reject, strict
 
 log = logging.getLogger(__name__)
 
 
 def read_pubtator(path: Path, tier: int | None = None) -> Iterator[Document]:
     """The documents of a PubTator file; annotation lines are skipped here (see :func:`read_gold`)."""
-    title: dict[str, str] = {}
-    order: list[str] = []
-    for lineno, line in enumerate(read_text(path).splitlines(), start=1):
-        if "|t|" in line[:20]:
-            pmid, _, t = line.split("|", 2)
-            title[pmid] = t
-            order.append(pmid)
-        elif "|a|" in line[:20]:
-            pmid, _, a = line.split("|", 2)
-            if pmid not in title:
-                raise InputError(f"{path}:{lineno}: abstract line for PMID {pmid} without a title line before it")
-            t = title.pop(pmid)
-            text = f"{t} {a}"
-            if not text.strip():
-                raise InputError(f"{path}:{lineno}: PMID {pmid} has an empty title and abstract")
-            sections = (Section("TITLE", 0, len(t)), Section("ABSTRACT", len(t) + 1, len(text)))
-            yield Document(id=f"PMID:{pmid}", text=text, tier=tier or TIER_LITERATURE, kind="abstract",
-                           title=t, source=path.name, pmid=pmid, sections=sections)
-    if not order:
+    return strict(pubtator_items(path, tier))
+
+
+def pubtator_items(path: Path, tier: int | None = None) -> Iterator[Item]:
+    """The documents of a PubTator file, a :class:`Reject` for each one without both its lines or its text."""
+    pending: dict[str, int] = {}  # PMID -> line of a title still waiting for its abstract
+    titles: dict[str, str] = {}
+    found = False
+    raw = read_text(path)
+    if not raw.strip():
+        raise InputError(f"{path}: the file is empty")
+    for lineno, line in enumerate(raw.split("\n"), start=1):
+        line = line.rstrip("\r")
+        kind = "t" if "|t|" in line[:20] else "a" if "|a|" in line[:20] else ""
+        if not kind:
+            continue
+        found = True
+        pmid, _, body = line.split("|", 2)
+        if not pmid.strip():
+            yield Reject(str(path), f"a '|{kind}|' line without a PMID", line=lineno)
+        elif kind == "t":
+            if pmid in pending:
+                yield Reject(str(path), "a title line without an abstract line", line=pending[pmid], record=pmid)
+            pending[pmid], titles[pmid] = lineno, body
+        elif pmid not in pending:
+            yield Reject(str(path), "an abstract line without a title line before it", line=lineno, record=pmid)
+        else:
+            del pending[pmid]
+            yield _document(path, lineno, pmid, titles.pop(pmid), body, tier)
+    for pmid, lineno in pending.items():
+        yield Reject(str(path), "a title line without an abstract line (a truncated file?)", line=lineno,
+                     record=pmid)
+    if not found:
         raise InputError(f"{path}: no 'PMID|t|title' lines found; is this a PubTator file?")
+
+
+def _document(path: Path, lineno: int, pmid: str, title: str, abstract: str, tier: int | None) -> Item:
+    text = f"{title} {abstract}"
+    if not text.strip():
+        return Reject(str(path), "an empty title and abstract", line=lineno, record=pmid)
+    try:
+        fields.check_length(text)
+    except FieldError as e:
+        return Reject(str(path), str(e), line=lineno, record=pmid, cause=e)
+    sections = (Section("TITLE", 0, len(title)), Section("ABSTRACT", len(title) + 1, len(text)))
+    return Document(id=f"PMID:{pmid}", text=text, tier=tier or TIER_LITERATURE, kind="abstract",
+                    title=title, source=path.name, pmid=pmid, sections=sections)
 
 
 GOLD_TYPES = {"Chemical": "Chemical", "Disease": "Disease", "SpecificDisease": "Disease",

@@ -10,16 +10,28 @@ from pathlib import Path
 
 from medkg.errors import InputError
 from medkg.kg.records import TIER_REPORT, Document, Section, content_id
+from medkg.pipelines.reading import fields
+from medkg.pipelines.reading.fields import FieldError
 from medkg.pipelines.reading.files import read_text
+from medkg.pipelines.reading.rejects import Item, Reject, strict
 
 log = logging.getLogger(__name__)
 
 
 def read_report(path: Path, tier: int | None = None) -> Iterator[Document]:
     """A plain-text clinical report or note: one document per file."""
+    return strict(report_items(path, tier))
+
+
+def report_items(path: Path, tier: int | None = None) -> Iterator[Item]:
+    """A plain-text report as a document (the file is rejected as a whole when it is empty or too long)."""
     text = read_text(path)
     if not text.strip():
         raise InputError(f"{path}: the document is empty")
+    try:
+        fields.check_length(text, "the document")
+    except FieldError as e:
+        raise InputError(f"{path}: {e}") from e
     yield Document(id=f"report:{path.stem}", text=text, tier=tier or TIER_REPORT, kind="report",
                    title=path.stem, source=path.name)
 
@@ -47,25 +59,54 @@ def read_csv_reports(path: Path, tier: int | None = None) -> Iterator[Document]:
     spreadsheet's or pandas' row index), else a hash of the text (so inserting a
     row never renames the others), prefixed with the file's stem so ids from
     different files never collide. Rows with an empty text are skipped with a
-    warning naming the row.
+    warning naming the row; a row with more fields than the header (a comma in
+    an unquoted text) or a text over the length limit is rejected.
     """
-    reader = csv.DictReader(io.StringIO(read_text(path), newline=""))
-    fields = list(reader.fieldnames or [])
-    text_col, id_col = _pick(fields, CSV_TEXT_COLUMNS), _pick(fields, CSV_ID_COLUMNS)
-    if id_col is None and fields and not fields[0].strip():
-        id_col = fields[0]
-    title_col = _pick(fields, CSV_TITLE_COLUMNS)
-    section_cols = [f for name in CSV_SECTION_COLUMNS for f in fields if f.strip().lower() == name]
+    return strict(csv_report_items(path, tier))
+
+
+def csv_report_items(path: Path, tier: int | None = None) -> Iterator[Item]:
+    """The rows of a CSV export as documents, a :class:`Reject` for each bad row."""
+    raw = read_text(path)
+    if not raw.strip():
+        raise InputError(f"{path}: the file is empty")
+    csv.field_size_limit(max(csv.field_size_limit(), fields.MAX_DOCUMENT_CHARS + 1))  # the length check says why
+    reader = csv.DictReader(io.StringIO(raw, newline=""), restkey=_EXTRA)
+    fieldnames = list(reader.fieldnames or [])
+    text_col, id_col = _pick(fieldnames, CSV_TEXT_COLUMNS), _pick(fieldnames, CSV_ID_COLUMNS)
+    if id_col is None and fieldnames and not fieldnames[0].strip():
+        id_col = fieldnames[0]
+    title_col = _pick(fieldnames, CSV_TITLE_COLUMNS)
+    section_cols = [f for name in CSV_SECTION_COLUMNS for f in fieldnames if f.strip().lower() == name]
     if text_col is None and not section_cols:
         raise InputError(f"{path}: no text column; name one of {', '.join(CSV_TEXT_COLUMNS)}, or give sections "
                          f"as columns ({', '.join(CSV_SECTION_COLUMNS)}) (found: "
-                         f"{', '.join(fields) or 'nothing'})")
-    n = 0
+                         f"{', '.join(fieldnames) or 'nothing'})")
+    n = bad = 0
+    # an odd number of quotes: the last row opens a quoted field that never closes (a file cut short)
+    cut_at = raw.count("\n") + (not raw.endswith("\n")) if raw.count('"') % 2 else 0
     try:
-        for rowno, row in enumerate(reader, start=2):
+        for rowno, row in enumerate(reader, start=1):
+            if cut_at and reader.line_num >= cut_at:
+                bad += 1
+                yield Reject(str(path), "the row ends inside a quoted field (a truncated file, or a quote not "
+                             "closed)", line=reader.line_num, record=f"row {rowno}")
+                continue
+            if _EXTRA in row:
+                bad += 1
+                yield Reject(str(path), f"the row has {len(fieldnames) + len(row[_EXTRA])} fields, the header "
+                             f"{len(fieldnames)} (a comma in an unquoted text?)", line=reader.line_num,
+                             record=f"row {rowno}")
+                continue
             text, sections = (row.get(text_col) or "", ()) if text_col else _from_sections(row, section_cols)
             if not text.strip():
-                log.warning("%s: row %d has an empty %s; skipped", path, rowno - 1, text_col or "report")
+                log.warning("%s: row %d has an empty %s; skipped", path, rowno, text_col or "report")
+                continue
+            try:
+                fields.check_length(text)
+            except FieldError as e:
+                bad += 1
+                yield Reject(str(path), str(e), line=reader.line_num, record=f"row {rowno}", cause=e)
                 continue
             key = (row.get(id_col) or "").strip() if id_col else ""
             n += 1
@@ -74,9 +115,13 @@ def read_csv_reports(path: Path, tier: int | None = None) -> Iterator[Document]:
                            kind="report", title=(row.get(title_col) or "").strip() if title_col else "",
                            source=path.name, sections=sections)
     except csv.Error as e:
-        raise InputError(f"{path}:{reader.line_num}: malformed CSV ({e})") from e
-    if n == 0:
+        yield Reject(str(path), f"malformed CSV ({e})", line=reader.line_num, cause=e)
+        return
+    if n == 0 and not bad:
         raise InputError(f"{path}: no row has any text in column {text_col or ', '.join(section_cols)!r}")
+
+
+_EXTRA = "\x00extra"  # DictReader's key for a row's fields beyond the header's
 
 
 def _from_sections(row: dict[str, str], columns: list[str]) -> tuple[str, tuple[Section, ...]]:
