@@ -20,20 +20,26 @@ be exactly the text of its chunk in the store at its offsets; citations that
 fail are dropped, and an answer left without any valid citation abstains.
 In ``llm-only`` mode there is no context to cite, so the answer carries none
 and says so in its retrieval path.
+
+Passages are data, not instructions: sentences of a passage addressed to the model ("ignore the previous
+instructions", "answer X", "cite PMID n") are replaced by a marker in the prompt, the passage is listed in
+``Answer.flagged`` (and its citations carry ``flags``), the confidence is lowered, and a free-text answer that
+repeats what such a sentence wanted said is withheld (:mod:`medkg.queries.injection`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from typing import Any
 
 from medkg.kg import cypher
 from medkg.kg.store import GraphStore
-from medkg.queries import prompts
+from medkg.queries import injection, prompts
 from medkg.queries.choice import OptionChooser, Prior
 from medkg.queries.llm import Generation, LocalLLM
-from medkg.queries.records import Answer, Citation, Finding, Passage
+from medkg.queries.records import Answer, Citation, Finding, FlaggedPassage, Passage
 from medkg.queries.retrieval import Retrieval
 from medkg.queries.settings import AnswerSettings
 
@@ -212,26 +218,79 @@ def generate_answer(question: str, retrieval: Retrieval, llm: LocalLLM, store: G
         return Answer(question=question, answer=NO_EVIDENCE, citations=[], confidence=0.0, abstained=True,
                       concepts=retrieval.concepts, retrieval_path=retrieval.path, model=llm.name,
                       mode=retrieval.mode)
-    system, user = render_prompt(question, retrieval, options)
-    refine = retrieval.summaries[:refine_calls] if retrieval.passages else []
+    screen = screen_passages(retrieval)
+    shown = quarantined(retrieval, screen)  # what the model reads: sentences addressed to it replaced
+    system, user = render_prompt(question, shown, options)
+    refine = shown.summaries[:refine_calls] if shown.passages else []
     if options and llm.can_score:
-        prior = _prior(question, retrieval, options, st.evidence_weight) if st.calibrate else None
-        data, tokens = _choose(chooser or OptionChooser(llm), system, user, question, retrieval, options,
-                               refine, prior)
+        prior = _prior(question, shown, options, st.evidence_weight) if st.calibrate else None
+        data, tokens = _choose(chooser or OptionChooser(llm), system, user, question, shown, options, refine, prior)
     else:
-        data, tokens = _generate(llm, system, user, question, retrieval, options, refine)
+        data, tokens = _generate(llm, system, user, question, shown, options, refine)
     by_cid = {p.cid: p for p in retrieval.passages}
     cited = [by_cid[c] for c in dict.fromkeys(data.get("citations", [])) if c in by_cid]
     citations = verify_citations([Citation(id=p.cid, doc_id=p.doc_id, pmid=p.pmid, chunk_id=p.chunk_id,
-                                           start=p.start, end=p.end, quote=p.text, tier=p.tier) for p in cited],
-                                 store)
+                                           start=p.start, end=p.end, quote=p.text, tier=p.tier,
+                                           flags=screen[p.cid].flags if p.cid in screen else ())
+                                  for p in cited], store)
     text = str(data.get("answer", "")).strip()
     abstained = not text or (not citations and not llm_only)
     confidence = min(max(float(data.get("confidence", 0.0) or 0.0), 0.0), 1.0)
-    return Answer(question=question, answer=NO_EVIDENCE if abstained else text, citations=citations,
+    path, echoed = retrieval.path, False
+    if screen:
+        echoed = not options and not abstained and injection.echoes(text, _payload(question, options, retrieval,
+                                                                                    shown, screen))
+        factor = injection.confidence_factor(len(retrieval.passages), len(screen),
+                                             any(c.flags for c in citations))
+        confidence = round(confidence * factor, 4)
+        path = {**path, "injection": {"passages_flagged": len(screen), "passages_shown": len(retrieval.passages),
+                                      "confidence_factor": factor, "answer_echoed_instructions": echoed}}
+        if echoed:
+            log.warning("withheld an answer that repeats text a passage addressed to the model")
+    abstained = abstained or echoed
+    reply = prompts.ABSTAIN_INJECTED if echoed else NO_EVIDENCE if abstained else text
+    return Answer(question=question, answer=reply, citations=[] if echoed else citations,
                   confidence=0.0 if abstained else confidence, abstained=abstained, concepts=retrieval.concepts,
-                  retrieval_path=retrieval.path, model=llm.name, tokens=tokens, mode=retrieval.mode,
-                  probabilities={} if abstained else data.get("probabilities", {}))
+                  retrieval_path=path, model=llm.name, tokens=tokens, mode=retrieval.mode,
+                  probabilities={} if abstained else data.get("probabilities", {}),
+                  flagged=flagged_passages(retrieval, screen))
+
+
+def screen_passages(retrieval: Retrieval) -> dict[int, injection.Scan]:
+    """The passages of ``retrieval`` that carry text addressed to the model, by citation number."""
+    found = {p.cid: injection.scan(p.text) for p in retrieval.passages}
+    flagged = {cid: f for cid, f in found.items() if f.flagged}
+    if flagged:
+        log.warning("passages %s carry text addressed to the model (%s); it is left out of the prompt",
+                    sorted(flagged), ", ".join(sorted({r for f in flagged.values() for r in f.flags})))
+    return flagged
+
+
+def quarantined(retrieval: Retrieval, screen: dict[int, injection.Scan]) -> Retrieval:
+    """``retrieval`` as the model reads it: the flagged sentences of its passages and summaries replaced by a
+    marker (:func:`medkg.queries.injection.quarantine`)."""
+    summaries = [injection.quarantine(s) for s in retrieval.summaries]
+    if not screen and summaries == retrieval.summaries:
+        return retrieval
+    passages = [dataclasses.replace(p, text=injection.quarantine(p.text, screen[p.cid])) if p.cid in screen else p
+                for p in retrieval.passages]
+    return dataclasses.replace(retrieval, passages=passages, summaries=summaries)
+
+
+def flagged_passages(retrieval: Retrieval, screen: dict[int, injection.Scan]) -> list[FlaggedPassage]:
+    """The answer's record of each flagged passage: its rules, and the document spans and text left out."""
+    return [FlaggedPassage(id=p.cid, doc_id=p.doc_id, pmid=p.pmid, chunk_id=p.chunk_id, flags=screen[p.cid].flags,
+                           spans=tuple((p.start + s, p.start + e) for s, e in screen[p.cid].spans),
+                           removed=injection.removed_text(p.text, screen[p.cid]))
+            for p in retrieval.passages if p.cid in screen]
+
+
+def _payload(question: str, options: list[str] | None, retrieval: Retrieval, shown: Retrieval,
+             screen: dict[int, injection.Scan]) -> set[str]:
+    """Words only the quarantined sentences hold (:func:`medkg.queries.injection.payload_words`)."""
+    removed = " ".join(injection.removed_text(p.text, screen[p.cid]) for p in retrieval.passages if p.cid in screen)
+    kept = " ".join([question, *(options or []), *(p.text for p in shown.passages), *shown.background])
+    return injection.payload_words(removed, kept)
 
 
 def _whole_sentences(text: str, limit: int) -> str:

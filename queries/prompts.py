@@ -34,6 +34,14 @@ NO_EVIDENCE = "(none)"  # the evidence of the evidence-free prompt (context-awar
 # the answer medkg gives, without asking the model, when retrieval found nothing relevant
 ABSTAIN = "The indexed sources hold no evidence that answers this question."
 
+# what the model reads in place of a passage's sentences addressed to it (medkg.queries.injection); prompts without
+# such sentences are unchanged, so PROMPT_VERSION was not bumped
+QUARANTINED = "[text addressed to the model removed]"
+
+# the answer medkg gives when a free-text reply repeats what such a sentence wanted said
+ABSTAIN_INJECTED = ("The answer was withheld: it repeated text that a passage addressed to the model instead of "
+                    "drawing on the evidence.")
+
 # what the vocabulary adds after the passages (definitions, broader concepts)
 BACKGROUND = "Vocabulary: {items}"
 

@@ -35,6 +35,27 @@ class Citation:
     end: int
     quote: str
     tier: int
+    # rules of medkg.queries.injection that found text addressed to the model in the passage (it was quarantined
+    # in the prompt; the quote is the stored text); empty: none
+    flags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedPassage:
+    """A passage of the context that carries instructions to the model (:mod:`medkg.queries.injection`).
+
+    ``flags`` names the rules that fired; ``spans`` are the document character spans (end exclusive) of the
+    sentences replaced in the prompt by a marker, ``removed`` their text. The passage is still cited, with its
+    stored text, when the answer rests on it.
+    """
+
+    id: int  # the citation number of the passage
+    doc_id: str
+    pmid: str
+    chunk_id: str
+    flags: tuple[str, ...]
+    spans: tuple[tuple[int, int], ...]
+    removed: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +104,7 @@ class Answer:
     mode: str = "uretrieve"
     prompt_version: str = ""
     probabilities: dict[str, float] = field(default_factory=dict)  # per option, when options were given
+    flagged: list[FlaggedPassage] = field(default_factory=list)  # context passages with instructions to the model
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -36,7 +36,7 @@ from medkg.kg import cypher
 from medkg.kg.graphdir import GraphDir
 from medkg.kg.store import GraphStore
 from medkg.kg.view.summaries import REWRITES_FILE, load_rewrites, text_key
-from medkg.queries import prompts
+from medkg.queries import injection, prompts
 from medkg.queries.llm import LocalLLM
 
 log = logging.getLogger(__name__)
@@ -102,8 +102,9 @@ def _evidence(store: GraphStore, summary_id: str, level: int) -> list[str]:
 
 def _sentence(llm: LocalLLM, extractive: str, evidence: list[str]) -> str | None:
     """The model's sentence, or None when it fails the checks of :func:`acceptable`."""
-    user = prompts.SUMMARY_USER.format(extractive=extractive,
-                                       evidence="".join(prompts.SUMMARY_EVIDENCE.format(text=e) for e in evidence))
+    # passages are data: sentences addressed to the model are quarantined here too (medkg.queries.injection)
+    user = prompts.SUMMARY_USER.format(extractive=injection.quarantine(extractive), evidence="".join(
+        prompts.SUMMARY_EVIDENCE.format(text=injection.quarantine(e)) for e in evidence))
     try:
         out = llm.generate_json(SYSTEM, user, SCHEMA, max_tokens=128)
     except OutputCutOffError:
