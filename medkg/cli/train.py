@@ -32,7 +32,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
                         help="a pair-labels TSV for a relation type, e.g. "
                              "TREATS=bench/relations/treats_labels.tsv:train "
                              "(only the rows of SPLIT, when given)")
-    tr_rel.add_argument("--heldout", type=common.number(0, 1, above=True), default=0.1,
+    tr_rel.add_argument("--heldout", type=common.number(0, 0.9), default=0.1,
                         help="share of documents kept out of a first model to report held-out figures (0: none)")
     tr_rel.add_argument("--threshold", action="append", default=[], metavar="TYPE=P",
                         help="decision threshold of a type (default: the cross-validated 0.28 for INDUCES, "

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from medkg.errors import GraphCorruptError, GraphNotFoundError, StoreError
+from medkg.errors import GraphCorruptError, GraphNotFoundError, QueryError, StoreError
 from medkg.kg import cypher
 from medkg.kg.batch import GraphBatch
 from medkg.kg.graphdir import GraphDir
@@ -54,8 +54,10 @@ def test_bulk_load_round_trips_text_lists_and_flags(store) -> None:
 def test_read_only_store_refuses_writes(store, tmp_path: Path) -> None:
     store.close()
     ro = open_store("embedded", tmp_path / "store.lbug", read_only=True)
-    with pytest.raises(StoreError, match="read-only"):
+    with pytest.raises(QueryError, match="read-only"):  # the guard (kg/guard.py) refuses it first
         ro.query("MATCH (c:Concept) DELETE c")
+    with pytest.raises(StoreError, match="read-only"):  # and the engine would too
+        ro._exec("MATCH (c:Concept) DELETE c")
     assert ro.counts()["Concept"] == 9  # nothing lost
     with pytest.raises(StoreError, match="query failed"):
         ro.query("MATCH (x RETURN")
