@@ -310,3 +310,23 @@ MATCH (c:Concept {id: i})-[:BROADER*1..8]->(p:Concept)
 WHERE p.id IN $asked
 RETURN DISTINCT c.id AS id, p.id AS asked
 """
+
+# -- the neo4j-admin import files (kg/neo4j_import.py): every table read a page at a time -------------------------
+# Node pages run by key range (``n.id > $after``, ascending, LIMIT): a seek on Neo4j's uniqueness constraint, and no
+# SKIP that rereads what earlier pages read; the edges leaving a page of nodes are read by the same key range.
+
+
+def import_nodes_page(table: str) -> str:
+    """The next ``$limit`` nodes of ``table`` after id ``$after``, every schema column as ``c0, c1, ...``."""
+    cols = ", ".join(f"n.`{n}` AS c{i}" for i, (n, _) in enumerate(NODES[table].columns))
+    return f"MATCH (n:{table}) WHERE n.id > $after RETURN {cols} ORDER BY n.id LIMIT $limit"
+
+
+def import_rels_from(table: str) -> str:
+    """The ``table`` edges leaving the nodes whose ids lie in ``[$lo, $hi]`` (one page of
+    :func:`import_nodes_page`): ``src, dst`` and every schema column as ``c0, c1, ...``. A range on the key
+    (5x faster in LadybugDB than a lookup per id; an index range seek in Neo4j)."""
+    spec = RELS[table]
+    cols = "".join(f", r.`{n}` AS c{i}" for i, (n, _) in enumerate(spec.columns))
+    return (f"MATCH (a:{spec.source}) WHERE a.id >= $lo AND a.id <= $hi MATCH (a)-[r:{table}]->(b:{spec.target}) "
+            f"RETURN a.id AS src, b.id AS dst{cols}")

@@ -136,7 +136,7 @@ class Neo4jStore(GraphStore):
         """
         self.create_schema()
         parts = _split_by_document(batch, {row[0] for row in batch.nodes["Document"]})
-        wanted = {d: _digest(p) for d, p in parts.items()}
+        wanted = {d: document_digest(p) for d, p in parts.items()}
         on_server = {r["id"]: r["digest"] for r in self._run(cypher.DOCUMENT_DIGESTS)}
         on_server.update({r["doc_id"]: None for r in self._run(cypher.CHUNK_DOC_IDS) if r["doc_id"] not in on_server})
         stale = sorted(d for d, h in on_server.items() if wanted.get(d) != h)
@@ -230,7 +230,7 @@ def _split_by_document(batch: GraphBatch, doc_ids: set[str]) -> dict[str, GraphB
     return parts
 
 
-def _digest(part: GraphBatch) -> str:
+def document_digest(part: GraphBatch) -> str:
     h = hashlib.sha256()
     for table in (*part.nodes.values(), *part.rels.values()):
         for row in sorted(map(repr, table)):

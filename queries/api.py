@@ -33,6 +33,7 @@ from medkg.queries.settings import MODES, AnswerSettings, RetrievalSettings
 from medkg.queries.uretrieve import URetriever
 
 if TYPE_CHECKING:
+    from medkg.kg import neo4j_import
     from medkg.pipelines.embedding.embedder import Embedder
     from medkg.pipelines.extractor import Extractor
     from medkg.queries.llm import LocalLLM
@@ -367,6 +368,20 @@ class KnowledgeGraph:
         from medkg.kg import rdf
 
         return rdf.export(self.store, Path(out), fmt)
+
+    def export_neo4j_import(self, out_dir: Path | str, *, compress: bool = False) -> neo4j_import.ImportFiles:
+        """Write the graph as ``neo4j-admin database import full`` files into ``out_dir`` (new or empty).
+
+        One header and one or more data files per node label and relationship type (gzipped with
+        ``compress``), the constraints to create afterwards (``schema.cypher``) and the command that loads them
+        (:mod:`medkg.kg.neo4j_import`). Each ``Document`` carries the sync hash computed from the graph's ledger,
+        so that ``medkg build --store neo4j`` on the imported database goes on with ``MERGE`` updates only.
+        Raises :class:`~medkg.errors.InputError` for a non-empty ``out_dir``.
+        """
+        from medkg.kg import neo4j_import
+
+        return neo4j_import.write_import_files(self.store, Path(out_dir), ledger_path=self.dir.ledger_path,
+                                               compress=compress)
 
     def sparql(self, query: str, *, timeout_s: float | None = None, max_rows: int | None = None,
                memory_mb: int | None = None) -> tuple[list[str], list[list[Any]]]:

@@ -47,10 +47,15 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     common.add_graph_option(c)
     c.set_defaults(func=cmd_cypher)
 
-    x = sub.add_parser("export", help="export the graph as RDF (SKOS, PROV-O, Web Annotation)")
-    x.add_argument("what", choices=("rdf",))
-    x.add_argument("--out", type=Path, required=True, help="the file to write (.ttl or .nt)")
-    x.add_argument("--format", choices=("turtle", "nt"), help="default: from the file name, else turtle")
+    x = sub.add_parser("export", help="export the graph as RDF (SKOS, PROV-O, Web Annotation) or as the files of "
+                                      "neo4j-admin database import")
+    x.add_argument("what", choices=("rdf", "neo4j-import"))
+    x.add_argument("--out", type=Path, required=True,
+                   help="rdf: the file to write (.ttl or .nt); neo4j-import: a new or empty directory")
+    x.add_argument("--format", choices=("turtle", "nt"), help="rdf: default from the file name, else turtle")
+    x.add_argument("--compress", action="store_true", help="neo4j-import: gzip the data files (.csv.gz)")
+    x.add_argument("--database", default="medkg",
+                   help="neo4j-import: the Neo4j database named in the printed neo4j-admin command (default medkg)")
     common.add_graph_option(x)
     x.set_defaults(func=cmd_export)
 
@@ -140,10 +145,30 @@ def cmd_cypher(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.what == "neo4j-import":
+        return _export_neo4j_import(args)
     fmt = args.format or ("nt" if str(args.out).endswith(".nt") else "turtle")
     with common.open_graph(args) as graph:
         n = graph.export_rdf(args.out, fmt)
     print(f"wrote {n:,} triples to {args.out} ({fmt})")
+    return 0
+
+
+def _export_neo4j_import(args: argparse.Namespace) -> int:
+    with common.open_graph(args) as graph:
+        files = graph.export_neo4j_import(args.out, compress=args.compress)
+    n_files = sum(len(s.data) + 1 for s in files.file_sets)
+    print(f"wrote {files.rows:,} rows in {n_files} files to {files.out_dir} in {files.seconds:.1f} s "
+          f"({files.rows / max(files.seconds, 1e-9):,.0f} rows/s)")
+    for s in files.file_sets:
+        print(f"  {s.kind:13s} {s.table:11s} {s.rows:>12,}  "
+              f"{', '.join(p.name for p in s.data) or '(no rows: left out of the command)'}")
+    if files.digests:
+        print(f"{files.digests:,} documents carry their sync hash: 'medkg build --store neo4j' goes on from them")
+    print(f"\nload them on the Neo4j server, into a database that does not exist yet (docs/neo4j-at-scale.md):\n\n"
+          f"{files.command(args.database)}\n\nthen: CREATE DATABASE {args.database} (Enterprise; on Community, "
+          f"import into 'neo4j' with the server stopped), then cypher-shell -d {args.database} -f {files.schema_file}\n"
+          f"(the command is also in {files.command_file})")
     return 0
 
 
