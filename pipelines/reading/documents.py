@@ -30,7 +30,7 @@ from medkg.pipelines.reading.files import missing, read_text
 from medkg.pipelines.reading.pubmed_xml import pubmed_xml_items
 from medkg.pipelines.reading.pubmedqa import pubmedqa_items
 from medkg.pipelines.reading.pubtator import pubtator_items
-from medkg.pipelines.reading.rejects import Item, Reject, strict
+from medkg.pipelines.reading.rejects import Deletion, Item, Reject, strict
 from medkg.pipelines.reading.reports import csv_report_items, report_items
 
 log = logging.getLogger(__name__)
@@ -86,22 +86,31 @@ def _jsonl_document(obj: Any, path: Path, tier: int | None) -> Document:
     )
 
 
-def read_documents(paths: list[Path], tier: int | None = None,
-                   rejects: list[Reject] | None = None) -> Iterator[Document]:
+def read_documents(paths: list[Path], tier: int | None = None, rejects: list[Reject] | None = None,
+                   deletions: list[Deletion] | None = None) -> Iterator[Document]:
     """Read every supported file under ``paths`` in a stable (sorted) order.
 
     By default the first bad input stops the reading with an :class:`~medkg.errors.InputError`. Given a
     ``rejects`` list, a bad record or file is appended to it instead (a :class:`Reject`: file, line or record,
     reason) and reading goes on with the next; the documents of a file read before an error in it (a truncated
     XML or CSV file) are kept.
+
+    Given a ``deletions`` list, the documents the inputs withdraw (the ``DeleteCitation`` PMIDs of PubMed update
+    files; no other format has any) are appended to it as :class:`Deletion` records, each before the next
+    document is yielded, so a consumer that looks at the list between documents sees them in file order.
+    Without one they are left out (and counted in the log).
     """
     for f in _input_files(paths, rejects):
-        n = 0
+        n = withdrawn = 0
         try:
             for item in _reader_for(f)(f, tier):  # type: ignore[misc]  # _input_files yields readable names only
                 if isinstance(item, Document):
                     n += 1
                     yield item
+                elif isinstance(item, Deletion):
+                    withdrawn += 1
+                    if deletions is not None:
+                        deletions.append(item)
                 elif rejects is None:
                     raise item.error()
                 else:
@@ -115,6 +124,19 @@ def read_documents(paths: list[Path], tier: int | None = None,
                 raise InputError(f"{f}: cannot read ({e.strerror or e})") from e
             _reject(rejects, Reject(str(f), f"cannot read ({e.strerror or e})", cause=e))
         log.info("read %d documents from %s", n, f)
+        if withdrawn:
+            log.log(logging.INFO if deletions is not None else logging.DEBUG, "%s lists %d deleted documents%s", f,
+                    withdrawn, "" if deletions is not None else " (this reading leaves them out)")
+
+
+def split_inputs(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """(the PubMed XML files, the other files) among the inputs, each in the order :func:`read_documents` reads
+    them; unreadable inputs are left out here (the reading itself reports them)."""
+    pubmed: list[Path] = []
+    other: list[Path] = []
+    for f in _input_files(paths, []):
+        (pubmed if _reader_for(f) is pubmed_xml_items else other).append(f)
+    return pubmed, other
 
 
 def _reject(rejects: list[Reject], reject: Reject) -> None:

@@ -7,6 +7,18 @@ the convention PubTator uses, so offsets agree with PubTator annotations of
 the same article. Labelled parts of structured abstracts (BACKGROUND,
 RESULTS, ...) become sections. Articles without an abstract are skipped
 (a title alone says little and would crowd retrieval); the count is logged.
+
+The daily update files have the same shape: new and revised ``PubmedArticle``
+records (a revised one under the PMID it had), then a ``DeleteCitation``
+element listing the PMIDs NLM withdrew. Each of those becomes a
+:class:`~medkg.pipelines.reading.rejects.Deletion`, yielded where it stands in
+the file; a PMID there that is not a number is a
+:class:`~medkg.pipelines.reading.rejects.Reject`. The ``Version`` attribute of
+a PMID (NLM's versioned citations: one PMID, versions 1, 2, ...; "all
+citations not versioned are version 1") is not part of the document id
+(``PMID:<n>`` whatever the version); :func:`pubmed_xml_versions` gives it with
+each item, for the build to keep the highest version
+(:mod:`medkg.pipelines.updates`).
 """
 
 from __future__ import annotations
@@ -24,7 +36,7 @@ from medkg.errors import InputError
 from medkg.kg.records import TIER_LITERATURE, Document, Section
 from medkg.pipelines.reading import fields
 from medkg.pipelines.reading.fields import FieldError
-from medkg.pipelines.reading.rejects import Item, Reject, strict
+from medkg.pipelines.reading.rejects import Deletion, Item, Reject, strict
 
 log = logging.getLogger(__name__)
 _PROLOG_BYTES = 1 << 20  # the DOCTYPE and whatever precedes the root element must fit in this
@@ -44,10 +56,22 @@ def _open(path: Path) -> IO[bytes]:
         raise InputError(f"{path}: cannot read ({e.strerror or e})") from e
 
 
+def _version(el: ET.Element | None) -> int | None:
+    """The ``Version`` attribute of a PMID element: 1 when absent, None when it is not a positive number."""
+    raw = (el.get("Version") if el is not None else None) or "1"
+    raw = raw.strip()
+    return int(raw) if raw.isascii() and raw.isdigit() and int(raw) > 0 else None
+
+
 def _article(el: ET.Element, path: Path, tier: int | None, index: int) -> Item | None:
-    pmid = (el.findtext("./MedlineCitation/PMID") or "").strip()
+    pmid_el = el.find("./MedlineCitation/PMID")
+    pmid = (pmid_el.text or "").strip() if pmid_el is not None else ""
     if not pmid:
         return Reject(str(path), "a PubmedArticle without a PMID", record=f"article {index}")
+    if _version(pmid_el) is None:
+        raw = pmid_el.get("Version") if pmid_el is not None else None
+        return Reject(str(path), f"the PMID's Version attribute {raw!r} is not a positive number",
+                      record=f"PMID {pmid}")
     art = el.find("./MedlineCitation/Article")
     title = _text(art.find("ArticleTitle")) if art is not None else ""
     parts = art.findall("./Abstract/AbstractText") if art is not None else []
@@ -71,41 +95,75 @@ def _article(el: ET.Element, path: Path, tier: int | None, index: int) -> Item |
 
 
 def read_pubmed_xml(path: Path, tier: int | None = None) -> Iterator[Document]:
-    """One document per ``PubmedArticle`` that has an abstract."""
+    """One document per ``PubmedArticle`` that has an abstract (a ``DeleteCitation`` list is left out; see
+    :func:`pubmed_xml_items` for it)."""
     return strict(pubmed_xml_items(path, tier))
 
 
 def pubmed_xml_items(path: Path, tier: int | None = None) -> Iterator[Item]:
-    """The articles of a PubMed XML file; a :class:`Reject` for an article without a PMID, and one for the
-    file where it stops being well-formed XML (the articles before that point are kept)."""
-    n = skipped = rejected = 0
+    """The articles of a PubMed XML file and its deletions, in file order; a :class:`Reject` for an article
+    without a PMID or a deleted PMID that is not a number, and one for the file where it stops being
+    well-formed XML (the items before that point are kept)."""
+    for item, _ in pubmed_xml_versions(path, tier):
+        yield item
+
+
+def pubmed_xml_versions(path: Path, tier: int | None = None) -> Iterator[tuple[Item, int]]:
+    """:func:`pubmed_xml_items`, each with the ``Version`` of its PMID (1 for a reject)."""
+    n = skipped = rejected = deleted = 0
     with _open(path) as f:
         try:
             _refuse_entities(f, path)
             for _, el in ET.iterparse(f, events=("end",)):
+                if el.tag == "DeleteCitation":
+                    for gone in _deletions(el, path):
+                        deleted += isinstance(gone, Deletion)
+                        rejected += isinstance(gone, Reject)
+                        yield gone, gone.version if isinstance(gone, Deletion) else 1
+                    el.clear()
+                    continue
                 if el.tag != "PubmedArticle":
                     continue
                 item = _article(el, path, tier, n + skipped + rejected + 1)
+                version = _version(el.find("./MedlineCitation/PMID")) or 1
                 el.clear()
                 if item is None:
                     skipped += 1
                     continue
                 n += isinstance(item, Document)
                 rejected += isinstance(item, Reject)
-                yield item
+                yield item, version
         except ET.ParseError as e:
             line, column = e.position
-            kept = f"; the {n} articles before it were read" if n else ""
-            yield Reject(str(path), f"malformed XML ({str(e).split(': line ')[0]} at column {column}){kept}",
-                         line=line, cause=e)
+            yield Reject(str(path), f"malformed XML ({str(e).split(': line ')[0]} at column {column}){_kept(n)}",
+                         line=line, cause=e), 1
             return
         except (OSError, EOFError, zlib.error) as e:  # a truncated or damaged .gz
-            kept = f"; the {n} articles before it were read" if n else ""
-            raise InputError(f"{path}: cannot read ({e}){kept}") from e
+            raise InputError(f"{path}: cannot read ({e}){_kept(n)}") from e
     if skipped:
         log.info("%s: skipped %d articles without an abstract", path, skipped)
-    if n == 0 and not rejected:
+    if deleted:
+        log.info("%s: %d deleted citations listed", path, deleted)
+    if n == 0 and not rejected and not deleted:
         raise InputError(f"{path}: no PubmedArticle with an abstract; is this PubMed XML?")
+
+
+def _kept(n: int) -> str:
+    return f"; the {n} articles before it were read" if n else ""
+
+
+def _deletions(el: ET.Element, path: Path) -> Iterator[Deletion | Reject]:
+    """The PMIDs of a ``DeleteCitation`` element, as deletions; a reject for each one that is not a number."""
+    for i, pmid_el in enumerate(el.iter("PMID"), start=1):
+        pmid, version = (pmid_el.text or "").strip(), _version(pmid_el)
+        if not (pmid.isascii() and pmid.isdigit()):
+            yield Reject(str(path), f"DeleteCitation PMID {pmid!r} is not a number",
+                         record=f"DeleteCitation PMID {i}")
+        elif version is None:
+            yield Reject(str(path), f"DeleteCitation PMID {pmid}: the Version attribute "
+                         f"{pmid_el.get('Version')!r} is not a positive number", record=f"PMID {pmid}")
+        else:
+            yield Deletion(f"PMID:{pmid}", str(path), version)
 
 
 def _refuse_entities(f: IO[bytes], path: Path) -> None:

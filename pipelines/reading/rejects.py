@@ -7,6 +7,11 @@ the first one (raising it as an :class:`~medkg.errors.InputError`, the
 default) or collects them, which is how a batch build (``medkg build``)
 builds the good documents of a directory and reports the bad ones in
 ``<graph>/rejects.jsonl``.
+
+A reader may also yield a :class:`Deletion`: a document its source withdraws
+(PubMed update files list the citations NLM deleted in ``DeleteCitation``).
+Other formats never do; :func:`strict` and a plain ``read_documents`` leave
+them out, and a build applies them (:mod:`medkg.pipelines.updates`).
 """
 
 from __future__ import annotations
@@ -56,12 +61,29 @@ class Reject:
         return cls(str(path), reason, cause=error)
 
 
-Item = Document | Reject
+@dataclass(frozen=True)
+class Deletion:
+    """A document withdrawn by its source: a PMID of a PubMed ``DeleteCitation``, in the file that lists it.
+
+    ``version`` is the ``Version`` attribute of the PMID (1 for a citation that was never versioned): NLM may
+    delete one version of a versioned citation and keep the others.
+    """
+
+    doc_id: str
+    source: str
+    version: int = 1
+
+    def __str__(self) -> str:
+        return f"{self.source}: delete {self.doc_id}" + (f" version {self.version}" if self.version != 1 else "")
+
+
+Item = Document | Reject | Deletion
 
 
 def strict(items: Iterable[Item]) -> Iterator[Document]:
-    """The documents of a reader's items; the first reject is raised as an ``InputError``."""
+    """The documents of a reader's items (deletions left out); the first reject is raised as an ``InputError``."""
     for item in items:
         if isinstance(item, Reject):
             raise item.error()
-        yield item
+        if isinstance(item, Document):
+            yield item
