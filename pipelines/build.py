@@ -42,12 +42,14 @@ from medkg.paths import sample_paths
 from medkg.pipelines.deid import VocabularyTerms, deidentify_reports
 from medkg.pipelines.embedding.embedder import (
     DEFAULT_EMBEDDER,
-    STATIC_EMBEDDER,
     Embedder,
+    batch_size_for,
     embedder_fingerprint,
     embedder_label,
     resolve_embedder,
 )
+from medkg.pipelines.engines import Engine, ExtractionJob, open_engine
+from medkg.pipelines.engines.shards import SHARDS_DIR, Leftovers
 from medkg.pipelines.extractor import EXTRACTION_RULES
 from medkg.pipelines.linking.lexicon import Lexicon
 from medkg.pipelines.ner.model import ner_fingerprint
@@ -55,7 +57,8 @@ from medkg.pipelines.reading import read_documents
 from medkg.pipelines.reading.files import missing
 from medkg.pipelines.reading.rejects import Reject
 from medkg.pipelines.relations.model import relation_fingerprint
-from medkg.pipelines.workers import batched, extract_batches
+from medkg.pipelines.updates import apply_pubmed_updates
+from medkg.pipelines.workers import batched
 from medkg.version import __version__
 
 log = logging.getLogger(__name__)
@@ -83,6 +86,7 @@ class BuildReport:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     rejects: list[Reject] = field(default_factory=list)  # inputs not read (a build with ``strict=False``)
     rejects_path: Path | None = None  # where they are listed, one JSON object per line
+    deleted: int = 0  # documents the inputs withdrew (PubMed DeleteCitation), removed from the graph
 
     @property
     def processed(self) -> int:
@@ -94,28 +98,12 @@ class BuildReport:
         return self.processed / self.seconds if self.seconds else 0.0
 
 
-class _Embedding:
-    """The build's embedder, loaded on first use (a build with nothing to extract never loads it)."""
-
-    def __init__(self, loaded: Embedder | None, label: str, models_dir: Path | None) -> None:
-        self.loaded, self.label, self.models_dir = loaded, label, models_dir
-
-    def get(self) -> Embedder:
-        if self.loaded is None:
-            self.loaded = Embedder.named(self.label, self.models_dir)
-        return self.loaded
-
-    @property
-    def name(self) -> str:
-        return self.loaded.name if self.loaded else self.label
-
-
 def build_graph(paths: Sequence[Path | str], graph_dir: Path | str, *, tier: int | None = None,
                 vocabulary: Vocabulary | None = None, embedder: Embedder | str | Path | None = None,
                 store: str | None = None, store_options: dict[str, Any] | None = None, workers: int | None = None,
                 batch_docs: int = BATCH_DOCS, progress: Progress | None = None,
                 models_dir: Path | None = None, full: bool = False, deidentify: bool = True,
-                strict: bool = True) -> BuildReport:
+                strict: bool = True, engine: str = "local", address: str | None = None) -> BuildReport:
     """Add the documents under ``paths`` (files or directories) to the graph in ``graph_dir``.
 
     ``store`` defaults to the graph's current backend (``embedded`` for a new graph), ``embedder`` (a loaded
@@ -131,6 +119,10 @@ def build_graph(paths: Sequence[Path | str], graph_dir: Path | str, *, tier: int
     one stops the build with an :class:`InputError`, the graph untouched. ``strict=False``: a bad record or
     file is skipped, the good documents are built, and the rejects (file, line or record, reason) are in the
     report and in ``<graph>/rejects.jsonl`` (rewritten by each build; removed when nothing was rejected).
+
+    ``engine`` extracts and embeds: ``local`` (a process pool here, ``workers`` processes) or ``ray`` (a local
+    Ray cluster, or the one at ``address``; ``workers`` actors, default one per CPU of the cluster); see
+    :mod:`medkg.pipelines.engines`. The graph is the same either way.
     """
     clock = Stopwatch()
     for p in map(Path, paths):
@@ -146,28 +138,31 @@ def build_graph(paths: Sequence[Path | str], graph_dir: Path | str, *, tier: int
         current = gd.peek_manifest() or {}
         loaded = embedder if isinstance(embedder, Embedder) else None
         label = loaded.name if loaded else embedder_label(embedder or current.get("embedder"))  # type: ignore[arg-type]
-        emb = _Embedding(loaded, label, models_dir)
         vocab = vocabulary or load_vocabulary("mesh-bundled")
         clock.lap("vocabulary")
         with Ledger(gd.ledger_path) as ledger:
             backend = store or gd.backend()  # recorded now: a rerun of a failed first build keeps it
             ledger.set_meta(BACKEND_KEY, backend)
-            fingerprint = _prepare(gd, vocab, emb.name, ledger)
+            fingerprint = _prepare(gd, vocab, label, ledger)
             clock.lap("lexicon")
             known = ledger.known()
             stats = {"added": 0, "replaced": 0, "unchanged": 0}
             seen: set[str] = set()
-            docs = _deidentified(read_documents([Path(p) for p in paths], tier, rejects), deidentify, vocab)
+            pubmed = apply_pubmed_updates([Path(p) for p in paths], tier, ledger, known, stats, seen)
+            docs = _deidentified(pubmed.latest(read_documents([Path(p) for p in paths], tier, rejects)), deidentify,
+                                 vocab)
             todo = _new_or_changed(docs, known, fingerprint, stats, seen, rejects, gd.root / REJECTS_FILE)
+            job = _job(gd, label, loaded, models_dir, fingerprint, workers, engine)
+            eng = open_engine(engine, address=address, embedder=loaded)
             try:
-                _extract_into(gd, emb, ledger, _chain(todo, _outdated(ledger, known, fingerprint, seen, stats)),
-                              fingerprint, _default_workers(workers, emb.name == STATIC_EMBEDDER),
+                _extract_into(eng, job, ledger, _chain(todo, _outdated(ledger, known, fingerprint, seen, stats)),
                               max(1, batch_docs), progress or (lambda stage, done, total: None))
             finally:
+                eng.close()
                 rejects_path = _write_rejects(gd.root / REJECTS_FILE, rejects or [])
             clock.lap("extract+embed")
             spec = ViewSpec(store=backend, store_options=store_options or {},
-                            vocab=vocab, embedder=emb.name, dim=emb.loaded.dim if emb.loaded else 0, full=full)
+                            vocab=vocab, embedder=label, dim=loaded.dim if loaded else 0, full=full)
             report = _finish(gd, ledger, spec, clock, stats)
             report.rejects, report.rejects_path = rejects or [], rejects_path
             return report
@@ -291,24 +286,47 @@ def _outdated(ledger: Ledger, known: dict[str, tuple[str, str]], fingerprint: st
         yield from docs
 
 
-def _extract_into(gd: GraphDir, emb: _Embedding, ledger: Ledger, todo: Iterator[Document], fingerprint: str,
-                  workers: int, batch_docs: int, progress: Progress) -> None:
-    """Extract, embed and commit ``todo`` batch by batch."""
+def _job(gd: GraphDir, label: str, loaded: Embedder | None, models_dir: Path | None, fingerprint: str,
+         workers: int | None, engine: str) -> ExtractionJob:
+    """What the engine's workers need; the embedder is resolved here (a static one is distilled here, once)."""
+    if loaded is not None:
+        name, path, batch = loaded.name, loaded.path, loaded.batch_size
+    else:
+        name, path = resolve_embedder(label, models_dir)
+        batch = batch_size_for(name)
+    n = _default_workers(workers) if engine == "local" else (workers or 0)
+    return ExtractionJob(lexicon_path=gd.lexicon_path, embedder_name=name, embedder_path=Path(path),
+                         embedder_batch=batch, fingerprint=fingerprint, shard_dir=gd.root / SHARDS_DIR, workers=n)
+
+
+def _extract_into(engine: Engine, job: ExtractionJob, ledger: Ledger, todo: Iterator[Document], batch_docs: int,
+                  progress: Progress) -> None:
+    """Extract, embed and commit ``todo`` batch by batch.
+
+    Records that an interrupted distributed build left as shards (:class:`Leftovers`) are committed as they
+    are, when they hold exactly the document this build wants; the rest goes to the engine.
+    """
+    leftovers = Leftovers(job.shard_dir, job.fingerprint)
+    reused: list[LedgerRecord] = []
     done = 0
-    first = next(todo, None)
-    if first is None:
-        return
-    stream = _chain(iter([first]), todo)
-    for extracted in extract_batches(batched(stream, batch_docs), gd.lexicon_path, workers):
-        texts = [g.chunk.text for _, gs in extracted for g in gs]
-        vectors = emb.get().encode(texts)
-        records, row = [], 0
-        for doc, gs in extracted:
-            records.append(LedgerRecord(doc, gs, vectors[row : row + len(gs)]))
-            row += len(gs)
-        ledger.put(records, fingerprint)
+
+    def wanted() -> Iterator[Document]:
+        for doc in todo:
+            record = leftovers.take(doc.id, doc.content_key) if len(leftovers) else None
+            if record is None:
+                yield doc
+            else:
+                reused.append(record)
+
+    for records in engine.run(batched(wanted(), batch_docs), job):
+        records, reused[:] = records + reused, []
+        ledger.put(records, job.fingerprint)
         done += len(records)
         progress("extract+embed", done, 0)
+    if reused:
+        ledger.put(reused, job.fingerprint)
+        progress("extract+embed", done + len(reused), 0)
+    leftovers.clear()
 
 
 def _chain(*parts: Iterator[Document]) -> Iterator[Document]:
@@ -316,11 +334,12 @@ def _chain(*parts: Iterator[Document]) -> Iterator[Document]:
         yield from part
 
 
-def _default_workers(workers: int | None, static_embedder: bool) -> int:
-    """Extraction processes: one core is left to the transformer embedder; a static one needs none."""
+def _default_workers(workers: int | None) -> int:
+    """Extraction processes, each of which also embeds its batches: one per core, at most four (each holds a
+    lexicon and the models)."""
     if workers is not None:
         return max(0, workers)
-    return max(1, min(4, (os.cpu_count() or 2) - (0 if static_embedder else 1)))
+    return max(1, min(4, os.cpu_count() or 2))
 
 
 # -- phase 2: the view -----------------------------------------------------------------------------------------
@@ -332,4 +351,4 @@ def _finish(gd: GraphDir, ledger: Ledger, spec: ViewSpec, clock: Stopwatch, stat
     return BuildReport(graph=gd.root.resolve(), documents=len(ledger), counts=update.counts,
                        seconds=clock.seconds(), view_rebuilt=update.rebuilt,
                        view_patched=update.patched, stage_seconds=clock.timings, added=stats["added"],
-                       replaced=stats["replaced"], unchanged=stats["unchanged"])
+                       replaced=stats["replaced"], unchanged=stats["unchanged"], deleted=stats.get("deleted", 0))

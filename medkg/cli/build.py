@@ -23,9 +23,16 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     b.add_argument("paths", nargs="*", help=".jsonl, PubTator, PubMed XML, PubMedQA .json, .csv or .txt files, "
                                             "or directories of them")
     b.add_argument("--tier", type=int, choices=(1, 2), help="force the tier: 1 reports, 2 literature")
-    b.add_argument("--workers", type=common.whole(0, 256),
-                   help="extraction processes (default: cores - 1, all cores with the static embedder; "
-                        "0 = in this process)")
+    b.add_argument("--workers", type=common.whole(0, 100_000),
+                   help="local engine: processes that extract and embed (default: one per core, at most 4; "
+                        "0 = in this process); ray engine: workers (default: one per CPU of the cluster)")
+    b.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="what extracts and embeds: local (a process pool on this machine, the default) or ray "
+                        "(a Ray cluster; pip install 'medkg[distributed]'; docs/builds.md#distributed-builds)")
+    b.add_argument("--address",
+                   help="ray engine: the cluster to use, HOST:PORT of its head (default: $RAY_ADDRESS, else a "
+                        "local cluster started for this build); the graph directory must be on a path every "
+                        "node can read and write")
     b.add_argument("--embedder",
                    help="all-MiniLM-L6-v2 (default for a new graph), static-MiniLM-L6-v2 (distilled from it on "
                         "first use, ~100x faster, for batch builds) or a sentence-transformers directory; "
@@ -74,18 +81,21 @@ def cmd_build(args: argparse.Namespace) -> int:
     if not args.paths:
         print("medkg: no input given; building the bundled sample corpus", file=sys.stderr)
     emb = args.embedder or os.environ.get("MEDKG_EMBEDDER") or None
+    address = (args.address or os.environ.get("RAY_ADDRESS") or None) if args.engine == "ray" else args.address
     store = args.store or GraphDir(args.graph).backend()  # an unfinished first build into Neo4j counts
     progress = common.Progress()
     try:
         report = build_graph(paths, args.graph, tier=args.tier, vocabulary=common.vocabulary(args), embedder=emb,
                              store=store, store_options=common.store_options(store), workers=args.workers,
                              batch_docs=args.batch_docs, progress=progress, models_dir=common.models_dir(),
-                             full=args.full, deidentify=args.deidentify, strict=args.strict)
+                             full=args.full, deidentify=args.deidentify, strict=args.strict,
+                             engine=args.engine, address=address)
     finally:
         progress.close()
     c = report.counts
-    print(f"built {report.graph}: {report.added} added, {report.replaced} replaced, {report.unchanged} unchanged "
-          f"({report.docs_per_second:.1f} documents/s); the graph has {report.documents} documents, "
+    deleted = f", {report.deleted} deleted" if report.deleted else ""  # PubMed update files' DeleteCitation
+    print(f"built {report.graph}: {report.added} added, {report.replaced} replaced, {report.unchanged} unchanged"
+          f"{deleted} ({report.docs_per_second:.1f} documents/s); the graph has {report.documents} documents, "
           f"{c['Chunk']} chunks, {c['Entity']} entities, {c['Concept']} concepts, {c['RELATED']} relations "
           f"[{report.seconds:.1f} s{_view_note(report)}]")
     if report.rejects:

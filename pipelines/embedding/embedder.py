@@ -73,20 +73,28 @@ def resolve_embedder(spec: str | Path | None, models_dir: Path | None = None) ->
     return name, path
 
 
+def batch_size_for(name: str) -> int:
+    """Texts per encoding batch: a static model has no attention to pad for, so big batches only amortise the
+    Python overhead; a transformer pads each batch to its longest text, so small ones waste less on 2 cores."""
+    return 256 if name == STATIC_EMBEDDER else 16
+
+
 class Embedder:
     """A sentence-transformers model loaded from a local directory (never a hub); encodes normalised vectors."""
 
     # 16: on two CPU cores small batches pad less; measured 30 chunks/s against 19-23 with 64
-    def __init__(self, model_path: Path | None = None, batch_size: int = 16, name: str | None = None) -> None:
+    def __init__(self, model_path: Path | None = None, batch_size: int = 16, name: str | None = None,
+                 device: str = "cpu") -> None:
         path = Path(model_path) if model_path else default_embedder_path()
         if not (path / "config.json").exists() and not (path / "modules.json").exists():
             raise ModelNotFoundError(f"{path}: no sentence-transformers model here (config.json missing)")
         try:
             from sentence_transformers import SentenceTransformer
 
-            self.model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+            self.model = SentenceTransformer(str(path), device=device, local_files_only=True)
         except (OSError, ValueError, RuntimeError) as e:
             raise ModelError(f"{path}: the embedding model failed to load ({e})") from e
+        self.path = path
         self.name = name or (path.name if model_path else DEFAULT_EMBEDDER)
         self.batch_size = batch_size
         dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
@@ -96,8 +104,7 @@ class Embedder:
     def named(cls, spec: str | Path | None, models_dir: Path | None = None) -> Embedder:
         """The embedder a build or a graph's manifest names (see :func:`resolve_embedder`)."""
         name, path = resolve_embedder(spec, models_dir)
-        # a static model has no attention to pad for: big batches only amortise the Python overhead
-        return cls(path, batch_size=256 if name == STATIC_EMBEDDER else 16, name=name)
+        return cls(path, batch_size=batch_size_for(name), name=name)
 
     def encode(self, texts: list[str]) -> np.ndarray:
         """L2-normalised float32 vectors, one row per text."""
