@@ -41,6 +41,25 @@ def _q(name: str) -> str:
     return f"`{name}`"
 
 
+def csv_cells(row: tuple) -> list[Any]:
+    """A row as the cells of the CSV files ``COPY`` reads (lists as ``[a,b]``, booleans as ``true``/``false``)."""
+    return [_cell(v) for v in row]
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, list):
+        return "[" + ",".join(v) + "]"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return v
+
+
+def csv_safe(table: NodeTable, row: tuple) -> bool:
+    """Whether ``COPY`` reads the row's list cells back as they are (no comma, bracket or quote in an item)."""
+    return all(not (_UNSAFE_LIST_CHARS & set("".join(row[i])))
+               for i, (_, ty) in enumerate(table.columns) if ty.endswith("[]"))
+
+
 class EmbeddedStore(GraphStore):
     """The zero-setup store: LadybugDB in one file of the view (``store.lbug``), Cypher, bulk ``COPY``."""
 
@@ -85,26 +104,21 @@ class EmbeddedStore(GraphStore):
 
     @staticmethod
     def _csv_safe(table: NodeTable, rows: list[tuple]) -> bool:
-        list_cols = [i for i, (_, ty) in enumerate(table.columns) if ty.endswith("[]")]
-        return all(not (_UNSAFE_LIST_CHARS & set("".join(row[i]))) for row in rows for i in list_cols)
+        return all(csv_safe(table, row) for row in rows)
 
     def _copy(self, table: str, rows: list[tuple], tmp: Path) -> None:
         path = tmp / f"{table}.csv"
         with open(path, "w", encoding="utf-8", newline="") as f:
             w = csv.writer(f)
             for row in rows:
-                w.writerow([self._cell(v) for v in row])
+                w.writerow(csv_cells(row))
+        self.copy_file(table, path)
+
+    def copy_file(self, table: str, path: Path) -> None:
+        """``COPY`` a CSV file of rows (written with :func:`csv_cells`) into ``table``, which may hold rows already."""
         # auto_detect off: the engine sniffs the first rows and would miss quoting that starts later
         self._exec(f"COPY {table} FROM '{path.as_posix()}' "
                    "(header=false, parallel=false, quote='\"', escape='\"', auto_detect=false)")
-
-    @staticmethod
-    def _cell(v: Any) -> Any:
-        if isinstance(v, list):
-            return "[" + ",".join(v) + "]"
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        return v
 
     def _unwind_create(self, table: NodeTable, rows: list[tuple]) -> None:
         names = [n for n, _ in table.columns]

@@ -6,77 +6,199 @@ same view. Tier links and summaries are corpus-wide (a new abstract may
 become the best reference of an old report finding), which is why they are
 recomputed as a whole rather than patched.
 
+Assembly streams: the ledger is read one document at a time and nothing of
+a document is kept once its rows are out, except what the corpus-wide steps
+need, in compact form:
+
+- store rows go to a :class:`~medkg.kg.view.staging.RowSink` (CSV files that
+  ``COPY`` loads, for the embedded store);
+- chunk vectors are appended to a file and read back in slices; chunk texts
+  feed the two-pass BM25 builder (:mod:`medkg.kg.view.bm25`), which spills to
+  disk;
+- each literature entity is one line of a spill file (concept, chunk row,
+  entity id), read back only when there are report entities to link;
+- what stays in memory per chunk is its id and its level-0 tags (for topic
+  clustering), which is what grows with the corpus: about 0.5 KB per chunk.
+
 Tier 3 holds every concept the documents link to plus all their ancestors,
 so the hierarchy above each finding is complete without loading all of MeSH.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+import tempfile
 from collections import Counter, defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from medkg.errors import GraphCorruptError
 from medkg.kg.batch import GraphBatch
-from medkg.kg.ledger import Ledger
-from medkg.kg.records import TIER_LITERATURE, TIER_REPORT, ChunkGraph, Document
-from medkg.kg.search import SearchIndex
+from medkg.kg.ledger import Ledger, LedgerRecord
+from medkg.kg.records import TIER_LITERATURE, TIER_REPORT
 from medkg.kg.view import summaries as tags
-from medkg.kg.view.files import IndexFiles, ThemeIndex, TopicIndex
+from medkg.kg.view.bm25 import BM25Builder
+from medkg.kg.view.files import BM25, CHUNK_IDS, CHUNK_VECTORS, IndexFiles, ThemeIndex, TopicIndex
+from medkg.kg.view.staging import RowSink
 from medkg.ontologies.vocabulary import Vocabulary
 
 log = logging.getLogger(__name__)
 
+ROWS_PER_BLOCK = 50_000  # chunk vectors read back at a time (75 MB at 384 dimensions)
 
-@dataclass
-class Corpus:
-    """The whole ledger in memory, as a full view is assembled from it: documents, meta-graphs, vectors."""
 
-    documents: list[tuple[Document, list[ChunkGraph]]]
-    graphs: list[ChunkGraph]
-    vectors: np.ndarray  # one row per graph, in the order of ``graphs``
+@dataclass(frozen=True)
+class Assembly:
+    """What :func:`assemble` made besides the rows it handed to the sink."""
 
-    @classmethod
-    def from_ledger(cls, ledger: Ledger, dim: int) -> Corpus:
-        docs, graphs, parts = [], [], []
+    documents: int
+    chunk_ids: list[str]  # row order of the index files
+    dim: int
+    vectors: Path  # the chunk vectors (.npy), row by row
+
+
+def assemble(ledger: Ledger, vocab: Vocabulary, index_dir: Path, sink: RowSink, *, dim: int = 0,
+             rewrites: dict[str, dict[str, str]] | None = None) -> Assembly:
+    """Hand every row of the view to ``sink`` and write its index files into ``index_dir``, reading the ledger
+    once (see the module docstring). ``rewrites``: LLM rewrites of summary texts to apply."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with _Reader(vocab, index_dir, sink, dim) as reader:
         for rec in ledger.records():
-            docs.append((rec.document, rec.graphs))
-            graphs.extend(rec.graphs)
-            if len(rec.graphs):
-                parts.append(rec.vectors)
-        vectors = np.concatenate(parts) if parts else np.zeros((0, dim), dtype=np.float32)
-        return cls(docs, graphs, vectors)
+            reader.add(rec)
+        built = reader.finish()
+        reader.link_references()
+        reader.summarise(rewrites or {})
+    concepts = concept_rows(closure_of(reader.linked, vocab), vocab)
+    for table, rows in (*concepts.nodes.items(), *concepts.rels.items()):
+        if rows:
+            sink.add(table, rows)
+    return built
 
 
-def assemble(corpus: Corpus, vocab: Vocabulary, index_dir: Path) -> tuple[GraphBatch, SearchIndex]:
-    """The store rows of the whole corpus, and its search index (written to ``index_dir``)."""
-    graphs, vectors = corpus.graphs, corpus.vectors
-    index = SearchIndex.build([g.chunk.id for g in graphs], [g.chunk.text for g in graphs], vectors)
-    batch = GraphBatch()
-    for doc, gs in corpus.documents:
-        batch.add_document(doc, gs)
-    batch.rels["REFERENCES"].extend(references(graphs, vectors, index.row))
-    add_summaries(batch, graphs, vocab, vectors, index.row, index_dir)
-    concepts = concept_rows(concept_closure(graphs, vocab), vocab)
-    batch.nodes["Concept"] = concepts.nodes["Concept"]
-    batch.rels["BROADER"], batch.rels["MAPS_TO"] = concepts.rels["BROADER"], concepts.rels["MAPS_TO"]
-    index.save(index_dir)
-    return batch, index
+class _Reader:
+    """The state of one assembly: fed one ledger record at a time, then finished (see the module docstring)."""
 
+    def __init__(self, vocab: Vocabulary, index_dir: Path, sink: RowSink, dim: int) -> None:
+        self.vocab, self.index_dir, self.sink, self.dim = vocab, index_dir, sink, dim
+        self._tmp = tempfile.TemporaryDirectory(prefix="medkg-assemble-", dir=index_dir)
+        spill = Path(self._tmp.name)
+        self._raw = spill / "vectors.f32"
+        self._vectors = open(self._raw, "wb")  # noqa: SIM115  (closed by finish / __exit__)
+        self._literature_path = spill / "literature.tsv"
+        self._literature = open(self._literature_path, "w", encoding="utf-8")  # noqa: SIM115
+        self.bm25 = BM25Builder(spill)
+        self.documents = 0
+        self.chunk_ids: list[str] = []
+        self.base: list[tags.Summary] = []  # level-0 summaries without their texts (those are in the sink)
+        self.reports: list[tuple[str, int, str]] = []  # report entity id, chunk row, concept
+        self.linked: set[str] = set()
+        self._categories: dict[str, tuple[str, ...]] = {}
 
-def references(graphs: list[ChunkGraph], vectors: np.ndarray, row: dict[str, int]) -> list[tuple[str, str, float]]:
-    """REFERENCES: each report entity -> the literature entities of the same concept in the most similar chunks."""
-    lit: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    reports: list[tuple[str, str, str]] = []
-    for g in graphs:
-        for e in g.entities:
-            if g.chunk.tier == TIER_LITERATURE:
-                lit[e.link.concept_id].append((e.id, g.chunk.id))
-            elif g.chunk.tier == TIER_REPORT:
-                reports.append((e.id, g.chunk.id, e.link.concept_id))
-    return best_references(reports, lit, vectors, row)
+    def add(self, rec: LedgerRecord) -> None:
+        self.sink.add_document(rec.document, rec.graphs)
+        self.documents += 1
+        if not rec.graphs:
+            return
+        if not self.dim:
+            self.dim = int(rec.vectors.shape[1])
+        if rec.vectors.shape != (len(rec.graphs), self.dim):
+            raise GraphCorruptError(f"the ledger's record of {rec.document.id} has vectors of shape "
+                                    f"{rec.vectors.shape}, not ({len(rec.graphs)}, {self.dim}); rebuild with --full")
+        self._vectors.write(np.ascontiguousarray(rec.vectors, dtype=np.float32).tobytes())
+        for g in rec.graphs:
+            row = len(self.chunk_ids)
+            self.chunk_ids.append(g.chunk.id)
+            self.bm25.add(g.chunk.text)
+            for e in g.entities:
+                cid = e.link.concept_id
+                if cid not in self._categories:
+                    self._categories[cid] = self.vocab.categories(cid)
+                    self.linked.add(cid)
+                if g.chunk.tier == TIER_LITERATURE:
+                    self._literature.write(f"{cid}\t{row}\t{e.id}\n")
+                elif g.chunk.tier == TIER_REPORT:
+                    self.reports.append((e.id, row, cid))
+            s = tags.chunk_summary(g, self._categories)
+            self.sink.add("Summary", [(s.id, 0, s.tags, s.text, 1)])
+            self.sink.add("SUMMARIZES", [(s.id, g.chunk.id)])
+            s.text = ""
+            self.base.append(s)
+
+    def finish(self) -> Assembly:
+        """The chunk index files: ids, vectors (.npy, copied from the spill in blocks) and BM25."""
+        self._vectors.close()
+        self._literature.close()
+        n = len(self.chunk_ids)
+        (self.index_dir / CHUNK_IDS).write_text(json.dumps(self.chunk_ids), encoding="utf-8")
+        out = self.index_dir / CHUNK_VECTORS
+        with open(out, "wb") as f:
+            np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (n, self.dim)})
+            for _, block in self.blocks():
+                f.write(block.tobytes())
+        self.bm25.save(self.index_dir / BM25)
+        log.info("index: %d chunks, %d documents", n, self.documents)
+        return Assembly(self.documents, self.chunk_ids, self.dim, out)
+
+    def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
+        """The chunk vectors in blocks of rows (first row, rows), read from the spill without mapping it."""
+        width = 4 * max(self.dim, 1)
+        with open(self._raw, "rb") as f:
+            for first in range(0, len(self.chunk_ids), ROWS_PER_BLOCK):
+                raw = f.read(width * min(ROWS_PER_BLOCK, len(self.chunk_ids) - first))
+                yield first, np.frombuffer(raw, dtype=np.float32).reshape(-1, self.dim)
+
+    def link_references(self) -> None:
+        """REFERENCES from each report entity to literature entities of its concept (the spill is read only
+        when there are report entities)."""
+        if not self.reports:
+            return
+        wanted = {c for _, _, c in self.reports}
+        literature: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        row = {self.chunk_ids[r]: r for _, r, _ in self.reports}
+        with open(self._literature_path, encoding="utf-8") as f:
+            for line in f:
+                cid, r, eid = line.rstrip("\n").split("\t", 2)
+                if cid in wanted:
+                    chunk = self.chunk_ids[int(r)]
+                    literature[cid].append((eid, chunk))
+                    row[chunk] = int(r)
+        vectors = np.load(self.index_dir / CHUNK_VECTORS, mmap_mode="r")  # only these rows are read
+        reports = [(eid, self.chunk_ids[r], cid) for eid, r, cid in self.reports]
+        self.sink.add("REFERENCES", best_references(reports, literature, vectors, row))
+
+    def summarise(self, rewrites: dict[str, dict[str, str]]) -> None:
+        """Levels 1 (topics) and 2 (themes): rows into the sink, top-level files into the index folder."""
+        names = {cid: self.vocab.concepts[cid].name if cid in self.vocab.concepts else cid for cid in self.linked}
+        top = tags.level1(self.base, names)
+        row = {c: i for i, c in enumerate(self.chunk_ids)}
+        group = np.empty(len(self.chunk_ids), dtype=np.int64)
+        for i, s in enumerate(top):
+            group[[row[c] for c in s.chunk_ids]] = i
+        del row
+        topic_vectors = tags.centroids(group, len(top), self.blocks(), self.dim)
+        groups, theme_vectors = tags.level2(top, topic_vectors)
+        themes = [tags.theme(f"S2:{k}", [top[i] for i in g], names) for k, g in enumerate(groups)]
+        rows = [(s.id, s.level, s.tags, s.text, s.size) for s in top + themes]
+        tags.apply_rewrites(rows, rewrites)
+        self.sink.add("Summary", rows)
+        self.sink.add("CHILD_OF", [(child, s.id) for s in top + themes for child in s.children])
+        files = IndexFiles(self.index_dir)
+        df = Counter(t for s in self.base for t in s.tags)
+        files.save_topics(topic_index(top, topic_vectors, df, len(self.base)))
+        files.save_themes(ThemeIndex({s.id: s.children for s in themes}, theme_vectors))
+
+    def __enter__(self) -> _Reader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._vectors.close()
+        self._literature.close()
+        self.bm25.close()
+        self._tmp.cleanup()
 
 
 def best_references(reports: list[tuple[str, str, str]], literature: dict[str, list[tuple[str, str]]],
@@ -93,34 +215,10 @@ def best_references(reports: list[tuple[str, str, str]], literature: dict[str, l
     return out
 
 
-def add_summaries(batch: GraphBatch, graphs: list[ChunkGraph], vocab: Vocabulary, vectors: np.ndarray,
-                  row: dict[str, int], index_dir: Path) -> None:
-    """Levels 0 (chunks), 1 (topics) and 2 (themes) into ``batch``; top-level files into ``index_dir``."""
-    linked = {e.link.concept_id for g in graphs for e in g.entities}
-    categories = {cid: vocab.categories(cid) for cid in linked}
-    names = {cid: vocab.concepts[cid].name if cid in vocab.concepts else cid for cid in linked}
-    base = tags.level0(graphs, categories)
-    top = tags.level1(graphs, base, names)
-    topic_vectors = tags.summary_vectors(top, vectors, row)
-    groups, theme_vectors = tags.level2(top, topic_vectors)
-    themes = [tags.theme(f"S2:{k}", [top[i] for i in g], names) for k, g in enumerate(groups)]
-    for s in base + top + themes:
-        batch.nodes["Summary"].append((s.id, s.level, s.tags, s.text, s.size))
-    batch.rels["SUMMARIZES"].extend((s.id, s.chunk_ids[0]) for s in base)
-    batch.rels["CHILD_OF"].extend((child, s.id) for s in top + themes for child in s.children)
-    files = IndexFiles(index_dir)
-    files.save_topics(topic_index(top, topic_vectors, Counter(t for s in base for t in s.tags), len(base)))
-    files.save_themes(ThemeIndex({s.id: s.children for s in themes}, theme_vectors))
-
-
 def topic_index(topics: list[tags.Summary], vectors: np.ndarray, df: Counter, n: int) -> TopicIndex:
     """What U-Retrieve reads of level 1: ids, members, centroids, and the document frequency of level-0 tags."""
     return TopicIndex(ids=[s.id for s in topics], vectors=vectors, members={s.id: s.chunk_ids for s in topics},
                       tag_df=dict(df), n=n)
-
-
-def concept_closure(graphs: list[ChunkGraph], vocab: Vocabulary) -> set[str]:
-    return closure_of({e.link.concept_id for g in graphs for e in g.entities}, vocab)
 
 
 def closure_of(linked: set[str], vocab: Vocabulary) -> set[str]:

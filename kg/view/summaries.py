@@ -35,6 +35,7 @@ import json
 import logging
 import math
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 MAX_CONCEPT_DF = 60  # a concept in more chunks than this adds no edges (it is not topical)
 
 
-@dataclass
+@dataclass(slots=True)
 class Summary:
     """A tag summary: level 0 summarises one chunk's meta-graph, level 1 a topic, level 2 a theme."""
 
@@ -76,18 +77,20 @@ def chunk_tags(graph: ChunkGraph, categories: dict[str, tuple[str, ...]]) -> lis
 
 
 def level0(graphs: list[ChunkGraph], categories: dict[str, tuple[str, ...]]) -> list[Summary]:
-    out = []
-    for g in graphs:
-        names = "; ".join(e.name for e in g.entities[:8] if not e.negated)
-        opening = g.chunk.text[:160].replace("\n", " ")
-        out.append(Summary(id=f"S0:{g.chunk.id}", level=0, tags=chunk_tags(g, categories),
-                           text=f"{names}. {opening}" if names else opening, chunk_ids=[g.chunk.id]))
-    return out
+    return [chunk_summary(g, categories) for g in graphs]
 
 
-def level1(graphs: list[ChunkGraph], base: list[Summary], names: dict[str, str], seed: int = 13
-           ) -> list[Summary]:
-    """Cluster level-0 summaries into topics (Louvain over shared concepts)."""
+def chunk_summary(g: ChunkGraph, categories: dict[str, tuple[str, ...]]) -> Summary:
+    """The level-0 summary of one meta-graph."""
+    names = "; ".join(e.name for e in g.entities[:8] if not e.negated)
+    opening = g.chunk.text[:160].replace("\n", " ")
+    return Summary(id=f"S0:{g.chunk.id}", level=0, tags=chunk_tags(g, categories),
+                   text=f"{names}. {opening}" if names else opening, chunk_ids=[g.chunk.id])
+
+
+def level1(base: list[Summary], names: dict[str, str], seed: int = 13) -> list[Summary]:
+    """Cluster level-0 summaries (in ledger order: a document's chunks one after another) into topics (Louvain
+    over shared concepts)."""
     g = nx.Graph()
     g.add_nodes_from(s.id for s in base)
     by_concept: dict[str, list[str]] = defaultdict(list)
@@ -103,11 +106,10 @@ def level1(graphs: list[ChunkGraph], base: list[Summary], names: dict[str, str],
             for b in members[i + 1 :]:
                 prev = g.get_edge_data(a, b, {"weight": 0.0})["weight"]
                 g.add_edge(a, b, weight=prev + w)
-    for prev_chunk, chunk in zip(graphs, graphs[1:]):
-        if prev_chunk.chunk.doc_id == chunk.chunk.doc_id:
-            a, b = f"S0:{prev_chunk.chunk.id}", f"S0:{chunk.chunk.id}"
-            prev = g.get_edge_data(a, b, {"weight": 0.0})["weight"]
-            g.add_edge(a, b, weight=prev + 2.0)
+    for before, after in zip(base, base[1:]):
+        if chunk_position(before.chunk_ids[0])[0] == chunk_position(after.chunk_ids[0])[0]:
+            prev = g.get_edge_data(before.id, after.id, {"weight": 0.0})["weight"]
+            g.add_edge(before.id, after.id, weight=prev + 2.0)
     communities = nx.community.louvain_communities(g, weight="weight", seed=seed)
     by_id = {s.id: s for s in base}
     return [topic(f"S1:{k}", [by_id[m] for m in sorted(members)], names)
@@ -224,13 +226,22 @@ def _unit(m: np.ndarray) -> np.ndarray:
 
 
 def summary_vectors(summaries: list[Summary], chunk_vectors: np.ndarray, row: dict[str, int]) -> np.ndarray:
-    """A summary's embedding: the normalised mean of its chunks' embeddings."""
-    out = np.zeros((len(summaries), chunk_vectors.shape[1]), dtype=np.float32)
+    """A summary's embedding: the normalised mean of its chunks' embeddings (summaries share no chunk)."""
+    group = np.full(len(chunk_vectors), -1, dtype=np.int64)
     for i, s in enumerate(summaries):
-        v = chunk_vectors[[row[c] for c in s.chunk_ids]].mean(axis=0)
-        norm = float(np.linalg.norm(v))
-        out[i] = v / norm if norm > 0 else v
-    return out
+        group[[row[c] for c in s.chunk_ids]] = i
+    return centroids(group, len(summaries), [(0, np.asarray(chunk_vectors))], int(chunk_vectors.shape[1]))
+
+
+def centroids(group: np.ndarray, n: int, blocks: Iterable[tuple[int, np.ndarray]], dim: int) -> np.ndarray:
+    """Unit centroids of ``n`` groups of vectors that arrive in blocks (first row, rows): ``group[row]`` is a
+    row's group, -1 for none. Summed in float64 in row order, so slices and a whole array give the same result."""
+    sums = np.zeros((n, dim), dtype=np.float64)
+    for first, block in blocks:
+        g = group[first : first + len(block)]
+        keep = g >= 0
+        np.add.at(sums, g[keep], block[keep].astype(np.float64))
+    return _unit(sums)
 
 
 # -- optional LLM rewrites of topic and theme texts (made by medkg.queries.summary_rewrite) ---------------------

@@ -24,17 +24,21 @@ import logging
 import os
 import shutil
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from medkg.kg.graphdir import GraphDir, ViewPaths
 from medkg.kg.ledger import Ledger
 from medkg.kg.store import open_store
-from medkg.kg.view.assemble import Corpus, assemble
+from medkg.kg.view.assemble import assemble
 from medkg.kg.view.files import IndexFiles
 from medkg.kg.view.patch import ViewDiff, patch_view, should_patch, view_diff
-from medkg.kg.view.summaries import REWRITES_FILE, apply_rewrites, load_rewrites
+from medkg.kg.view.staging import MemoryRows, StagedRows
+from medkg.kg.view.summaries import REWRITES_FILE, load_rewrites
 from medkg.ontologies.vocabulary import Vocabulary
 from medkg.version import __version__
 
@@ -114,25 +118,24 @@ def update_view(gd: GraphDir, ledger: Ledger, spec: ViewSpec, clock: Stopwatch) 
 
 
 def _assemble(gd: GraphDir, ledger: Ledger, spec: ViewSpec, state: str, clock: Stopwatch) -> dict[str, int]:
-    corpus = Corpus.from_ledger(ledger, spec.dim)
-    dim = spec.dim or (int(corpus.vectors.shape[1]) if len(corpus.vectors) else 0)
-    clock.lap("read ledger")
     view = ViewPaths(gd.new_view())
     try:
         _link_or_copy(gd.lexicon_path, view.lexicon)  # the view keeps the lexicon it was built with
-        batch, _ = assemble(corpus, spec.vocab, view.index)
-        apply_rewrites(batch.nodes["Summary"], load_rewrites(gd.root / REWRITES_FILE))  # medkg summaries rewrite
-        IndexFiles(view.index).save_document_keys(ledger.known())
-        clock.lap("link+summaries+index")
-        with open_store(spec.store, view.store, read_only=False, create=True, **spec.store_options) as st:
-            st.replace_contents(batch)
-            st.add_chunk_vectors([g.chunk.id for g in corpus.graphs], corpus.vectors)
-            counts = st.counts()
+        # the embedded store loads CSV files staged inside the new view; a server store takes the rows in memory
+        with (StagedRows(view.root) if spec.store == "embedded" else nullcontext(MemoryRows())) as sink:
+            built = assemble(ledger, spec.vocab, view.index, sink, dim=spec.dim,
+                             rewrites=load_rewrites(gd.root / REWRITES_FILE))  # medkg summaries rewrite
+            IndexFiles(view.index).save_document_keys(ledger.known())
+            clock.lap("ledger+rows+summaries+index")
+            with open_store(spec.store, view.store, read_only=False, create=True, **spec.store_options) as st:
+                sink.load_into(st)
+                st.add_chunk_vectors(built.chunk_ids, np.load(built.vectors, mmap_mode="r"))
+                counts = st.counts()
         clock.lap("store")
     except BaseException:
         shutil.rmtree(view.root, ignore_errors=True)
         raise
-    gd.switch_to(view.root, _manifest(spec, len(corpus.documents), dim, counts, state, "full", clock))
+    gd.switch_to(view.root, _manifest(spec, built.documents, built.dim, counts, state, "full", clock))
     return counts
 
 
