@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 _UNSAFE_LIST_CHARS = set(',[]"\'\n')
 READ_MEMORY_MB = 2048  # the memory bound of a store opened read-only (users' queries, retrieval)
+BUILD_MEMORY_MB = 1024  # ... and of a store a build creates and loads with COPY (measured: a 1M view loads in it)
 
 
 def _q(name: str) -> str:
@@ -69,7 +70,8 @@ class EmbeddedStore(GraphStore):
             raise GraphNotFoundError(f"{self.path}: no graph store here")
         try:
             # the engine's buffer pool is its whole memory for a query (its default is 80% of the machine's)
-            self.memory_mb = READ_MEMORY_MB if read_only and not create else 0
+            # a build's (create) is bounded too, so that COPY does not keep pages of a large store in memory
+            self.memory_mb = READ_MEMORY_MB if read_only and not create else BUILD_MEMORY_MB if create else 0
             self._db = ladybug.Database(str(self.path), read_only=read_only and not create,
                                         buffer_pool_size=self.memory_mb * 2**20)
             self._conn = ladybug.Connection(self._db)

@@ -97,6 +97,7 @@ class _Reader:
         self.reports: list[tuple[str, int, str]] = []  # report entity id, chunk row, concept
         self.linked: set[str] = set()
         self._categories: dict[str, tuple[str, ...]] = {}
+        self._tags: dict[str, str] = {}
 
     def add(self, rec: LedgerRecord) -> None:
         self.sink.add_document(rec.document, rec.graphs)
@@ -126,6 +127,7 @@ class _Reader:
             self.sink.add("Summary", [(s.id, 0, s.tags, s.text, 1)])
             self.sink.add("SUMMARIZES", [(s.id, g.chunk.id)])
             s.text = ""
+            s.tags = [self._tags.setdefault(t, t) for t in s.tags]  # one string per distinct tag, shared
             self.base.append(s)
 
     def finish(self) -> Assembly:
@@ -179,7 +181,7 @@ class _Reader:
         for i, s in enumerate(top):
             group[[row[c] for c in s.chunk_ids]] = i
         del row
-        topic_vectors = tags.centroids(group, len(top), self.blocks(), self.dim)
+        topic_vectors = tags.centroids(group, len(top), self.blocks, self.dim)
         groups, theme_vectors = tags.level2(top, topic_vectors)
         themes = [tags.theme(f"S2:{k}", [top[i] for i in g], names) for k, g in enumerate(groups)]
         rows = [(s.id, s.level, s.tags, s.text, s.size) for s in top + themes]

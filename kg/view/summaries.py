@@ -35,14 +35,14 @@ import json
 import logging
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import networkx as nx
 import numpy as np
 
 from medkg.kg.records import ChunkGraph, chunk_id, chunk_position
+from medkg.kg.view import louvain
 
 log = logging.getLogger(__name__)
 
@@ -91,29 +91,28 @@ def chunk_summary(g: ChunkGraph, categories: dict[str, tuple[str, ...]]) -> Summ
 def level1(base: list[Summary], names: dict[str, str], seed: int = 13) -> list[Summary]:
     """Cluster level-0 summaries (in ledger order: a document's chunks one after another) into topics (Louvain
     over shared concepts)."""
-    g = nx.Graph()
-    g.add_nodes_from(s.id for s in base)
-    by_concept: dict[str, list[str]] = defaultdict(list)
-    for s in base:
+    by_concept: dict[str, list[int]] = defaultdict(list)
+    for i, s in enumerate(base):
         for t in s.tags:
             if is_concept_tag(t):
-                by_concept[t].append(s.id)
+                by_concept[t].append(i)
+    a, b, w = [], [], []  # the edges in the order a networkx graph would have been given them
     for members in by_concept.values():
-        w = concept_weight(len(members), len(base))
-        if not w:
-            continue
-        for i, a in enumerate(members):
-            for b in members[i + 1 :]:
-                prev = g.get_edge_data(a, b, {"weight": 0.0})["weight"]
-                g.add_edge(a, b, weight=prev + w)
-    for before, after in zip(base, base[1:]):
-        if chunk_position(before.chunk_ids[0])[0] == chunk_position(after.chunk_ids[0])[0]:
-            prev = g.get_edge_data(before.id, after.id, {"weight": 0.0})["weight"]
-            g.add_edge(before.id, after.id, weight=prev + 2.0)
-    communities = nx.community.louvain_communities(g, weight="weight", seed=seed)
-    by_id = {s.id: s for s in base}
-    return [topic(f"S1:{k}", [by_id[m] for m in sorted(members)], names)
-            for k, members in enumerate(sorted(communities, key=lambda c: sorted(c)[0]))]
+        weight = concept_weight(len(members), len(base))
+        if weight:
+            rows, cols = np.triu_indices(len(members), 1)  # (i, j > i), row by row
+            a.append(np.asarray(members)[rows])
+            b.append(np.asarray(members)[cols])
+            w.append(np.full(len(rows), weight))
+    same_doc = [i for i in range(len(base) - 1)
+                if chunk_position(base[i].chunk_ids[0])[0] == chunk_position(base[i + 1].chunk_ids[0])[0]]
+    a.append(np.asarray(same_doc, dtype=np.int64))
+    b.append(np.asarray(same_doc, dtype=np.int64) + 1)
+    w.append(np.full(len(same_doc), 2.0))
+    graph = louvain.Graph.from_pairs(len(base), np.concatenate(a), np.concatenate(b), np.concatenate(w))
+    groups = [sorted(c, key=lambda i: base[i].id) for c in louvain.communities(graph, seed=seed)]
+    groups.sort(key=lambda g: base[g[0]].id)
+    return [topic(f"S1:{k}", [base[i] for i in g], names) for k, g in enumerate(groups)]
 
 
 def topic(summary_id: str, kids: list[Summary], names: dict[str, str]) -> Summary:
@@ -190,7 +189,7 @@ def level2(top: list[Summary], topic_vectors: np.ndarray, seed: int = 13, iterat
     centroids = topic_vectors[_spread_seeds(topic_vectors, k, rng)]
     assign = np.zeros(n, dtype=np.int64)
     for step in range(iterations):
-        new = np.argmax(topic_vectors @ centroids.T, axis=1)
+        new = _nearest(topic_vectors, centroids)
         if step and np.array_equal(new, assign):  # converged
             break
         assign = new
@@ -199,6 +198,15 @@ def level2(top: list[Summary], topic_vectors: np.ndarray, seed: int = 13, iterat
     groups = sorted((list(map(int, np.flatnonzero(assign == j))) for j in range(k) if (assign == j).any()),
                     key=lambda g: g[0])
     return groups, _unit(np.stack([topic_vectors[g].mean(axis=0) for g in groups]))
+
+
+def _nearest(x: np.ndarray, centroids: np.ndarray, rows: int = 65536) -> np.ndarray:
+    """Each row's most similar centroid, a block of rows at a time (a million topics by a thousand themes
+    would otherwise be a 4 GB matrix)."""
+    out = np.empty(len(x), dtype=np.int64)
+    for first in range(0, len(x), rows):
+        out[first : first + rows] = np.argmax(x[first : first + rows] @ centroids.T, axis=1)
+    return out
 
 
 def _spread_seeds(x: np.ndarray, k: int, rng: np.random.Generator) -> list[int]:
@@ -230,18 +238,26 @@ def summary_vectors(summaries: list[Summary], chunk_vectors: np.ndarray, row: di
     group = np.full(len(chunk_vectors), -1, dtype=np.int64)
     for i, s in enumerate(summaries):
         group[[row[c] for c in s.chunk_ids]] = i
-    return centroids(group, len(summaries), [(0, np.asarray(chunk_vectors))], int(chunk_vectors.shape[1]))
+    return centroids(group, len(summaries), lambda: [(0, np.asarray(chunk_vectors))], int(chunk_vectors.shape[1]))
 
 
-def centroids(group: np.ndarray, n: int, blocks: Iterable[tuple[int, np.ndarray]], dim: int) -> np.ndarray:
-    """Unit centroids of ``n`` groups of vectors that arrive in blocks (first row, rows): ``group[row]`` is a
-    row's group, -1 for none. Summed in float64 in row order, so slices and a whole array give the same result."""
-    sums = np.zeros((n, dim), dtype=np.float64)
-    for first, block in blocks:
-        g = group[first : first + len(block)]
-        keep = g >= 0
-        np.add.at(sums, g[keep], block[keep].astype(np.float64))
-    return _unit(sums)
+def centroids(group: np.ndarray, n: int, blocks: Callable[[], Iterable[tuple[int, np.ndarray]]], dim: int,
+              memory_mb: int = 256) -> np.ndarray:
+    """Unit centroids of ``n`` groups of vectors that ``blocks()`` yields in blocks (first row, rows):
+    ``group[row]`` is a row's group, -1 for none. Sums are float64, in row order, for as many groups at a time
+    as ``memory_mb`` holds (``blocks`` is called again for each range of groups), so the result does not depend
+    on the blocks or the ranges."""
+    out = np.zeros((n, dim), dtype=np.float32)
+    step = max(1, memory_mb * 2**20 // (8 * max(dim, 1)))
+    for lo in range(0, n, step):
+        hi = min(n, lo + step)
+        sums = np.zeros((hi - lo, dim), dtype=np.float64)
+        for first, block in blocks():
+            g = group[first : first + len(block)]
+            keep = (g >= lo) & (g < hi)
+            np.add.at(sums, g[keep] - lo, block[keep].astype(np.float64))
+        out[lo:hi] = _unit(sums)
+    return out
 
 
 # -- optional LLM rewrites of topic and theme texts (made by medkg.queries.summary_rewrite) ---------------------

@@ -119,3 +119,30 @@ def test_the_two_pass_bm25_index_is_the_one_bm25s_builds(tmp_path: Path, monkeyp
         assert np.array_equal(mine.get_scores([term]), reference.get_scores([term])), term
     assert np.array_equal(mine.get_scores(["renal", "dose", "mice"]), reference.get_scores(["renal", "dose", "mice"]))
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("medkg-bm25-")]  # spill removed
+
+
+def test_louvain_in_arrays_gives_networkx_partitions() -> None:
+    """Random weighted graphs with repeated pairs, isolated nodes and several levels: the same communities as
+    networkx's louvain_communities with the same seed."""
+    import random
+
+    import networkx as nx
+
+    from medkg.kg.view import louvain
+
+    rnd = random.Random(0)
+    for _ in range(25):
+        n = rnd.randint(1, 250)
+        pairs = [(rnd.randrange(n), rnd.randrange(n), rnd.choice([1.0, 2.0, 0.5, 3.7]))
+                 for _ in range(rnd.randint(0, 3 * n))]
+        pairs = [p for p in pairs if p[0] != p[1]]
+        seed = rnd.randint(0, 100)
+        g = nx.Graph()
+        g.add_nodes_from(range(n))
+        for a, b, w in pairs:
+            g.add_edge(a, b, weight=g.get_edge_data(a, b, {"weight": 0.0})["weight"] + w)
+        want = sorted(sorted(c) for c in nx.community.louvain_communities(g, weight="weight", seed=seed))
+        graph = louvain.Graph.from_pairs(n, np.array([p[0] for p in pairs], dtype=np.int64),
+                                         np.array([p[1] for p in pairs], dtype=np.int64),
+                                         np.array([p[2] for p in pairs], dtype=np.float64))
+        assert sorted(sorted(c) for c in louvain.communities(graph, seed=seed)) == want
