@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import shutil
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 
 _UNSAFE_LIST_CHARS = set(',[]"\'\n')
 READ_MEMORY_MB = 2048  # the memory bound of a store opened read-only (users' queries, retrieval)
+DISK_FULL_BYTES = 1 << 20  # an I/O error of the engine with less free space than this is a full disk
 BUILD_MEMORY_MB = 1024  # ... and of a store a build creates and loads with COPY (measured: a 1M view loads in it)
 
 
@@ -134,14 +136,23 @@ class EmbeddedStore(GraphStore):
         try:
             return self._conn.execute(stmt, params or {})
         except RuntimeError as e:
-            msg = str(e)
-            if "Buffer manager exception" in msg:
-                bound = f" ({self.memory_mb:,} MB)" if self.memory_mb else ""
-                raise StoreError(f"the query needs more memory than the store may use{bound}; narrow it (a "
-                                 "LIMIT, fewer columns, no cartesian product)") from e
-            if "read-only" in msg or "READ ONLY" in msg:
-                raise StoreError("the graph is open read-only; pass --write to change it") from e
-            raise StoreError(f"query failed: {msg}") from e
+            raise self._error(str(e)) from e
+
+    def _error(self, msg: str) -> StoreError:
+        """The engine's error as a user reads it."""
+        if "Buffer manager exception" in msg:
+            bound = f" ({self.memory_mb:,} MB)" if self.memory_mb else ""
+            if not self.read_only:
+                return StoreError(f"{self.path}: loading the store needs more memory than it may use{bound}; "
+                                  f"raise medkg.kg.embedded.BUILD_MEMORY_MB ({msg})")
+            return StoreError(f"the query needs more memory than the store may use{bound}; narrow it (a "
+                              "LIMIT, fewer columns, no cartesian product)")
+        if "read-only" in msg or "READ ONLY" in msg:
+            return StoreError("the graph is open read-only; pass --write to change it")
+        if "IO exception" in msg and shutil.disk_usage(self.path.parent).free < DISK_FULL_BYTES:
+            # the engine reports a full disk as a failed read or write of its file
+            return StoreError(f"{self.path}: no space left on the device ({msg})")
+        return StoreError(f"query failed: {msg}")
 
     def query(self, cypher_text: str, params: dict[str, Any] | None = None, *,
               max_rows: int | None = None) -> list[dict[str, Any]]:
