@@ -23,7 +23,7 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     b.add_argument("paths", nargs="*", help=".jsonl, PubTator, PubMed XML, PubMedQA .json, .csv or .txt files, "
                                             "or directories of them")
     b.add_argument("--tier", type=int, choices=(1, 2), help="force the tier: 1 reports, 2 literature")
-    b.add_argument("--workers", type=common.whole(0, 100_000),
+    b.add_argument("--workers", type=common.whole(0, 4096),
                    help="local engine: processes that extract and embed (default: one per core, at most 4; "
                         "0 = in this process); ray engine: workers (default: one per CPU of the cluster)")
     b.add_argument("--engine", choices=("local", "ray"), default="local",
