@@ -93,11 +93,10 @@ class _Reader:
         self.bm25 = BM25Builder(spill)
         self.documents = 0
         self.chunk_ids: list[str] = []
-        self.base: list[tags.Summary] = []  # level-0 summaries without their texts (those are in the sink)
+        self.base = tags.Level0()  # level-0 summaries without their texts (those are in the sink)
         self.reports: list[tuple[str, int, str]] = []  # report entity id, chunk row, concept
         self.linked: set[str] = set()
         self._categories: dict[str, tuple[str, ...]] = {}
-        self._tags: dict[str, str] = {}
 
     def add(self, rec: LedgerRecord) -> None:
         self.sink.add_document(rec.document, rec.graphs)
@@ -126,8 +125,6 @@ class _Reader:
             s = tags.chunk_summary(g, self._categories)
             self.sink.add("Summary", [(s.id, 0, s.tags, s.text, 1)])
             self.sink.add("SUMMARIZES", [(s.id, g.chunk.id)])
-            s.text = ""
-            s.tags = [self._tags.setdefault(t, t) for t in s.tags]  # one string per distinct tag, shared
             self.base.append(s)
 
     def finish(self) -> Assembly:
@@ -189,8 +186,7 @@ class _Reader:
         self.sink.add("Summary", rows)
         self.sink.add("CHILD_OF", [(child, s.id) for s in top + themes for child in s.children])
         files = IndexFiles(self.index_dir)
-        df = Counter(t for s in self.base for t in s.tags)
-        files.save_topics(topic_index(top, topic_vectors, df, len(self.base)))
+        files.save_topics(topic_index(top, topic_vectors, self.base.tag_df(), len(self.base)))
         files.save_themes(ThemeIndex({s.id: s.children for s in themes}, theme_vectors))
 
     def __enter__(self) -> _Reader:

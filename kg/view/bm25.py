@@ -29,6 +29,7 @@ from __future__ import annotations
 import json
 import math
 import tempfile
+from array import array
 from pathlib import Path
 
 import bm25s
@@ -54,8 +55,8 @@ class BM25Builder:
         self._counts = open(spill / "counts.f32", "wb")  # noqa: SIM115
         self.vocab: dict[str, int] = {}
         self.df: list[int] = []
-        self.lengths: list[int] = []  # tokens per chunk
-        self.distinct: list[int] = []  # distinct terms per chunk
+        self.lengths = array("i")  # tokens per chunk
+        self.distinct = array("i")  # distinct terms per chunk
         self._pending: list[str] = []
 
     def add(self, text: str) -> None:

@@ -34,8 +34,9 @@ import hashlib
 import json
 import logging
 import math
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,11 +89,56 @@ def chunk_summary(g: ChunkGraph, categories: dict[str, tuple[str, ...]]) -> Summ
                    text=f"{names}. {opening}" if names else opening, chunk_ids=[g.chunk.id])
 
 
-def level1(base: list[Summary], names: dict[str, str], seed: int = 13) -> list[Summary]:
+class Level0:
+    """Level-0 summaries as topic clustering needs them, kept compactly (about 100 bytes a chunk instead of
+    half a kilobyte): chunk ids and tag ids in flat arrays. Indexing gives a :class:`Summary` without its text
+    (which went to the store as the chunk was read)."""
+
+    def __init__(self) -> None:
+        self.chunks: list[str] = []
+        self._tags = array("i")
+        self._ends = array("q")
+        self._names: list[str] = []
+        self._ids: dict[str, int] = {}
+
+    def append(self, s: Summary) -> None:
+        self.chunks.append(s.chunk_ids[0])
+        for t in s.tags:
+            k = self._ids.get(t)
+            if k is None:
+                k = self._ids[t] = len(self._names)
+                self._names.append(t)
+            self._tags.append(k)
+        self._ends.append(len(self._tags))
+
+    def __len__(self) -> int:
+        return len(self.chunks)
+
+    def __getitem__(self, i: int) -> Summary:
+        lo, hi = (self._ends[i - 1] if i else 0), self._ends[i]
+        return Summary(id=f"S0:{self.chunks[i]}", level=0, tags=[self._names[k] for k in self._tags[lo:hi]],
+                       text="", chunk_ids=[self.chunks[i]])
+
+    def __iter__(self) -> Iterator[Summary]:
+        return (self[i] for i in range(len(self)))
+
+    def tag_df(self) -> Counter:
+        """How many summaries carry each tag."""
+        counts = np.bincount(np.asarray(self._tags, dtype=np.int64), minlength=len(self._names))
+        return Counter({name: int(k) for name, k in zip(self._names, counts.tolist()) if k})
+
+
+def level1(base: Sequence[Summary] | Level0, names: dict[str, str], seed: int = 13) -> list[Summary]:
     """Cluster level-0 summaries (in ledger order: a document's chunks one after another) into topics (Louvain
     over shared concepts)."""
     by_concept: dict[str, list[int]] = defaultdict(list)
+    same_doc: list[int] = []  # i: summaries i and i + 1 are consecutive chunks of one document
+    previous = None
     for i, s in enumerate(base):
+        doc = chunk_position(s.chunk_ids[0])[0]
+        if i and doc == previous:
+            same_doc.append(i - 1)
+        previous = doc
         for t in s.tags:
             if is_concept_tag(t):
                 by_concept[t].append(i)
@@ -104,8 +150,6 @@ def level1(base: list[Summary], names: dict[str, str], seed: int = 13) -> list[S
             a.append(np.asarray(members)[rows])
             b.append(np.asarray(members)[cols])
             w.append(np.full(len(rows), weight))
-    same_doc = [i for i in range(len(base) - 1)
-                if chunk_position(base[i].chunk_ids[0])[0] == chunk_position(base[i + 1].chunk_ids[0])[0]]
     a.append(np.asarray(same_doc, dtype=np.int64))
     b.append(np.asarray(same_doc, dtype=np.int64) + 1)
     w.append(np.full(len(same_doc), 2.0))
