@@ -17,13 +17,10 @@ import bm25s
 import numpy as np
 
 from medkg.errors import GraphCorruptError
+from medkg.kg.view.bm25 import tokenize
 from medkg.kg.view.files import BM25, CHUNK_IDS, CHUNK_VECTORS
 
 log = logging.getLogger(__name__)
-
-
-def _bm25_tokens(texts: list[str]) -> list[list[str]]:
-    return bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
 
 
 class SearchIndex:
@@ -40,7 +37,7 @@ class SearchIndex:
     @classmethod
     def build(cls, ids: list[str], texts: list[str], vectors: np.ndarray) -> SearchIndex:
         bm25 = bm25s.BM25()
-        bm25.index(_bm25_tokens(texts), show_progress=False)
+        bm25.index(tokenize(texts), show_progress=False)
         return cls(ids, vectors.astype(np.float32), bm25)
 
     def save(self, directory: Path) -> None:
@@ -66,7 +63,7 @@ class SearchIndex:
     def bm25_scores(self, question: str) -> np.ndarray:
         """BM25 score of every chunk, scaled to [0, 1] by the best one (zeros when nothing matches)."""
         vocab = self.bm25.vocab_dict
-        toks = [t for t in _bm25_tokens([question])[0] if t in vocab]
+        toks = [t for t in tokenize([question])[0] if t in vocab]
         if not toks:
             return np.zeros(len(self.ids), dtype=np.float32)
         scores = np.asarray(self.bm25.get_scores(toks), dtype=np.float32)

@@ -12,13 +12,15 @@ need, in compact form:
 
 - store rows go to a :class:`~medkg.kg.view.staging.RowSink` (CSV files that
   ``COPY`` loads, for the embedded store);
-- chunk vectors are appended to a file and read back in slices; chunk texts
-  feed the two-pass BM25 builder (:mod:`medkg.kg.view.bm25`), which spills to
-  disk;
+- chunk vectors are appended to the index's ``.npy`` file (its header is
+  rewritten with the row count at the end) and read back in blocks; chunk
+  texts feed the two-pass BM25 builder (:mod:`medkg.kg.view.bm25`), which
+  spills to disk;
 - each literature entity is one line of a spill file (concept, chunk row,
   entity id), read back only when there are report entities to link;
-- what stays in memory per chunk is its id and its level-0 tags (for topic
-  clustering), which is what grows with the corpus: about 0.5 KB per chunk.
+- what stays in memory per chunk is its id and its level-0 tag ids (for topic
+  clustering, :class:`~medkg.kg.view.summaries.Level0`), which is what grows
+  with the corpus: about 200 bytes per chunk.
 
 Tier 3 holds every concept the documents link to plus all their ancestors,
 so the hierarchy above each finding is complete without loading all of MeSH.
@@ -86,17 +88,24 @@ class _Reader:
         self.vocab, self.index_dir, self.sink, self.dim = vocab, index_dir, sink, dim
         self._tmp = tempfile.TemporaryDirectory(prefix="medkg-assemble-", dir=index_dir)
         spill = Path(self._tmp.name)
-        self._raw = spill / "vectors.f32"
-        self._vectors = open(self._raw, "wb")  # noqa: SIM115  (closed by finish / __exit__)
+        self._npy = index_dir / CHUNK_VECTORS
+        self._vectors = open(self._npy, "wb")  # noqa: SIM115  (closed by finish / __exit__)
+        self._data_at = -1  # where the rows start, once the header is written (the width known)
         self._literature_path = spill / "literature.tsv"
         self._literature = open(self._literature_path, "w", encoding="utf-8")  # noqa: SIM115
         self.bm25 = BM25Builder(spill)
         self.documents = 0
-        self.chunk_ids: list[str] = []
-        self.base = tags.Level0()  # level-0 summaries without their texts (those are in the sink)
+        self.base = tags.Level0()  # level-0 summaries without their texts (those are in the sink), row by row
         self.reports: list[tuple[str, int, str]] = []  # report entity id, chunk row, concept
-        self.linked: set[str] = set()
-        self._categories: dict[str, tuple[str, ...]] = {}
+        self._categories: dict[str, tuple[str, ...]] = {}  # every linked concept -> its MeSH categories
+
+    @property
+    def chunk_ids(self) -> list[str]:
+        return self.base.chunks
+
+    @property
+    def linked(self) -> set[str]:
+        return set(self._categories)
 
     def add(self, rec: LedgerRecord) -> None:
         self.sink.add_document(rec.document, rec.graphs)
@@ -108,16 +117,16 @@ class _Reader:
         if rec.vectors.shape != (len(rec.graphs), self.dim):
             raise GraphCorruptError(f"the ledger's record of {rec.document.id} has vectors of shape "
                                     f"{rec.vectors.shape}, not ({len(rec.graphs)}, {self.dim}); rebuild with --full")
+        if self._data_at < 0:
+            self._write_header(0)
         self._vectors.write(np.ascontiguousarray(rec.vectors, dtype=np.float32).tobytes())
         for g in rec.graphs:
-            row = len(self.chunk_ids)
-            self.chunk_ids.append(g.chunk.id)
+            row = len(self.base)
             self.bm25.add(g.chunk.text)
             for e in g.entities:
                 cid = e.link.concept_id
                 if cid not in self._categories:
                     self._categories[cid] = self.vocab.categories(cid)
-                    self.linked.add(cid)
                 if g.chunk.tier == TIER_LITERATURE:
                     self._literature.write(f"{cid}\t{row}\t{e.id}\n")
                 elif g.chunk.tier == TIER_REPORT:
@@ -127,25 +136,32 @@ class _Reader:
             self.sink.add("SUMMARIZES", [(s.id, g.chunk.id)])
             self.base.append(s)
 
+    def _write_header(self, rows: int) -> None:
+        """The .npy header; NumPy pads it so that its length does not change as the row count grows."""
+        self._vectors.seek(0)
+        np.lib.format.write_array_header_1_0(self._vectors, {"descr": "<f4", "fortran_order": False,
+                                                             "shape": (rows, self.dim)})
+        if self._data_at < 0:
+            self._data_at = self._vectors.tell()
+        elif self._vectors.tell() != self._data_at:  # cannot happen with NumPy's padding; never shift the rows
+            raise GraphCorruptError(f"{self._npy}: the vector file's header changed length")
+
     def finish(self) -> Assembly:
-        """The chunk index files: ids, vectors (.npy, copied from the spill in blocks) and BM25."""
+        """The chunk index files: ids, vectors (the .npy's header now gives the row count) and BM25."""
+        n = len(self.chunk_ids)
+        self._write_header(n)
         self._vectors.close()
         self._literature.close()
-        n = len(self.chunk_ids)
         (self.index_dir / CHUNK_IDS).write_text(json.dumps(self.chunk_ids), encoding="utf-8")
-        out = self.index_dir / CHUNK_VECTORS
-        with open(out, "wb") as f:
-            np.lib.format.write_array_header_1_0(f, {"descr": "<f4", "fortran_order": False, "shape": (n, self.dim)})
-            for _, block in self.blocks():
-                f.write(block.tobytes())
         self.bm25.save(self.index_dir / BM25)
         log.info("index: %d chunks, %d documents", n, self.documents)
-        return Assembly(self.documents, self.chunk_ids, self.dim, out)
+        return Assembly(self.documents, self.chunk_ids, self.dim, self._npy)
 
     def blocks(self) -> Iterator[tuple[int, np.ndarray]]:
-        """The chunk vectors in blocks of rows (first row, rows), read from the spill without mapping it."""
+        """The chunk vectors in blocks of rows (first row, rows), read from the file without mapping it."""
         width = 4 * max(self.dim, 1)
-        with open(self._raw, "rb") as f:
+        with open(self._npy, "rb") as f:
+            f.seek(self._data_at)
             for first in range(0, len(self.chunk_ids), ROWS_PER_BLOCK):
                 raw = f.read(width * min(ROWS_PER_BLOCK, len(self.chunk_ids) - first))
                 yield first, np.frombuffer(raw, dtype=np.float32).reshape(-1, self.dim)

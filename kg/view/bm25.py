@@ -35,14 +35,16 @@ from pathlib import Path
 import bm25s
 import numpy as np
 
+STOPWORDS = "en"
 K1, B, DELTA = 1.5, 0.75, 0.5  # bm25s' defaults, which SearchIndex has always used
 SLICE = 2000  # chunks tokenized at a time
 _SCALAR_PLUS_F32 = (np.float64(1.0) + np.zeros(1, dtype=np.float32)).dtype  # float32 on NumPy 1, float64 on 2
 
 
 def tokenize(texts: list[str]) -> list[list[str]]:
-    """The tokens BM25 sees in each text: lower-cased words of two or more characters, English stop words out."""
-    return bm25s.tokenize(texts, stopwords="en", return_ids=False, show_progress=False)
+    """The tokens BM25 sees in each text (indexed passages and questions alike): lower-cased words of two or more
+    characters, English stop words out."""
+    return bm25s.tokenize(texts, stopwords=STOPWORDS, return_ids=False, show_progress=False)
 
 
 class BM25Builder:
@@ -67,7 +69,7 @@ class BM25Builder:
     def _flush(self) -> None:
         if not self._pending:
             return
-        tokens = bm25s.tokenize(self._pending, stopwords="en", return_ids=True, show_progress=False)
+        tokens = bm25s.tokenize(self._pending, stopwords=STOPWORDS, return_ids=True, show_progress=False)
         local = [self.vocab.setdefault(t, len(self.vocab)) for t in tokens.vocab]  # slice id -> global id
         self.df.extend([0] * (len(self.vocab) - len(self.df)))
         for ids in tokens.ids:

@@ -111,9 +111,7 @@ class StagedRows:
         copy_file = getattr(store, "copy_file", None)
         if copy_file is None:
             raise TypeError(f"{type(store).__name__} cannot load CSV files; use MemoryRows")
-        for f, _ in self._open.values():
-            f.close()
-        self._open.clear()
+        self._close_files()
         store.create_schema()
         for t in NODE_TABLES:
             for path in self.files.get(t.name, []):
@@ -123,10 +121,13 @@ class StagedRows:
             for path in self.files.get(r.name, []):
                 copy_file(r.name, path)
 
-    def close(self) -> None:
+    def _close_files(self) -> None:
         for f, _ in self._open.values():
             f.close()
         self._open.clear()
+
+    def close(self) -> None:
+        self._close_files()
         self._tmp.cleanup()
 
     def __enter__(self) -> StagedRows:

@@ -6,11 +6,12 @@ semantic groups (``group:DISO``) and their MeSH top-level branches
 (``tree:C04``). Its text is extractive: the concept names and the opening of
 the chunk.
 
-Level 1 groups meta-graphs into topics by community detection (Louvain, from
-networkx) on a chunk graph whose edges are shared concepts, weighted by
-inverse document frequency so that "Humans" links nothing and a rare disease
-links strongly; consecutive chunks of one document are also joined so a
-document's chunks tend to stay together. A level-1 summary carries the union
+Level 1 groups meta-graphs into topics by community detection (Louvain as
+networkx runs it, on flat arrays: :mod:`medkg.kg.view.louvain`) on a chunk
+graph whose edges are shared concepts, weighted by inverse document frequency
+so that "Humans" links nothing and a rare disease links strongly; consecutive
+chunks of one document are also joined so a document's chunks tend to stay
+together. A level-1 summary carries the union
 of its children's tags and lists its most frequent concepts.
 
 Level 2 groups topics into themes. Louvain has nothing left to merge at that
