@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,6 +70,16 @@ class GraphStore(ABC):
 
         On a store opened read-only the statement must pass :func:`medkg.kg.guard.check_cypher`.
         """
+
+    def query_each(self, cypher: str, ids: Iterable[Any], params: dict[str, Any] | None = None
+                   ) -> list[dict[str, Any]]:
+        """Run ``cypher`` once for each distinct value of ``ids`` (bound to ``$id``, in their order) and return
+        all rows. For the lookups in :mod:`medkg.kg.cypher` that start at one node's primary key: every backend
+        answers them through its index, where a list parameter makes the embedded engine scan the table."""
+        out: list[dict[str, Any]] = []
+        for value in dict.fromkeys(ids):
+            out.extend(self.query(cypher, {**(params or {}), "id": value}))
+        return out
 
     def set_query_timeout(self, seconds: float | None) -> None:  # noqa: B027  (optional: a default that does nothing)
         """Stop each later statement that runs longer than ``seconds`` (``None``: no limit).

@@ -229,7 +229,7 @@ class DocumentRetriever:
         for m in mentions:
             entity.setdefault(m["entity"], {"entity": m["entity"], "name": m["concept_name"],
                                             "concept_id": m["concept_id"], "status": status_of(m)})
-        refs = self.store.query(cypher.REFERENCED_CHUNKS, {"ids": sorted(entity)})
+        refs = sorted(self.store.query_each(cypher.REFERENCED_CHUNKS, sorted(entity)), key=lambda r: -r["score"])
         if not refs:
             return [], [], {}
         rows = {r["id"]: r for r in self.store.query(cypher.CHUNKS_BY_ID,

@@ -93,10 +93,10 @@ def test_the_import_files_load_into_a_bolt_server_and_medkg_goes_on_with_merge(
                          "RETURN a.concept_id AS id, count(r) AS n ORDER BY n DESC, id LIMIT 1")[0]["id"]
         mentioned = g.cypher("MATCH (:Chunk)-[:MENTIONS]->(e:Entity) RETURN e.concept_id AS id, count(*) AS n "
                              "ORDER BY n DESC, id LIMIT 1")[0]["id"]
-        reads = [(cypher.RELATIONS_FROM_CONCEPTS, {"ids": [typed], "types": ["INDUCES", "TREATS"], "limit": 100}),
+        reads = [(cypher.RELATIONS_FROM_CONCEPT, {"id": typed, "types": ["INDUCES", "TREATS"], "limit": 100}),
                  (cypher.MENTIONS_OF_CONCEPT, {"id": mentioned, "limit": 1000}),
                  (cypher.CHUNKS_OF_DOCUMENT, {"id": _first_document(g)}),
-                 (cypher.CONCEPTS_BY_ID, {"ids": [typed, mentioned]})]
+                 (cypher.CONCEPT_WITH_BROADER, {"id": typed}), (cypher.CONCEPT_WITH_BROADER, {"id": mentioned})]
         want = [_sorted(g.store.query(q, p)) for q, p in reads]
     assert all(want), "the sample graph should answer every read"
 

@@ -37,7 +37,7 @@ def store(tmp_path: Path, tiny_lexicon_path: Path, tiny_vocabulary):
 def test_bulk_load_round_trips_text_lists_and_flags(store) -> None:
     (row,) = store.query(cypher.CHUNKS_BY_ID, {"ids": ["report:q#c0"]})
     assert row["text"] == TEXT[: row["end_"]]  # quotes, commas and the newline survive CSV staging
-    ents = store.query(cypher.ENTITIES_OF_CHUNKS, {"ids": ["report:q#c0"]})
+    ents = store.query_each(cypher.ENTITIES_OF_CHUNK, ["report:q#c0", "report:q#c0"])  # the same chunk once
     by_name = {e["name"]: e for e in ents}
     assert by_name["Chest Pain"]["negated"] is True
     assert by_name["Pneumonia"]["negated"] is False
@@ -45,7 +45,7 @@ def test_bulk_load_round_trips_text_lists_and_flags(store) -> None:
     assert by_name["Anemia"]["historical"] is False
     (c,) = store.query("MATCH (c:Concept) WHERE c.id = $id RETURN c.synonyms AS s", {"id": "MESH:D003924"})
     assert "Diabetes Mellitus, Non-Insulin-Dependent" in c["s"]  # a comma inside a list item
-    (b,) = store.query(cypher.CONCEPTS_BY_ID, {"ids": ["MESH:D003924"]})
+    (b,) = store.query_each(cypher.CONCEPT_WITH_BROADER, ["MESH:D003924"])
     assert b["broader"] == ["Diabetes Mellitus"]
     counts = store.counts()
     assert counts["Document"] == 1 and counts["IS_A"] == counts["Entity"] == 4
