@@ -20,10 +20,13 @@ Prints a table and writes ``bench/results/view_memory.json``.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
+import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -31,7 +34,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from build import dir_mb, replicate_ledger, retrieval_latency
+from build import DATA, MODELS_DIR, dir_mb, replicate_ledger, retrieval_latency
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "bench" / "results" / "view_memory.json"
@@ -109,6 +112,36 @@ def fresh(graph: Path) -> None:
             shutil.rmtree(p) if p.is_dir() else p.unlink()
 
 
+def ivf_against_exact(graph: Path, questions: int = 100) -> dict | None:
+    """Where the view has an IVF index: retrieval with it and with exact dense search, side by side on the
+    same questions (PubMedQA dev), and how often both pack the same passages. Replicated documents are
+    compared by the passage they copy (``~r``/``~v`` suffixes dropped): copies tie, and either is right."""
+    from medkg.queries.api import KnowledgeGraph
+
+    data = json.loads((DATA / "qa/pubmedqa/pqal_dev.json").read_text(encoding="utf-8"))
+    qs = [r["QUESTION"] for r in list(data.values())[:questions]]
+    base = functools.partial(re.sub, r"~[rv]\d+", "")
+    runs: dict[str, list] = {}
+    with KnowledgeGraph.open(graph, models_dir=MODELS_DIR) as g:
+        index = g.index
+        if index.ivf is None:
+            return None
+        g.retrieve(qs[0])
+        for mode, ivf_index in (("ivf", index.ivf), ("exact", None)):
+            index.ivf = ivf_index
+            times, got = [], []
+            for q in qs:
+                t = time.perf_counter()
+                r = g.retrieve(q)
+                times.append((time.perf_counter() - t) * 1000)
+                got.append([base(p.chunk_id) for p in r.passages])
+            runs[mode] = [statistics.median(times), got]
+    pairs = list(zip(runs["ivf"][1], runs["exact"][1]))
+    return {"questions": len(qs), "ivf_p50_ms": round(runs["ivf"][0], 1), "exact_p50_ms": round(runs["exact"][0], 1),
+            "same_passages": sum(a == b for a, b in pairs),
+            "passage_overlap": round(statistics.mean(len(set(a) & set(b)) / max(1, len(set(b))) for a, b in pairs), 3)}
+
+
 def main() -> None:
     if len(sys.argv) > 2 and sys.argv[1] == "--child":
         child(Path(sys.argv[2]))
@@ -120,6 +153,8 @@ def main() -> None:
     ap.add_argument("--baseline-sizes", default="100000")
     ap.add_argument("--workdir", type=Path, help="default: a temporary directory")
     ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--measure-only", action="store_true",
+                    help="measure retrieval on the views already in --workdir, without building them")
     args = ap.parse_args()
     work = args.workdir or Path(tempfile.mkdtemp(prefix="medkg-viewmem-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -130,10 +165,13 @@ def main() -> None:
         runs = [("this", None)]
         if code is not None and str(size) in args.baseline_sizes.split(","):
             runs.insert(0, (f"baseline {args.baseline}", code))
-        for label, where in runs:
-            fresh(graph)
-            out = run_child(graph, where)
+        for label, where in runs if not args.measure_only else [("this", None)]:
+            out = {"seconds": 0.0, "peak_rss_mb": 0}
+            if not args.measure_only:
+                fresh(graph)
+                out = run_child(graph, where)
             out.update(size=size, code=label, view_mb=dir_mb(graph), retrieval=retrieval_latency(graph))
+            out["ivf"] = ivf_against_exact(graph)
             rows.append(out)
             print_row(out, rows)
             args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -148,6 +186,11 @@ def print_row(r: dict, rows: list[dict]) -> None:
              "of the baseline)") if base and base is not r else ""
     print(f"{r['size']:>9,} documents, {r['code']}: {r['seconds']:.0f} s, peak {r['peak_rss_mb']:,} MB, "
           f"retrieve p50 {r['retrieval']['retrieve_p50_ms']} ms, view {r['view_mb']:,.0f} MB{ratio}", flush=True)
+    if r.get("ivf"):
+        v = r["ivf"]
+        print(f"{'':>9}  IVF against exact dense search, {v['questions']} questions: p50 {v['ivf_p50_ms']} vs "
+              f"{v['exact_p50_ms']} ms, same passages {v['same_passages']}/{v['questions']}, "
+              f"overlap {v['passage_overlap']}", flush=True)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,7 @@ from medkg.errors import GraphCorruptError
 from medkg.kg.batch import GraphBatch
 from medkg.kg.ledger import Ledger, LedgerRecord
 from medkg.kg.records import TIER_LITERATURE, TIER_REPORT
+from medkg.kg.view import ivf
 from medkg.kg.view import summaries as tags
 from medkg.kg.view.bm25 import BM25Builder
 from medkg.kg.view.files import BM25, CHUNK_IDS, CHUNK_VECTORS, IndexFiles, ThemeIndex, TopicIndex
@@ -74,6 +75,8 @@ def assemble(ledger: Ledger, vocab: Vocabulary, index_dir: Path, sink: RowSink, 
         built = reader.finish()
         reader.link_references()
         reader.summarise(rewrites or {})
+        if len(built.chunk_ids) >= ivf.IVF_MIN_ROWS:
+            ivf.build(reader.blocks, len(built.chunk_ids), built.dim, index_dir)
     concepts = concept_rows(closure_of(reader.linked, vocab), vocab)
     for table, rows in (*concepts.nodes.items(), *concepts.rels.items()):
         if rows:
@@ -194,7 +197,8 @@ class _Reader:
         for i, s in enumerate(top):
             group[[row[c] for c in s.chunk_ids]] = i
         del row
-        topic_vectors = tags.centroids(group, len(top), self.blocks, self.dim)
+        norms = np.empty(len(top), dtype=np.float32)
+        topic_vectors = tags.centroids(group, len(top), self.blocks, self.dim, norms=norms)
         groups, theme_vectors = tags.level2(top, topic_vectors)
         themes = [tags.theme(f"S2:{k}", [top[i] for i in g], names) for k, g in enumerate(groups)]
         rows = [(s.id, s.level, s.tags, s.text, s.size) for s in top + themes]
@@ -202,7 +206,7 @@ class _Reader:
         self.sink.add("Summary", rows)
         self.sink.add("CHILD_OF", [(child, s.id) for s in top + themes for child in s.children])
         files = IndexFiles(self.index_dir)
-        files.save_topics(topic_index(top, topic_vectors, self.base.tag_df(), len(self.base)))
+        files.save_topics(topic_index(top, topic_vectors, self.base.tag_df(), len(self.base), norms))
         files.save_themes(ThemeIndex({s.id: s.children for s in themes}, theme_vectors))
 
     def __enter__(self) -> _Reader:
@@ -229,10 +233,12 @@ def best_references(reports: list[tuple[str, str, str]], literature: dict[str, l
     return out
 
 
-def topic_index(topics: list[tags.Summary], vectors: np.ndarray, df: Counter, n: int) -> TopicIndex:
-    """What U-Retrieve reads of level 1: ids, members, centroids, and the document frequency of level-0 tags."""
+def topic_index(topics: list[tags.Summary], vectors: np.ndarray, df: Counter, n: int,
+                norms: np.ndarray | None = None) -> TopicIndex:
+    """What U-Retrieve reads of level 1: ids, members, centroids (and the norms of the member sums they are
+    the unit vectors of), and the document frequency of level-0 tags."""
     return TopicIndex(ids=[s.id for s in topics], vectors=vectors, members={s.id: s.chunk_ids for s in topics},
-                      tag_df=dict(df), n=n)
+                      tag_df=dict(df), n=n, norms=norms)
 
 
 def closure_of(linked: set[str], vocab: Vocabulary) -> set[str]:

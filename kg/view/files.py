@@ -11,11 +11,13 @@ file                      what                                                  
 ``bm25/``                 the BM25 index (``bm25s``)                             search
 ``summary_ids.json``      topics (level-1 summaries) in row order                topics
 ``summary_vectors.npy``   topic centroids                                        topics
+``summary_norms.npy``     norms of the member sums the centroids are made from   topics
 ``summary_members.json``  topic id -> its chunk ids                              topics
 ``tag_df.json``           document frequency of level-0 tags, and their number   topics
 ``themes.json``           theme (level 2) id -> its topic ids                    themes
 ``theme_vectors.npy``     theme centroids                                        themes
 ``documents.json``        document id -> (content key, fingerprint) held         patching
+``ivf_*.npy``             IVF index of the chunk vectors (1M chunks and more)    search
 ========================  =====================================================  =========
 
 :class:`IndexFiles` is the only code that names them. The first seven are
@@ -39,6 +41,7 @@ CHUNK_VECTORS = "chunk_vectors.npy"
 BM25 = "bm25"
 TOPIC_IDS = "summary_ids.json"
 TOPIC_VECTORS = "summary_vectors.npy"
+TOPIC_NORMS = "summary_norms.npy"
 TOPIC_MEMBERS = "summary_members.json"
 TAG_DF = "tag_df.json"
 THEMES = "themes.json"
@@ -46,7 +49,7 @@ THEME_VECTORS = "theme_vectors.npy"
 DOCUMENT_KEYS = "documents.json"
 
 REQUIRED = (CHUNK_IDS, CHUNK_VECTORS, BM25, TOPIC_IDS, TOPIC_VECTORS, TOPIC_MEMBERS, TAG_DF)
-OPTIONAL = (THEMES, THEME_VECTORS, DOCUMENT_KEYS)
+OPTIONAL = (THEMES, THEME_VECTORS, DOCUMENT_KEYS, TOPIC_NORMS)
 
 
 @dataclass
@@ -58,6 +61,7 @@ class TopicIndex:
     members: dict[str, list[str]]  # topic id -> chunk ids
     tag_df: dict[str, int]  # level-0 tag -> how many level-0 summaries carry it
     n: int  # level-0 summaries counted in ``tag_df``
+    norms: np.ndarray | None = None  # norm of each topic's member sum (None: a view written before they were)
 
 
 @dataclass
@@ -85,14 +89,19 @@ class IndexFiles:
     def save_topics(self, topics: TopicIndex) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         np.save(self.dir / TOPIC_VECTORS, topics.vectors)
+        if topics.norms is not None:
+            np.save(self.dir / TOPIC_NORMS, topics.norms)
+        else:
+            (self.dir / TOPIC_NORMS).unlink(missing_ok=True)
         self._write(TOPIC_IDS, topics.ids)
         self._write(TOPIC_MEMBERS, topics.members)
         self._write(TAG_DF, {"n": topics.n, "df": {t: k for t, k in topics.tag_df.items() if k > 0}})
 
     def load_topics(self) -> TopicIndex:
         df = self._read(TAG_DF)
-        return TopicIndex(ids=self._read(TOPIC_IDS), vectors=np.load(self.dir / TOPIC_VECTORS),
-                          members=self._read(TOPIC_MEMBERS), tag_df=Counter(df["df"]), n=int(df["n"]))
+        norms = np.load(self.dir / TOPIC_NORMS) if (self.dir / TOPIC_NORMS).exists() else None
+        return TopicIndex(ids=self._read(TOPIC_IDS), vectors=np.load(self.dir / TOPIC_VECTORS, mmap_mode="r"),
+                          members=self._read(TOPIC_MEMBERS), tag_df=Counter(df["df"]), n=int(df["n"]), norms=norms)
 
     # -- themes (level 2) -------------------------------------------------------
     def save_themes(self, themes: ThemeIndex) -> None:

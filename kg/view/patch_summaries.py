@@ -54,8 +54,9 @@ def patch_summaries(st: GraphStore, old: IndexFiles, new: IndexFiles, index: Sea
     rows = _topic_rows(st, topics.touched, topics.members, vocab, rewrites or {})
     st.merge("CHILD_OF", [(f"S0:{c}", topics.topic_of[c]) for s in base for c in s.chunk_ids])
     live = [tags.Summary(id=sid, level=1, tags=[], text="", chunk_ids=topics.members[sid]) for sid in topics.order]
-    topic_vectors = tags.summary_vectors(live, index.vectors, index.row)
-    new.save_topics(topic_index(live, topic_vectors, df, n))
+    norms = np.empty(len(live), dtype=np.float32)
+    topic_vectors = tags.summary_vectors(live, index.vectors, index.row, norms)
+    new.save_topics(topic_index(live, topic_vectors, df, n, norms))
     _patch_themes(st, old, new, topics, rows, dict(zip(topics.order, topic_vectors)), vocab, rewrites or {})
 
 

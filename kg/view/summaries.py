@@ -278,20 +278,23 @@ def _unit(m: np.ndarray) -> np.ndarray:
     return (m / np.where(norms > 0, norms, 1.0)).astype(np.float32)
 
 
-def summary_vectors(summaries: list[Summary], chunk_vectors: np.ndarray, row: dict[str, int]) -> np.ndarray:
+def summary_vectors(summaries: list[Summary], chunk_vectors: np.ndarray, row: dict[str, int],
+                    norms: np.ndarray | None = None) -> np.ndarray:
     """A summary's embedding: the normalised mean of its chunks' embeddings (summaries share no chunk)."""
     group = np.full(len(chunk_vectors), -1, dtype=np.int64)
     for i, s in enumerate(summaries):
         group[[row[c] for c in s.chunk_ids]] = i
-    return centroids(group, len(summaries), lambda: [(0, np.asarray(chunk_vectors))], int(chunk_vectors.shape[1]))
+    return centroids(group, len(summaries), lambda: [(0, np.asarray(chunk_vectors))], int(chunk_vectors.shape[1]),
+                     norms=norms)
 
 
 def centroids(group: np.ndarray, n: int, blocks: Callable[[], Iterable[tuple[int, np.ndarray]]], dim: int,
-              memory_mb: int = 256) -> np.ndarray:
+              memory_mb: int = 256, norms: np.ndarray | None = None) -> np.ndarray:
     """Unit centroids of ``n`` groups of vectors that ``blocks()`` yields in blocks (first row, rows):
     ``group[row]`` is a row's group, -1 for none. Sums are float64, in row order, for as many groups at a time
     as ``memory_mb`` holds (``blocks`` is called again for each range of groups), so the result does not depend
-    on the blocks or the ranges."""
+    on the blocks or the ranges. ``norms``, if given, receives the norm of each group's sum (a question's
+    cosine with a centroid is then the sum of its cosines with the members over that norm)."""
     out = np.zeros((n, dim), dtype=np.float32)
     step = max(1, memory_mb * 2**20 // (8 * max(dim, 1)))
     for lo in range(0, n, step):
@@ -302,6 +305,8 @@ def centroids(group: np.ndarray, n: int, blocks: Callable[[], Iterable[tuple[int
             keep = (g >= lo) & (g < hi)
             np.add.at(sums, g[keep] - lo, block[keep].astype(np.float64))
         out[lo:hi] = _unit(sums)
+        if norms is not None:
+            norms[lo:hi] = np.linalg.norm(sums, axis=1)
     return out
 
 
