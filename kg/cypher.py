@@ -286,14 +286,14 @@ LIMIT $limit
 
 # typed relations at a concept (U-Retrieve follows them from the question's concepts, one query_each per concept);
 # anchored on the concept's primary key, then its entities' edges
-RELATIONS_FROM_CONCEPT = """
+TYPED_RELATIONS_FROM_CONCEPT = """
 MATCH (c:Concept {id: $id})<-[:IS_A]-(a:Entity)-[r:RELATED]->(b:Entity)
 WHERE r.type IN $types AND NOT r.negated
 RETURN a.concept_id AS source_id, a.name AS source, b.concept_id AS target_id, b.name AS target, r.type AS type,
        r.score AS score, r.chunk_id AS chunk_id, r.start AS start, r.`end` AS end_, r.speculative AS speculative
 ORDER BY score DESC LIMIT $limit
 """
-RELATIONS_TO_CONCEPT = """
+TYPED_RELATIONS_TO_CONCEPT = """
 MATCH (a:Entity)-[r:RELATED]->(b:Entity)-[:IS_A]->(c:Concept {id: $id})
 WHERE r.type IN $types AND NOT r.negated
 RETURN a.concept_id AS source_id, a.name AS source, b.concept_id AS target_id, b.name AS target, r.type AS type,

@@ -248,11 +248,11 @@ class URetriever:
         already and stayed where it was.
         """
         st = self.settings
-        params = {"types": list(TYPED_RELATIONS), "limit": 4 * st.relations}
-        rows = []
-        for query in (cypher.RELATIONS_FROM_CONCEPT, cypher.RELATIONS_TO_CONCEPT):  # the best ``limit`` each way
-            found = self.store.query_each(query, sorted(concepts), params)
-            rows += sorted(found, key=lambda r: -r["score"])[: params["limit"]]
+        limit = 4 * st.relations
+        rows: list[dict[str, Any]] = []
+        for query in (cypher.TYPED_RELATIONS_FROM_CONCEPT, cypher.TYPED_RELATIONS_TO_CONCEPT):  # best ``limit`` each
+            found = self.store.query_each(query, sorted(concepts), {"types": list(TYPED_RELATIONS), "limit": limit})
+            rows += sorted(found, key=lambda r: -r["score"])[:limit]
         both = sorted((r for r in rows if r["source_id"] in concepts and r["target_id"] in concepts),
                       key=lambda r: -r["score"])
         one = sorted((r for r in rows if not (r["source_id"] in concepts and r["target_id"] in concepts)),

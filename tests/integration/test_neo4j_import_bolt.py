@@ -93,7 +93,7 @@ def test_the_import_files_load_into_a_bolt_server_and_medkg_goes_on_with_merge(
                          "RETURN a.concept_id AS id, count(r) AS n ORDER BY n DESC, id LIMIT 1")[0]["id"]
         mentioned = g.cypher("MATCH (:Chunk)-[:MENTIONS]->(e:Entity) RETURN e.concept_id AS id, count(*) AS n "
                              "ORDER BY n DESC, id LIMIT 1")[0]["id"]
-        reads = [(cypher.RELATIONS_FROM_CONCEPT, {"id": typed, "types": ["INDUCES", "TREATS"], "limit": 100}),
+        reads = [(cypher.TYPED_RELATIONS_FROM_CONCEPT, {"id": typed, "types": ["INDUCES", "TREATS"], "limit": 100}),
                  (cypher.MENTIONS_OF_CONCEPT, {"id": mentioned, "limit": 1000}),
                  (cypher.CHUNKS_OF_DOCUMENT, {"id": _first_document(g)}),
                  (cypher.CONCEPT_WITH_BROADER, {"id": typed}), (cypher.CONCEPT_WITH_BROADER, {"id": mentioned})]
