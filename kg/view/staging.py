@@ -32,7 +32,7 @@ from medkg.kg.records import ChunkGraph, Document
 from medkg.kg.schema import NODE_TABLES, NODES, REL_TABLES
 from medkg.kg.store import GraphStore
 
-ROWS_PER_FILE = 2_000_000  # rows per COPY statement: bounds what the engine stages for one statement
+ROWS_PER_FILE = 250_000  # rows per COPY statement: bounds what the engine stages for one statement
 
 
 class RowSink(Protocol):
