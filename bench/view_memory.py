@@ -12,6 +12,10 @@ worktree of REF, imported instead of this checkout) side by side, for sizes
 in ``--baseline-sizes`` (the in-memory assembly it replaced needs about 88 GB
 at 1M, so by default only 100k).
 
+Retrieval is measured on each view (p50/p95 of 20 PubMedQA dev questions); a view with an IVF index (a million
+passages and more) is also measured against exact dense search on 100 questions, side by side: latency, and how
+often both pack the same passages. ``--measure-only`` measures the views already in ``--workdir``.
+
 Prints a table and writes ``bench/results/view_memory.json``.
 
     python bench/view_memory.py --from DIR/g10000-static-MiniLM-L6-v2 --baseline 29d81ff
