@@ -51,10 +51,8 @@ class SearchIndex:
         np.save(directory / CHUNK_VECTORS, self.vectors)
         (directory / CHUNK_IDS).write_text(json.dumps(self.ids), encoding="utf-8")
         self.bm25.save(str(directory / BM25), show_progress=False)
-        ivf.remove(directory)
-        if len(self.ids) >= ivf.IVF_MIN_ROWS:
-            n, dim = self.vectors.shape
-            ivf.build(lambda: [(0, np.asarray(self.vectors))], n, dim, directory)
+        n, dim = self.vectors.shape
+        ivf.update(lambda: [(0, np.asarray(self.vectors))], n, dim, directory)
 
     @classmethod
     def load(cls, directory: Path) -> SearchIndex:

@@ -75,8 +75,7 @@ def assemble(ledger: Ledger, vocab: Vocabulary, index_dir: Path, sink: RowSink, 
         built = reader.finish()
         reader.link_references()
         reader.summarise(rewrites or {})
-        if len(built.chunk_ids) >= ivf.IVF_MIN_ROWS:
-            ivf.build(reader.blocks, len(built.chunk_ids), built.dim, index_dir)
+        ivf.update(reader.blocks, len(built.chunk_ids), built.dim, index_dir)
     concepts = concept_rows(closure_of(reader.linked, vocab), vocab)
     for table, rows in (*concepts.nodes.items(), *concepts.rels.items()):
         if rows:

@@ -40,12 +40,15 @@ from pathlib import Path
 
 import numpy as np
 
+from medkg.kg.view.summaries import nearest
+
 log = logging.getLogger(__name__)
 
 IVF_MIN_ROWS = 1_000_000  # below this many chunks dense search stays exact (about 20 ms per question at 1M rows)
 SAMPLE_PER_LIST = 64  # k-means training rows per list
 ITERATIONS = 8
 PROBES = 32  # lists scored exactly per question
+BLOCK = 16_384  # rows scored against the centroids at a time (127 MB for 1,931 lists)
 
 CENTROIDS = "ivf_centroids.npy"
 OFFSETS = "ivf_offsets.npy"
@@ -80,8 +83,7 @@ class IVFIndex:
         offsets = np.load(directory / OFFSETS)
         rows = np.load(directory / ROWS)
         assign = np.empty(len(rows), dtype=np.int32)
-        for k in range(len(centroids)):
-            assign[rows[offsets[k] : offsets[k + 1]]] = k
+        assign[rows] = np.repeat(np.arange(len(centroids), dtype=np.int32), np.diff(offsets))
         return cls(centroids, offsets, rows, np.load(directory / VECTORS, mmap_mode="r"), assign)
 
     def scores(self, query: np.ndarray, probes: int = PROBES) -> np.ndarray:
@@ -108,7 +110,7 @@ def build(blocks: Blocks, n: int, dim: int, directory: Path, seed: int = 13) -> 
     del sample
     assign = np.empty(n, dtype=np.int32)
     for first, block in blocks():
-        assign[first : first + len(block)] = _nearest(block, centroids)
+        assign[first : first + len(block)] = nearest(block, centroids, rows=BLOCK)
     order = np.argsort(assign, kind="stable")
     offsets = np.zeros(k + 1, dtype=np.int64)
     np.cumsum(np.bincount(assign, minlength=k), out=offsets[1:])
@@ -124,9 +126,13 @@ def build(blocks: Blocks, n: int, dim: int, directory: Path, seed: int = 13) -> 
     log.info("IVF index: %d lists over %d chunks (largest %d)", k, n, int(np.diff(offsets).max()))
 
 
-def remove(directory: Path) -> None:
+def update(blocks: Blocks, n: int, dim: int, directory: Path) -> None:
+    """The IVF files ``directory`` should hold for ``n`` vectors: built at :data:`IVF_MIN_ROWS` and above, none
+    (an old index removed) below."""
     for name in FILES:
         (directory / name).unlink(missing_ok=True)
+    if n >= IVF_MIN_ROWS:
+        build(blocks, n, dim, directory)
 
 
 def _gather(blocks: Blocks, rows: np.ndarray, dim: int) -> np.ndarray:
@@ -143,7 +149,7 @@ def _kmeans(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
     keeps its centroid."""
     centroids = x[np.sort(rng.choice(len(x), size=k, replace=False))].copy()
     for _ in range(ITERATIONS):
-        assign = _nearest(x, centroids)
+        assign = nearest(x, centroids, rows=BLOCK)
         order = np.argsort(assign, kind="stable")
         counts = np.bincount(assign, minlength=k)
         starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
@@ -152,13 +158,6 @@ def _kmeans(x: np.ndarray, k: int, rng: np.random.Generator) -> np.ndarray:
         norms = np.linalg.norm(sums, axis=1, keepdims=True)
         centroids = np.where(norms > 0, sums / np.where(norms > 0, norms, 1.0), centroids).astype(np.float32)
     return centroids
-
-
-def _nearest(x: np.ndarray, centroids: np.ndarray, rows: int = 16_384) -> np.ndarray:
-    out = np.empty(len(x), dtype=np.int32)
-    for lo in range(0, len(x), rows):
-        out[lo : lo + rows] = np.argmax(x[lo : lo + rows] @ centroids.T, axis=1)
-    return out
 
 
 def _write_in_list_order(blocks: Blocks, position: np.ndarray, n: int, dim: int, path: Path) -> None:

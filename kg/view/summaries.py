@@ -234,7 +234,7 @@ def level2(top: list[Summary], topic_vectors: np.ndarray, seed: int = 13, iterat
     centroids = topic_vectors[_spread_seeds(topic_vectors, k, rng)]
     assign = np.zeros(n, dtype=np.int64)
     for step in range(iterations):
-        new = _nearest(topic_vectors, centroids)
+        new = nearest(topic_vectors, centroids)
         if step and np.array_equal(new, assign):  # converged
             break
         assign = new
@@ -245,7 +245,7 @@ def level2(top: list[Summary], topic_vectors: np.ndarray, seed: int = 13, iterat
     return groups, _unit(np.stack([topic_vectors[g].mean(axis=0) for g in groups]))
 
 
-def _nearest(x: np.ndarray, centroids: np.ndarray, rows: int = 65536) -> np.ndarray:
+def nearest(x: np.ndarray, centroids: np.ndarray, rows: int = 65536) -> np.ndarray:
     """Each row's most similar centroid, a block of rows at a time (a million topics by a thousand themes
     would otherwise be a 4 GB matrix)."""
     out = np.empty(len(x), dtype=np.int64)
