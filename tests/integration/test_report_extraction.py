@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from spacy.language import Language
+from spacy.tokens import Doc
 
 from medkg.kg.records import TIER_LITERATURE, TIER_REPORT, Document
 from medkg.ontologies.concept import Concept
@@ -82,3 +84,32 @@ def test_literature_reads_as_before(extractor: Extractor) -> None:
     got = findings(extractor, REPORT, TIER_LITERATURE)
     assert CARDIOMEGALY not in got["present"]  # the predicative variant is a clinical reading only
     assert SCAR not in got["present"]  # "scarring": a derived form the clinical lexicon adds
+
+
+def test_reports_skip_the_ner_model_and_a_mixed_batch_keeps_its_order(extractor: Extractor,
+                                                                      request: pytest.FixtureRequest) -> None:
+    """The NER model (trained on abstracts) reads the abstracts of a batch and none of its reports; each
+    document's chunks come back in the batch's order, equal to extracting it alone."""
+    seen: list[tuple[str, bool]] = []  # after the NER step: (first word, whether the model tagged the doc)
+
+    @Language.component("test_after_ner")
+    def after_ner(doc: Doc) -> Doc:
+        seen.append((doc[0].text, doc.has_annotation("ENT_IOB")))
+        return doc
+
+    extractor.nlp.add_pipe("test_after_ner", after="ner")
+    request.addfinalizer(lambda: extractor.nlp.remove_pipe("test_after_ner"))
+    abstract = "Calcified granuloma and pneumonia were seen in two patients. The heart was enlarged."
+    docs = [Document(id="a1", text=abstract, tier=TIER_LITERATURE, kind="abstract"),
+            Document(id="r1", text=REPORT, tier=TIER_REPORT, kind="report"),
+            Document(id="a2", text="Pneumonia with pleural effusion.", tier=TIER_LITERATURE, kind="abstract")]
+    together = extractor.extract_many(docs)
+    assert sorted(seen) == [("Calcified", True), ("INDICATION", False), ("Pneumonia", True)]
+    assert [[g.chunk.doc_id for g in graphs][0] for graphs in together] == ["a1", "r1", "a2"]
+    for doc, graphs in zip(docs, together):
+        alone = extractor.extract(doc)
+        assert [(g.chunk.id, sorted((m.start, m.end, m.link.concept_id) for e in g.entities for m in e.mentions))
+                for g in graphs] == \
+               [(g.chunk.id, sorted((m.start, m.end, m.link.concept_id) for e in g.entities for m in e.mentions))
+                for g in alone]
+    assert findings(extractor, REPORT, TIER_REPORT)["present"]  # the report is still read
