@@ -39,7 +39,9 @@ from medkg.kg.records import Document
 from medkg.kg.view.writer import Stopwatch, ViewSpec, update_view
 from medkg.ontologies.vocabulary import Vocabulary, load_vocabulary
 from medkg.paths import sample_paths
+from medkg.pipelines.deid import CACHE_FILE as DEID_CACHE_FILE
 from medkg.pipelines.deid import VocabularyTerms, deidentify_reports
+from medkg.pipelines.deid.cache import forget as forget_deidentified
 from medkg.pipelines.embedding.embedder import (
     DEFAULT_EMBEDDER,
     Embedder,
@@ -150,7 +152,7 @@ def build_graph(paths: Sequence[Path | str], graph_dir: Path | str, *, tier: int
             seen: set[str] = set()
             pubmed = apply_pubmed_updates([Path(p) for p in paths], tier, ledger, known, stats, seen)
             docs = _deidentified(pubmed.latest(read_documents([Path(p) for p in paths], tier, rejects)), deidentify,
-                                 vocab)
+                                 vocab, gd.root / DEID_CACHE_FILE)
             todo = _new_or_changed(docs, known, fingerprint, stats, seen, rejects, gd.root / REJECTS_FILE)
             job = _job(gd, label, loaded, models_dir, fingerprint, workers, engine)
             eng = open_engine(engine, address=address, embedder=loaded)
@@ -187,6 +189,7 @@ def delete_documents(ids: Iterable[str], graph_dir: Path | str, *, vocabulary: V
             raise InputError(f"{gd.root}: deleting {len(ids & set(known))} documents would leave the graph empty; "
                              "remove the directory instead")
         removed = ledger.delete(ids & set(known))
+        forget_deidentified(gd.root / DEID_CACHE_FILE, ids & set(known))
         log.info("removed %d documents from the ledger", removed)
         return removed, _finish(gd, ledger, spec, clock, {"added": 0, "replaced": 0, "unchanged": 0})
 
@@ -210,11 +213,13 @@ def _prepare(gd: GraphDir, vocab: Vocabulary, embedder_name: str, ledger: Ledger
     return fingerprint
 
 
-def _deidentified(docs: Iterable[Document], enabled: bool, vocab: Vocabulary) -> Iterator[Document]:
+def _deidentified(docs: Iterable[Document], enabled: bool, vocab: Vocabulary, cache: Path) -> Iterator[Document]:
     """Reports de-identified before the ledger sees them (their content key is then that of the stored text;
-    de-identification is deterministic, so an unchanged report stays unchanged), or passed as read."""
+    de-identification is deterministic, so an unchanged report stays unchanged), or passed as read. ``cache``
+    remembers the de-identifications, so a rebuild does not run them again (:mod:`medkg.pipelines.deid.cache`)."""
     if enabled:
-        return deidentify_reports(docs, medical_terms=VocabularyTerms(vocab))
+        context = json.dumps([vocab.versions, len(vocab.concepts)], sort_keys=True)
+        return deidentify_reports(docs, medical_terms=VocabularyTerms(vocab), cache=cache, cache_context=context)
     log.warning("de-identification is off (--no-deidentify): clinical reports (tier 1) are stored as given, "
                 "with any names, dates and other identifiers they hold")
     return iter(docs)

@@ -17,8 +17,10 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Container, Iterable, Iterator
+from pathlib import Path
 
 from medkg.kg.records import TIER_REPORT, Document
+from medkg.pipelines.deid.cache import CACHE_FILE, DeidCache
 from medkg.pipelines.deid.deidentifier import (
     SECRET_ENV,
     Deidentifier,
@@ -32,31 +34,69 @@ from medkg.pipelines.deid.edits import Edit, Span, apply_edits, remap_offset, re
 
 log = logging.getLogger(__name__)
 
+BATCH = 32  # reports the spaCy model reads at once
+
 __all__ = ["Deidentifier", "DeidReport", "deidentify_reports", "deid_secret", "vocabulary_terms", "VocabularyTerms",
            "bundled_terms",
-           "Edit", "Span", "apply_edits", "remap_offset", "remap_sections", "SECRET_ENV"]
+           "Edit", "Span", "apply_edits", "remap_offset", "remap_sections", "SECRET_ENV", "CACHE_FILE", "DeidCache"]
 
 
 def deidentify_reports(docs: Iterable[Document], *, medical_terms: Container[str] | None = None,
-                       deidentifier: Deidentifier | None = None) -> Iterator[Document]:
+                       deidentifier: Deidentifier | None = None, cache: Path | None = None,
+                       cache_context: str = "") -> Iterator[Document]:
     """``docs`` with every tier-1 document de-identified; other tiers pass as they are.
 
-    The analyzer is loaded only when the first report comes. Logs per-type counts (never text) when done.
+    The analyzer is loaded only when the first report comes that ``cache`` (a :class:`~.cache.DeidCache` file;
+    ``cache_context`` names what else the result depends on, such as the vocabulary) does not hold. Logs
+    per-type counts (never text) when done.
     """
     deid = deidentifier
     totals: Counter[str] = Counter()
     reports = 0
-    for doc in docs:
-        if doc.tier != TIER_REPORT:
-            yield doc
-            continue
-        if deid is None:
+    pending: list[Document] = []  # documents in reading order, held until BATCH reports are among them
+
+    remembered: DeidCache | None = None
+
+    def flush() -> Iterator[Document]:
+        nonlocal deid, reports, remembered
+        todo = [d for d in pending if d.tier == TIER_REPORT]
+        if todo and deid is None:
             deid = Deidentifier(medical_terms=medical_terms)
-        new, report = deid.deidentify(doc)
-        reports += 1
-        totals.update(report.counts)
-        log.debug("de-identified %s: %s", doc.id, report.summary())
-        yield new
+        if todo and cache is not None and remembered is None:
+            assert deid is not None
+            remembered = DeidCache(cache, deid.secret, cache_context)
+        results = {i: remembered.get(pending[i]) if remembered is not None else None
+                   for i, d in enumerate(pending) if d.tier == TIER_REPORT}
+        fresh = [i for i, hit in results.items() if hit is None]
+        if fresh:
+            assert deid is not None
+            for i, made in zip(fresh, deid.deidentify_many([pending[i] for i in fresh])):
+                results[i] = made
+                if remembered is not None:
+                    remembered.put(pending[i], *made)
+        for i, doc in enumerate(pending):
+            if doc.tier != TIER_REPORT:
+                yield doc
+                continue
+            new, report = results[i]  # type: ignore[misc]
+            reports += 1
+            totals.update(report.counts)
+            log.debug("de-identified %s: %s", doc.id, report.summary())
+            yield new
+        if remembered is not None:
+            remembered.commit()
+        pending.clear()
+
+    for doc in docs:
+        pending.append(doc)
+        if doc.tier == TIER_REPORT and sum(d.tier == TIER_REPORT for d in pending) >= BATCH:
+            yield from flush()
+        elif doc.tier != TIER_REPORT and len(pending) == 1:
+            yield from flush()  # nothing waits: pass it on at once
+    yield from flush()
+    if remembered is not None:
+        remembered.close()
+        log.info("de-identification: %d of %d reports as before (%s)", remembered.hits, reports, cache)
     if reports:
         log.info("de-identified %d reports: %s", reports,
                  ", ".join(f"{t} {n}" for t, n in sorted(totals.items())) or "no identifiers found")

@@ -30,6 +30,7 @@ from collections.abc import Container, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from medkg.kg.records import Document
 from medkg.ontologies.concept import Concept
@@ -48,6 +49,9 @@ from medkg.pipelines.deid.filters import (
     propagate_names,
     trim_url,
 )
+
+if TYPE_CHECKING:  # Presidio loads on first use
+    from presidio_analyzer.nlp_engine import NlpArtifacts
 
 log = logging.getLogger(__name__)
 
@@ -164,11 +168,12 @@ class Deidentifier:
     def shift_days(self, key: str) -> int:
         return shift_for(self.secret, key)
 
-    def detect(self, text: str, names: Iterable[str] = ()) -> list[Span]:
+    def detect(self, text: str, names: Iterable[str] = (), artifacts: NlpArtifacts | None = None) -> list[Span]:
         """The identifiers of ``text``: non-overlapping spans in text order (dates not yet checked to parse).
 
         ``names`` are name words (lower-cased) already known to be names, found in any case (see
-        :meth:`deidentify`, which passes the text's names when it de-identifies the title).
+        :meth:`deidentify`, which passes the text's names when it de-identifies the title). ``artifacts``: the
+        spaCy reading of ``text`` when :meth:`deidentify_many` already made it in a batch.
         """
         from medkg.pipelines.deid.recognizers import ENTITIES, ENTITY_TYPES, INITIAL_NAME_SOURCE, NER_SOURCE, analyzer
 
@@ -176,7 +181,7 @@ class Deidentifier:
             return []
         medical = self.medical
         spans: list[Span] = []
-        for r in analyzer().analyze(text=text, language="en", entities=ENTITIES):
+        for r in analyzer().analyze(text=text, language="en", entities=ENTITIES, nlp_artifacts=artifacts):
             if r.score < MIN_SCORE:
                 continue
             source = (r.recognition_metadata or {}).get("recognizer_name", "")
@@ -218,12 +223,24 @@ class Deidentifier:
         edits = self.edits(text, key)
         return apply_edits(text, edits), edits
 
-    def deidentify(self, document: Document) -> tuple[Document, DeidReport]:
+    def deidentify_many(self, documents: list[Document], batch_size: int = 32) -> list[tuple[Document, DeidReport]]:
+        """:meth:`deidentify` of each document; the spaCy model reads their texts in batches (``nlp.pipe``),
+        about twice as fast as one text at a time on reports, with the same result."""
+        from medkg.pipelines.deid.recognizers import analyzer
+
+        texts = [d.text if d.text.strip() else "" for d in documents]
+        engine = analyzer().nlp_engine
+        artifacts = [a for _, a in engine.process_batch([t for t in texts if t], language="en", batch_size=batch_size)]
+        found = iter(artifacts)
+        return [self.deidentify(d, next(found) if t else None) for d, t in zip(documents, texts)]
+
+    def deidentify(self, document: Document, artifacts: NlpArtifacts | None = None) -> tuple[Document, DeidReport]:
         """A new Document: text and title de-identified, date shifted, sections remapped onto the new text.
 
         The title is often a file name (``kowalczyk-marta-2019-03-14``) with no context to recognise a name
-        by, so every word of the names found in the text is removed from it too, in any case."""
-        spans = self.detect(document.text)
+        by, so every word of the names found in the text is removed from it too, in any case. ``artifacts``:
+        see :meth:`detect`."""
+        spans = self.detect(document.text, artifacts=artifacts)
         edits = self._edits(document.text, document.id, spans)
         names = name_words(document.text, [s for s in spans if s.type == "NAME"], self.medical)
         title_edits = self.edits(document.title, document.id, names) if document.title else []

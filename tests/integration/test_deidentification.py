@@ -195,6 +195,79 @@ def test_a_build_stores_no_original_identifier(notes: Path, vocabulary, tmp_path
     assert (again.unchanged, again.added, again.replaced) == (2, 0, 0)  # deterministic: nothing to redo
 
 
+def test_reports_read_in_batches_as_one_at_a_time_in_reading_order(deid: Deidentifier,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from medkg.kg.records import TIER_LITERATURE
+    from medkg.pipelines import deid as deid_package
+
+    monkeypatch.setattr(deid_package, "BATCH", 2)
+    reports = [Document(id=f"r{i}", text=text, tier=TIER_REPORT, kind="report")
+               for i, text in enumerate([NOTE, SECOND, "", NOTE.replace("Marta", "Agnieszka")])]
+    abstract = Document(id="a", text="Marta et al. studied aspirin.", tier=TIER_LITERATURE, kind="abstract")
+    mixed = [reports[0], abstract, reports[1], reports[2], abstract, reports[3]]
+    out = list(deid_package.deidentify_reports(mixed, deidentifier=deid))
+    assert [d.id for d in out] == [d.id for d in mixed]
+    assert out[1] is abstract and out[4] is abstract  # other tiers pass as they are
+    assert [d for d in out if d.tier == TIER_REPORT] == [deid.deidentify(r)[0] for r in reports]
+    assert "Agnieszka" not in out[5].text and "[NAME]" in out[5].text
+
+
+def test_a_rebuild_remembers_its_deidentifications(vocabulary, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unchanged reports are not de-identified again; a changed one is, and a deleted one is forgotten."""
+    from medkg.pipelines.build import build_graph, delete_documents
+    from medkg.pipelines.deid import CACHE_FILE
+
+    monkeypatch.setenv("MEDKG_DEID_SECRET", "cache-test")
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    (folder / "note-1.txt").write_text(NOTE, encoding="utf-8")
+    (folder / "note-2.txt").write_text(SECOND, encoding="utf-8")
+    (folder / "note-3.txt").write_text(SECOND.replace("Cough", "Fever"), encoding="utf-8")
+    graph = tmp_path / "graph"
+    first = build_graph([folder], graph, vocabulary=vocabulary, workers=0)
+    assert first.added == 3
+    stored = {d: _stored_text(graph, d) for d in ("report:note-1", "report:note-2")}
+
+    calls: list[list[str]] = []
+    real = Deidentifier.deidentify_many
+
+    def counted(self, documents, batch_size=32):  # type: ignore[no-untyped-def]
+        calls.append([d.id for d in documents])
+        return real(self, documents, batch_size)
+
+    monkeypatch.setattr(Deidentifier, "deidentify_many", counted)
+    again = build_graph([folder], graph, vocabulary=vocabulary, workers=0)
+    assert (again.unchanged, again.added, again.replaced) == (3, 0, 0) and calls == []
+    assert {d: _stored_text(graph, d) for d in stored} == stored
+
+    (folder / "note-2.txt").write_text(SECOND.replace("Cough", "Wheeze"), encoding="utf-8")
+    changed = build_graph([folder], graph, vocabulary=vocabulary, workers=0)
+    assert calls == [["report:note-2"]] and (changed.unchanged, changed.replaced) == (2, 1)
+    cache = (graph / CACHE_FILE).read_bytes()
+    assert b"Wheeze" in cache and not [s for s in SECRETS if s in cache]  # de-identified text only
+
+    def entries() -> list[str]:
+        with sqlite3.connect(graph / CACHE_FILE) as db:
+            return sorted(d for (d,) in db.execute("SELECT doc_id FROM entries"))
+
+    assert entries() == ["report:note-1", "report:note-2", "report:note-3"]  # one entry a report
+    delete_documents(["report:note-3"], graph, vocabulary=vocabulary)
+    assert entries() == ["report:note-1", "report:note-2"]
+
+    monkeypatch.setenv("MEDKG_DEID_SECRET", "another-key")  # another key: nothing is recognised
+    calls.clear()
+    build_graph([folder], graph, vocabulary=vocabulary, workers=0)
+    assert sorted(i for batch in calls for i in batch) == ["report:note-1", "report:note-2", "report:note-3"]
+
+
+def _stored_text(graph: Path, doc_id: str) -> str:
+    from medkg.queries.api import KnowledgeGraph
+
+    with KnowledgeGraph.open(graph) as kg:
+        return kg.document(doc_id).text
+
+
 def test_no_deidentify_stores_the_text_as_given_and_warns(notes: Path, vocabulary, tmp_path: Path,
                                                          caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.WARNING)
