@@ -25,7 +25,7 @@ import hashlib
 import pickle
 import sqlite3
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,9 +112,11 @@ class Ledger:
         return row[0] if row else None
 
     # -- writing ----------------------------------------------------------------
-    def put(self, records: list[LedgerRecord], fingerprint: str) -> None:
-        """Insert or replace ``records`` in one transaction (all of them or none)."""
-        rows = [(r.document.id, r.document.content_key, fingerprint,
+    def put(self, records: list[LedgerRecord], fingerprint: str | Callable[[Document], str]) -> None:
+        """Insert or replace ``records`` in one transaction (all of them or none); ``fingerprint`` is one for all,
+        or a function of each record's document (a build reads reports by rules of their own)."""
+        of = fingerprint if callable(fingerprint) else (lambda _: fingerprint)
+        rows = [(r.document.id, r.document.content_key, of(r.document),
                  zlib.compress(pickle.dumps((r.document, r.graphs), protocol=5), 1),
                  np.ascontiguousarray(r.vectors, dtype=np.float32).tobytes(), int(r.vectors.shape[1]))
                 for r in records]

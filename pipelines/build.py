@@ -35,7 +35,7 @@ from typing import Any
 from medkg.errors import InputError
 from medkg.kg.graphdir import BACKEND_KEY, FORMAT_VERSION, GraphDir, graph_lock, open_for_writing
 from medkg.kg.ledger import Ledger, LedgerRecord
-from medkg.kg.records import Document
+from medkg.kg.records import TIER_REPORT, Document
 from medkg.kg.view.writer import Stopwatch, ViewSpec, update_view
 from medkg.ontologies.vocabulary import Vocabulary, load_vocabulary
 from medkg.paths import sample_paths
@@ -52,7 +52,7 @@ from medkg.pipelines.embedding.embedder import (
 )
 from medkg.pipelines.engines import Engine, ExtractionJob, open_engine
 from medkg.pipelines.engines.shards import SHARDS_DIR, Leftovers
-from medkg.pipelines.extractor import EXTRACTION_RULES
+from medkg.pipelines.extractor import EXTRACTION_RULES, REPORT_RULES
 from medkg.pipelines.linking.lexicon import Lexicon
 from medkg.pipelines.ner.model import ner_fingerprint
 from medkg.pipelines.reading import read_documents
@@ -145,7 +145,7 @@ def build_graph(paths: Sequence[Path | str], graph_dir: Path | str, *, tier: int
         with Ledger(gd.ledger_path) as ledger:
             backend = store or gd.backend()  # recorded now: a rerun of a failed first build keeps it
             ledger.set_meta(BACKEND_KEY, backend)
-            fingerprint = _prepare(gd, vocab, label, ledger)
+            fingerprints = _prepare(gd, vocab, label, ledger)
             clock.lap("lexicon")
             known = ledger.known()
             stats = {"added": 0, "replaced": 0, "unchanged": 0}
@@ -153,12 +153,12 @@ def build_graph(paths: Sequence[Path | str], graph_dir: Path | str, *, tier: int
             pubmed = apply_pubmed_updates([Path(p) for p in paths], tier, ledger, known, stats, seen)
             docs = _deidentified(pubmed.latest(read_documents([Path(p) for p in paths], tier, rejects)), deidentify,
                                  vocab, gd.root / DEID_CACHE_FILE)
-            todo = _new_or_changed(docs, known, fingerprint, stats, seen, rejects, gd.root / REJECTS_FILE)
-            job = _job(gd, label, loaded, models_dir, fingerprint, workers, engine)
+            todo = _new_or_changed(docs, known, fingerprints, stats, seen, rejects, gd.root / REJECTS_FILE)
+            job = _job(gd, label, loaded, models_dir, fingerprints.shards, workers, engine)
             eng = open_engine(engine, address=address, embedder=loaded)
             try:
-                _extract_into(eng, job, ledger, _chain(todo, _outdated(ledger, known, fingerprint, seen, stats)),
-                              max(1, batch_docs), progress or (lambda stage, done, total: None))
+                _extract_into(eng, job, ledger, _chain(todo, _outdated(ledger, known, fingerprints, seen, stats)),
+                              max(1, batch_docs), progress or (lambda stage, done, total: None), fingerprints)
             finally:
                 eng.close()
                 rejects_path = _write_rejects(gd.root / REJECTS_FILE, rejects or [])
@@ -196,8 +196,8 @@ def delete_documents(ids: Iterable[str], graph_dir: Path | str, *, vocabulary: V
 
 # -- phase 1: the ledger ---------------------------------------------------------------------------------------
 
-def _prepare(gd: GraphDir, vocab: Vocabulary, embedder_name: str, ledger: Ledger) -> str:
-    """Write the lexicon if the vocabulary changed; return the extraction fingerprint."""
+def _prepare(gd: GraphDir, vocab: Vocabulary, embedder_name: str, ledger: Ledger) -> Fingerprints:
+    """Write the lexicon if the vocabulary changed; return the extraction fingerprints."""
     fingerprint = hashlib.sha256(json.dumps(
         {"medkg": __version__, "format": FORMAT_VERSION, "vocabularies": vocab.versions,
          "concepts": len(vocab.concepts), "embedder": embedder_fingerprint(embedder_name),
@@ -210,7 +210,30 @@ def _prepare(gd: GraphDir, vocab: Vocabulary, embedder_name: str, ledger: Ledger
         os.replace(tmp, gd.lexicon_path)
         ledger.set_meta("fingerprint", fingerprint)
         ledger.set_meta("vocabularies", json.dumps(vocab.versions, sort_keys=True))
-    return fingerprint
+    return Fingerprints(fingerprint, hashlib.sha256(f"{fingerprint}:reports:{REPORT_RULES}".encode()).hexdigest()[:16])
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """What a build's records are made under: the literature's fingerprint, and the reports' (the same plus
+    :data:`~medkg.pipelines.extractor.REPORT_RULES`), so a change in how reports are read re-extracts reports
+    only. Reports stored under another report fingerprint are re-extracted like any outdated document; one
+    stored before reports had a fingerprint of their own (it carries the literature's) when an input holds it
+    again."""
+
+    literature: str
+    reports: str
+
+    def of(self, tier: int) -> str:
+        return self.reports if tier == TIER_REPORT else self.literature
+
+    def of_document(self, doc: Document) -> str:
+        return self.of(doc.tier)
+
+    @property
+    def shards(self) -> str:
+        """The fingerprint shards of an interrupted distributed build carry (both parts)."""
+        return f"{self.literature}+{self.reports}"
 
 
 def _deidentified(docs: Iterable[Document], enabled: bool, vocab: Vocabulary, cache: Path) -> Iterator[Document]:
@@ -257,7 +280,7 @@ def _nothing_read(rejects: list[Reject] | None, rejects_path: Path) -> str:
     return f"no document could be read: {len(rejects)} inputs rejected, see {rejects_path} (first: {rejects[0]})"
 
 
-def _new_or_changed(docs: Iterable[Document], known: dict[str, tuple[str, str]], fingerprint: str,
+def _new_or_changed(docs: Iterable[Document], known: dict[str, tuple[str, str]], fingerprints: Fingerprints,
                     stats: dict[str, int], seen: set[str], rejects: list[Reject] | None = None,
                     rejects_path: Path = Path(REJECTS_FILE)) -> Iterator[Document]:
     for doc in docs:
@@ -266,7 +289,7 @@ def _new_or_changed(docs: Iterable[Document], known: dict[str, tuple[str, str]],
             continue
         seen.add(doc.id)
         old = known.get(doc.id)
-        if old == (doc.content_key, fingerprint):
+        if old == (doc.content_key, fingerprints.of(doc.tier)):
             stats["unchanged"] += 1
             continue
         stats["replaced" if old else "added"] += 1
@@ -275,14 +298,15 @@ def _new_or_changed(docs: Iterable[Document], known: dict[str, tuple[str, str]],
         raise InputError(_nothing_read(rejects, rejects_path))
 
 
-def _outdated(ledger: Ledger, known: dict[str, tuple[str, str]], fingerprint: str, seen: set[str],
+def _outdated(ledger: Ledger, known: dict[str, tuple[str, str]], fingerprints: Fingerprints, seen: set[str],
               stats: dict[str, int]) -> Iterator[Document]:
     """Stored documents extracted under another fingerprint (a new vocabulary, embedder or medkg), from their text.
 
     Runs after the inputs are read (``seen`` is complete then); documents are loaded a block at a time and
     before their rows are replaced.
     """
-    stale = sorted(d for d, (_, fp) in known.items() if fp != fingerprint and d not in seen)
+    current = {fingerprints.literature, fingerprints.reports}
+    stale = sorted(d for d, (_, fp) in known.items() if fp not in current and d not in seen)
     if stale:
         log.info("re-extracting %d stored documents made with another vocabulary or embedder", len(stale))
     for i in range(0, len(stale), 200):
@@ -305,7 +329,7 @@ def _job(gd: GraphDir, label: str, loaded: Embedder | None, models_dir: Path | N
 
 
 def _extract_into(engine: Engine, job: ExtractionJob, ledger: Ledger, todo: Iterator[Document], batch_docs: int,
-                  progress: Progress) -> None:
+                  progress: Progress, fingerprints: Fingerprints) -> None:
     """Extract, embed and commit ``todo`` batch by batch.
 
     Records that an interrupted distributed build left as shards (:class:`Leftovers`) are committed as they
@@ -325,11 +349,11 @@ def _extract_into(engine: Engine, job: ExtractionJob, ledger: Ledger, todo: Iter
 
     for records in engine.run(batched(wanted(), batch_docs), job):
         records, reused[:] = records + reused, []
-        ledger.put(records, job.fingerprint)
+        ledger.put(records, fingerprints.of_document)
         done += len(records)
         progress("extract+embed", done, 0)
     if reused:
-        ledger.put(reused, job.fingerprint)
+        ledger.put(reused, fingerprints.of_document)
         progress("extract+embed", done + len(reused), 0)
     leftovers.clear()
 

@@ -60,9 +60,11 @@ OPTIONAL_STEPS = ("ner", "priors", "dictionary", "tfidf", "abbreviations", "salt
 # wins the look-up; chemicals inside receptor and enzyme names; proteins' short forms are no chemicals; course words
 # ("severe", "transient") leave TF-IDF-linked spans. 7: typed relations (INDUCES, TREATS) from the relation model,
 # beside sentence co-occurrence. 8: reports (tier 1) read as clinical text: sections, clinical sentences and ConText
-# phrasing, every dictionary finding, the clinical lexicon (pipelines/linking/clinical.py). 9: reports skip the NER
-# model trained on abstracts (REPORT_SKIPS).
-EXTRACTION_RULES = 9
+# phrasing, every dictionary finding, the clinical lexicon (pipelines/linking/clinical.py).
+EXTRACTION_RULES = 8
+# The same for what only reports (tier 1) are read by; a change re-extracts reports, not the literature.
+# 1: reports skip the NER model trained on abstracts (REPORT_SKIPS).
+REPORT_RULES = 1
 
 #: Steps clinical reports skip. The NER model learnt what a mention is from abstracts; reports keep every
 #: dictionary and clinical-lexicon finding instead (rules 8). Measured on the IU development reports

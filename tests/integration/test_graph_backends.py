@@ -157,6 +157,26 @@ def test_new_extraction_rules_re_extract_stored_documents(tmp_path: Path, embedd
     assert (newer.added, newer.replaced, newer.documents) == (0, 3, 3)
 
 
+def test_new_report_rules_re_extract_the_reports_only(tmp_path: Path, embedder, tiny_vocabulary,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """How reports are read has a version of its own: a change re-extracts the stored reports (from the
+    ledger's text when no input holds them), not the literature."""
+    from medkg.pipelines import build
+
+    everything = write_docs(tmp_path / "a.jsonl", DOCS)
+    literature = write_docs(tmp_path / "lit.jsonl", {k: v for k, v in DOCS.items() if k.startswith("PMID")})
+    build_graph([everything], tmp_path / "g", vocabulary=tiny_vocabulary, embedder=embedder, workers=0)
+    monkeypatch.setattr(build, "REPORT_RULES", build.REPORT_RULES + 1)
+    only_literature = build_graph([literature], tmp_path / "g", vocabulary=tiny_vocabulary, embedder=embedder,
+                                  workers=0)
+    assert (only_literature.unchanged, only_literature.replaced, only_literature.documents) == (2, 1, 3)
+    again = build_graph([everything], tmp_path / "g", vocabulary=tiny_vocabulary, embedder=embedder, workers=0)
+    assert (again.replaced, again.unchanged) == (0, 3)
+    monkeypatch.setattr(build, "REPORT_RULES", build.REPORT_RULES + 1)
+    newer = build_graph([everything], tmp_path / "g", vocabulary=tiny_vocabulary, embedder=embedder, workers=0)
+    assert (newer.added, newer.replaced, newer.unchanged, newer.documents) == (0, 1, 2, 3)
+
+
 # the two-step form of docs/graph-schema.md (the one-pattern form loses rows on the embedded store)
 CONCEPT_QUERY = ("MATCH (a:Entity)-[r:RELATED {type: $type}]->(b:Entity) "
                  "WITH a, b, r MATCH (c:Concept)<-[:IS_A]-(a), (b)-[:IS_A]->(d:Concept) "
