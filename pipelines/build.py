@@ -39,8 +39,8 @@ from medkg.kg.records import TIER_REPORT, Document
 from medkg.kg.view.writer import Stopwatch, ViewSpec, update_view
 from medkg.ontologies.vocabulary import Vocabulary, load_vocabulary
 from medkg.paths import sample_paths
-from medkg.pipelines.deid import CACHE_FILE as DEID_CACHE_FILE
 from medkg.pipelines.deid import VocabularyTerms, deidentify_reports
+from medkg.pipelines.deid.cache import CACHE_FILE as DEID_CACHE_FILE
 from medkg.pipelines.deid.cache import forget as forget_deidentified
 from medkg.pipelines.embedding.embedder import (
     DEFAULT_EMBEDDER,

@@ -59,14 +59,13 @@ def deidentify_reports(docs: Iterable[Document], *, medical_terms: Container[str
 
     def flush() -> Iterator[Document]:
         nonlocal deid, reports, remembered
-        todo = [d for d in pending if d.tier == TIER_REPORT]
-        if todo and deid is None:
+        at = [i for i, d in enumerate(pending) if d.tier == TIER_REPORT]
+        if at and deid is None:
             deid = Deidentifier(medical_terms=medical_terms)
-        if todo and cache is not None and remembered is None:
+        if at and cache is not None and remembered is None:
             assert deid is not None
             remembered = DeidCache(cache, deid.secret, cache_context)
-        results = {i: remembered.get(pending[i]) if remembered is not None else None
-                   for i, d in enumerate(pending) if d.tier == TIER_REPORT}
+        results = {i: remembered.get(pending[i]) if remembered is not None else None for i in at}
         fresh = [i for i, hit in results.items() if hit is None]
         if fresh:
             assert deid is not None
