@@ -196,10 +196,13 @@ def _clinical_matches(text: str, hits: list[tuple[int, int, tuple[tuple[str, boo
         if normalise(text[start:end]) in lexicon.clinical_adjectives and nxt and nxt.end() in disease_starts:
             continue
         out.append((start, end, cands, case))
+    # A predicative clause names its noun ("the heart is enlarged"), an organ the dictionary matches on its own:
+    # only a disease match inside the clause blocks it; the longer clause wins over the organ later.
+    diseases = [(s, e) for s, e, cands, _ in hits if any(lexicon.concepts[cid][1] == "DISO" for cid, _ in cands)]
     pattern = lexicon.predicative_pattern()
     for m in pattern.finditer(text) if pattern else ():
         cid = lexicon.clinical_predicates.get((singular(m.group("noun").lower()), m.group("adj").lower()))
-        if cid and not any(m.start() < te and ts < m.end() for ts, te in taken):
+        if cid and not any(m.start() < te and ts < m.end() for ts, te in diseases):
             out.append((m.start(), m.end(), ((cid, False),), False))
     return out
 

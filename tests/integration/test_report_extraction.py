@@ -14,7 +14,7 @@ from medkg.pipelines.linking.lexicon import Lexicon
 
 CALCINOSIS, GRANULOMA, ATHEROSCLEROSIS = "MESH:D002114", "MESH:D006099", "MESH:D050197"
 CARDIOMEGALY, FRACTURE, EFFUSION, PNEUMOTHORAX = "MESH:D006332", "MESH:D050723", "MESH:D010996", "MESH:D011030"
-SCAR, PNEUMONIA = "MESH:D002921", "MESH:D011014"
+SCAR, PNEUMONIA, HEART = "MESH:D002921", "MESH:D011014", "MESH:D006321"
 
 
 def _disease(cid: str, name: str, trees: tuple[str, ...], *synonyms: str) -> Concept:
@@ -42,6 +42,8 @@ def extractor(tmp_path_factory: pytest.TempPathFactory) -> Extractor:
         _disease(PNEUMONIA, "Pneumonia", ("C08.381.677",)),
         Concept("MESH:D001158", "MESH", "Aorta", tree_numbers=("A07.231.114.056",), semantic_types=("ANAT",),
                 vocab_version="test"),
+        # an organ the dictionary matches inside "the heart is mildly enlarged", as with the bundled MeSH
+        Concept(HEART, "MESH", "Heart", tree_numbers=("A07.541",), semantic_types=("ANAT",), vocab_version="test"),
     ])
     path = tmp_path_factory.mktemp("clinical") / "lexicon.pkl"
     Lexicon.from_vocabulary(v).save(path)
