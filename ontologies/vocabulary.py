@@ -43,6 +43,9 @@ class Vocabulary:
     versions: dict[str, str] = field(default_factory=dict)
     # concept id -> names an annotated corpus gave it (``pubtator`` loads): added to the concept, not replacing it
     annotated: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # concept id -> names another vocabulary gives it through a one-to-one cross-reference (the bundled DOID
+    # names of MeSH descriptors, ``ontologies.crossref``): linked like synonyms, never shown as the concept's own
+    crossref_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def add(self, concepts: Iterable[Concept]) -> int:
         n = 0
@@ -117,10 +120,19 @@ def read_concepts(kind: str, path: Path | None = None, **options: Any) -> Iterat
 
 
 def load_vocabulary(kind: str = "mesh-bundled", path: Path | None = None) -> Vocabulary:
-    """Read one vocabulary by kind; ``path`` may be omitted for bundled kinds."""
+    """Read one vocabulary by kind; ``path`` may be omitted for bundled kinds.
+
+    The bundled MeSH comes with the names DOID gives its descriptors (:mod:`medkg.ontologies.crossref`).
+    """
     vocab = Vocabulary()
     n = vocab.add(read_concepts(kind, path))
     if n == 0:
         raise VocabularyError(f"{kind} vocabulary at {path or 'bundled file'} holds no concepts")
+    if kind == "mesh-bundled":
+        from medkg.ontologies.crossref import SOURCE, read_crossref_names
+
+        names, version = read_crossref_names()
+        vocab.crossref_names = {cid: terms for cid, terms in names.items() if cid in vocab.concepts}
+        vocab.versions[f"{SOURCE} names"] = version
     log.info("loaded %d concepts (%s)", n, kind)
     return vocab

@@ -108,7 +108,7 @@ class Lexicon:
             if c.tree_numbers and all(t.startswith(excluded_branches) for t in c.tree_numbers):
                 continue
             lex.concepts[c.id] = (c.name, vocab.semantic_group(c.id), vocab.categories(c.id))
-            for i, term in enumerate(c.terms):
+            for i, term in enumerate((*c.terms, *vocab.crossref_names.get(c.id, ()))):
                 _add_term(entries, acronyms, term, c.id, preferred=i == 0)
         if own_sizes is None:
             own_sizes = ({k: len(v) for k, v in entries.items()}, {k: len(v) for k, v in acronyms.items()})
