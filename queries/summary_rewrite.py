@@ -10,7 +10,8 @@ passages (a theme: from its topics' texts), under a JSON schema so a small
 model cannot run on. A sentence that reports a figure, loops or is cut off is
 rejected and the extractive text stays (:func:`acceptable`): a summary is an
 index label, and a figure lifted from one passage (or invented) misstates a
-topic in a medical graph; a plain list of concepts does not.
+topic in a medical graph; a plain list of concepts does not. A model that writes
+more than one sentence is held to its first (:func:`first_sentence`).
 
 Rewrites are written into the current view's store and kept in the graph
 directory (:data:`medkg.kg.view.summaries.REWRITES_FILE`), keyed by the extractive
@@ -109,8 +110,23 @@ def _sentence(llm: LocalLLM, extractive: str, evidence: list[str]) -> str | None
         out = llm.generate_json(SYSTEM, user, SCHEMA, max_tokens=128)
     except OutputCutOffError:
         return None  # a sentence that ran past the limit is rejected like any other the checks refuse
-    text = " ".join(str(out.data.get("summary", "")).split())
+    text = first_sentence(" ".join(str(out.data.get("summary", "")).split()))
     return text if acceptable(text, extractive) else None
+
+
+# a full stop after a word (not an initial or "e.g."), then the capital that opens the next sentence
+_SENTENCE_END = re.compile(r"(?<=[a-z\d)\]]{2}\.)\s+(?=[A-Z])")
+_ABBREVIATIONS = {"vs", "al", "approx", "cf", "fig", "resp"}  # a full stop that ends no sentence
+
+
+def first_sentence(text: str) -> str:
+    """The label is one sentence: the first of several, whatever the model wrote after it (small models go on
+    until the schema's length limit cuts them off mid-sentence, and the cut one would be rejected)."""
+    for m in _SENTENCE_END.finditer(text):
+        word = text[: m.start() - 1].rsplit(None, 1)[-1].lower()
+        if word not in _ABBREVIATIONS:
+            return text[: m.start()]
+    return text
 
 
 def acceptable(text: str, extractive: str) -> bool:

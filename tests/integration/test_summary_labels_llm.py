@@ -29,7 +29,7 @@ def test_rewritten_summaries_are_stored_checked_and_survive_a_full_rebuild(tmp_p
     shutil.copytree(sample_graph, g)
     before = _texts(g)
     with KnowledgeGraph.open(g, write=True, llm=LLMSettings(model="smollm2-135m")) as kg, kg.writing() as store:
-        # every summary: the 135M model's sentence passes the checks about one time in ten, and the test needs one
+        # every summary: few of the 135M model's first sentences pass the checks, and the test needs one
         report = rewrite_summaries(kg.dir, store, kg.llm, (1, 2))
         assert report.rewritten + report.rejected == len(before) and report.skipped == 0
         again = rewrite_summaries(kg.dir, store, kg.llm, (1, 2), limit=0)  # no model call: only counts

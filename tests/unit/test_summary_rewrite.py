@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from medkg.kg.view.summaries import apply_rewrites, load_rewrites, text_key
-from medkg.queries.summary_rewrite import acceptable
+from medkg.queries.summary_rewrite import acceptable, first_sentence
 
 TOPIC = "Topic: Appendicitis; C-Reactive Protein; Diabetes Mellitus, Type 2 (12 passages from 4 documents)"
 
@@ -22,6 +22,18 @@ def test_figures_loops_and_cut_off_sentences_are_rejected() -> None:
     assert not acceptable("Blood; Blood; Blood; Blood; Blood; Blood; Blood; Oxygen.", TOPIC)
     assert not acceptable("Diagnosis of acute appendicitis with C-reactive protein and", TOPIC)
     assert not acceptable("Appendicitis.", TOPIC)
+
+
+def test_the_label_is_the_first_sentence() -> None:
+    cut = ("The HFE protein regulates iron uptake in HeLa cells. This protein is expressed in the HeLa cell line, "
+           "which is a cell line used in genetic engineering. The gene encoding H")
+    assert first_sentence(cut) == "The HFE protein regulates iron uptake in HeLa cells."
+    assert acceptable(first_sentence(cut), TOPIC) and not acceptable(cut, TOPIC)
+    # a full stop inside the sentence is not its end: abbreviations, initials, decimals
+    one = "Iron overload (e.g. HFE mutations) and hemochromatosis in J. Smith's cohorts of patients."
+    assert first_sentence(one) == one
+    versus = "Appendicitis diagnosis vs. CT imaging in adults."
+    assert first_sentence(versus) == versus
 
 
 def test_rewrites_replace_only_unchanged_topics_and_themes(tmp_path: Path) -> None:
