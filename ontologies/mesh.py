@@ -59,7 +59,7 @@ def _parent_tree(tree_number: str) -> str:
     return tree_number.rsplit(".", 1)[0] if "." in tree_number else ""
 
 
-def _tsv_lines(path: Path, magic: str, what: str, header: dict[str, str]) -> Iterator[tuple[int, list[str]]]:
+def tsv_lines(path: Path, magic: str, what: str, header: dict[str, str]) -> Iterator[tuple[int, list[str]]]:
     """The data lines of one of medkg's gzipped TSV files, split, with their line numbers.
 
     The first line must start with ``magic``; ``#key\tvalue`` lines after it go into ``header``, other ``#``
@@ -87,7 +87,7 @@ def _read_rows(path: Path) -> tuple[list[tuple[str, str, str, str, str]], str]:
     """Read and validate the whole file; raise ``VocabularyError`` naming the bad line."""
     header: dict[str, str] = {}
     rows: list[tuple[str, str, str, str, str]] = []
-    for lineno, parts in _tsv_lines(path, MAGIC, "compact MeSH file", header):
+    for lineno, parts in tsv_lines(path, MAGIC, "compact MeSH file", header):
         if len(parts) != 5 or not parts[0] or not parts[1]:
             raise VocabularyError(f"{path}:{lineno}: expected 5 tab-separated columns with id and name")
         rows.append((parts[0], parts[1], parts[2], parts[3], parts[4]))
@@ -108,7 +108,7 @@ def read_pharmacological_actions(path: Path = BUNDLED_ACTIONS) -> dict[str, tupl
     ("Antihypertensive Agents") says what a drug treats, seldom what it induces.
     """
     out: dict[str, list[str]] = {}
-    for lineno, parts in _tsv_lines(path, ACTIONS_MAGIC, "pharmacological actions file", {}):
+    for lineno, parts in tsv_lines(path, ACTIONS_MAGIC, "pharmacological actions file", {}):
         if len(parts) != 2:
             raise VocabularyError(f"{path}:{lineno}: expected a descriptor and an action, tab-separated")
         out.setdefault(f"MESH:{parts[0]}", []).append(f"MESH:{parts[1]}")

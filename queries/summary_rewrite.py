@@ -37,6 +37,7 @@ from medkg.kg import cypher
 from medkg.kg.graphdir import GraphDir
 from medkg.kg.store import GraphStore
 from medkg.kg.view.summaries import REWRITES_FILE, load_rewrites, text_key
+from medkg.pipelines.text.sections import ABBREVIATIONS
 from medkg.queries import injection, prompts
 from medkg.queries.llm import LocalLLM
 
@@ -116,14 +117,14 @@ def _sentence(llm: LocalLLM, extractive: str, evidence: list[str]) -> str | None
 
 # a full stop after a word (not an initial or "e.g."), then the capital that opens the next sentence
 _SENTENCE_END = re.compile(r"(?<=[a-z\d)\]]{2}\.)\s+(?=[A-Z])")
-_ABBREVIATIONS = {"vs", "al", "approx", "cf", "fig", "resp"}  # a full stop that ends no sentence
+_ABBREVIATIONS = ABBREVIATIONS | {"al"}  # the clinical splitter's, and "et al." of the literature
 
 
 def first_sentence(text: str) -> str:
     """The label is one sentence: the first of several, whatever the model wrote after it (small models go on
     until the schema's length limit cuts them off mid-sentence, and the cut one would be rejected)."""
     for m in _SENTENCE_END.finditer(text):
-        word = text[: m.start() - 1].rsplit(None, 1)[-1].lower()
+        word = text[: m.start() - 1].rsplit(None, 1)[-1].lower().rstrip(".")
         if word not in _ABBREVIATIONS:
             return text[: m.start()]
     return text

@@ -33,7 +33,6 @@ import argparse
 import gzip
 import io
 import json
-from collections import defaultdict
 from pathlib import Path
 
 from medkg.ontologies.crossref import DOID_NAMES, MAGIC, one_to_one_names
@@ -47,13 +46,12 @@ def main() -> None:
     ap.add_argument("doid_json", type=Path)
     ap.add_argument("--out", type=Path, default=DOID_NAMES)
     args = ap.parse_args()
-    mesh_terms: dict[str, set[str]] = defaultdict(set)
+    mesh_terms: set[str] = set()
     descriptors: set[str] = set()
     for concept in read_compact_mesh():
         if concept.tree_numbers:
             descriptors.add(concept.id)
-        for t in concept.terms:
-            mesh_terms[t.lower()].add(concept.id)
+        mesh_terms.update(t.lower() for t in concept.terms)
     mined = one_to_one_names(json.loads(args.doid_json.read_text(encoding="utf-8")), mesh_terms, descriptors)
     buf = io.StringIO()
     buf.write(f"{MAGIC}\t1\n#version\t{VERSION}\n#columns\tmesh_id\tdoid_id\tnames\n")
