@@ -54,6 +54,7 @@ from medkg.pipelines.engines import Engine, ExtractionJob, open_engine
 from medkg.pipelines.engines.shards import SHARDS_DIR, Leftovers
 from medkg.pipelines.extractor import EXTRACTION_RULES, REPORT_RULES
 from medkg.pipelines.linking.lexicon import Lexicon
+from medkg.pipelines.linking.report_names import report_names_fingerprint
 from medkg.pipelines.ner.model import ner_fingerprint
 from medkg.pipelines.reading import read_documents
 from medkg.pipelines.reading.files import missing
@@ -204,13 +205,18 @@ def _prepare(gd: GraphDir, vocab: Vocabulary, embedder_name: str, ledger: Ledger
          "ner": ner_fingerprint(), "relations": relation_fingerprint(), "rules": EXTRACTION_RULES},
         sort_keys=True).encode()
     ).hexdigest()[:16]
-    if ledger.get_meta("fingerprint") != fingerprint or not gd.lexicon_path.exists():
+    # the names learned from coded reports are matched in reports only: they re-extract reports, not literature
+    reports = hashlib.sha256(f"{fingerprint}:reports:{REPORT_RULES}:{report_names_fingerprint()}".encode()
+                             ).hexdigest()[:16]
+    if ledger.get_meta("fingerprint") != fingerprint or ledger.get_meta("report_fingerprint") != reports or \
+            not gd.lexicon_path.exists():
         tmp = gd.root / ".lexicon.pkl.tmp"
         Lexicon.from_vocabulary(vocab).save(tmp)
         os.replace(tmp, gd.lexicon_path)
         ledger.set_meta("fingerprint", fingerprint)
+        ledger.set_meta("report_fingerprint", reports)
         ledger.set_meta("vocabularies", json.dumps(vocab.versions, sort_keys=True))
-    return Fingerprints(fingerprint, hashlib.sha256(f"{fingerprint}:reports:{REPORT_RULES}".encode()).hexdigest()[:16])
+    return Fingerprints(fingerprint, reports)
 
 
 @dataclass(frozen=True)

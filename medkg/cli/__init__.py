@@ -8,7 +8,7 @@ module                  commands
 :mod:`.vocab`           ``vocab load``, ``vocab info``
 :mod:`.models`          ``models list|install|verify``
 :mod:`.evaluate`        ``eval qa``, ``eval linking``
-:mod:`.train`           ``train ner``
+:mod:`.train`           ``train ner``, ``train relations``, ``train report-names``
 :mod:`.serve`           ``serve`` (the web app: :mod:`medkg.app`)
 ======================  =====================================================
 

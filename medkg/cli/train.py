@@ -43,6 +43,40 @@ def add_parsers(sub: argparse._SubParsersAction) -> None:
     common.add_vocab_option(tr_rel)
     tr_rel.set_defaults(func=cmd_train_relations)
 
+    trn = tr_sub.add_parser("report-names", help="the names report writers use for findings, learned from reports "
+                                                 "coded with MeSH (the IU chest X-ray CSV format)")
+    trn.add_argument("file", type=Path, help="coded reports: a CSV with the columns uid, MeSH and the report text")
+    trn.add_argument("--out", type=Path, required=True,
+                     help="names file to write (the bundled one is pipelines/linking/bundled/report_names.json)")
+    trn.add_argument("--part", choices=("all", "tune", "check"), default="all",
+                     help="all reports, or one half by uid (tune: uid//4 even, check: odd)")
+    trn.add_argument("--min-support", type=common.whole(1, 1_000_000), default=None,
+                     help="reports a name must be right in (default 2)")
+    trn.add_argument("--min-precision", type=common.number(0, 1), default=None,
+                     help="share of the reports it is positive in that must code its concept (default 0.7)")
+    common.add_vocab_option(trn)
+    trn.set_defaults(func=cmd_train_report_names)
+
+
+def cmd_train_report_names(args: argparse.Namespace) -> int:
+    from medkg.evaluation.reports import coded_reports
+    from medkg.ontologies.vocabulary import load_vocabulary
+    from medkg.pipelines.linking.report_names import LearnConfig, ReportNames
+    from medkg.pipelines.linking.report_names_training import learn_from_reports
+
+    vocabulary = common.vocabulary(args) or load_vocabulary("mesh-bundled")
+    reports = coded_reports(args.file, vocabulary, args.part)
+    config = LearnConfig()
+    config.min_support = args.min_support or config.min_support
+    config.min_precision = config.min_precision if args.min_precision is None else args.min_precision
+    names = learn_from_reports(reports, vocabulary, config)
+    ReportNames(names, {"file": args.file.name, "part": args.part, "reports": len(reports),
+                        "min_support": config.min_support, "min_precision": config.min_precision}).save(args.out)
+    for n in names:
+        print(f"{n.key:30s} {n.concept_id:14s} right in {n.right}, wrong in {n.wrong}")
+    print(f"saved {len(names)} names learned from {len(reports)} reports to {args.out}")
+    return 0
+
 
 def cmd_train_ner(args: argparse.Namespace) -> int:
     from medkg.ontologies.vocabulary import load_vocabulary

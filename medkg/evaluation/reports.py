@@ -37,6 +37,7 @@ from medkg.errors import InputError
 from medkg.evaluation.linking import Counts
 from medkg.kg.records import Document, Mention
 from medkg.ontologies.vocabulary import Vocabulary
+from medkg.pipelines.linking.report_names import CodedReport
 from medkg.pipelines.reading.files import read_text
 from medkg.pipelines.reading.reports import read_csv_reports
 
@@ -103,6 +104,18 @@ def in_part(doc_id: str, part: str) -> bool:
     if not uid.isdigit():
         raise InputError(f"{doc_id}: the parts need numeric uids")
     return (int(uid) // 4) % 2 == (0 if part == "tune" else 1)
+
+
+def coded_reports(path: Path, vocab: Vocabulary, part: str = "all") -> list[CodedReport]:
+    """The reports of ``path`` in ``part`` with their gold findings (what ``medkg train report-names`` reads)."""
+    if part not in PARTS:
+        raise InputError(f"unknown part {part!r}; one of {', '.join(PARTS)}")
+    gold, _ = read_gold(path, disease_names(vocab))
+    out = [CodedReport(d.id, d.text, frozenset(gold[d.id])) for d in read_csv_reports(path)
+           if d.id in gold and in_part(d.id, part)]
+    if not out:
+        raise InputError(f"{path}: no report with text in part {part!r}")
+    return out
 
 
 def findings(mentions: Iterable[Mention]) -> set[str]:

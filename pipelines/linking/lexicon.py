@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import pickle
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -38,6 +38,7 @@ from medkg.ontologies.terms import TOKEN_RE, Token, normalise, singular, tokens
 from medkg.ontologies.vocabulary import ANNOTATED, Vocabulary
 from medkg.pipelines.linking.candidates import CandidateIndex
 from medkg.pipelines.linking.clinical import clinical_terms, predicative_pattern, predicative_terms
+from medkg.pipelines.linking.report_names import REPORT_NAMES, ReportNames, report_names_fingerprint
 
 __all__ = ["Lexicon", "Token", "normalise", "singular", "tokens"]
 
@@ -94,7 +95,10 @@ class Lexicon:
 
     @classmethod
     def from_vocabulary(cls, vocab: Vocabulary, excluded_branches: tuple[str, ...] = EXCLUDED_MESH_BRANCHES,
-                        approximate: bool = True) -> Lexicon:
+                        approximate: bool = True, report_names: Path | Mapping[str, str] | None = REPORT_NAMES
+                        ) -> Lexicon:
+        """The lexicon of ``vocab``; ``report_names``: the clinical names learned from coded reports
+        (:mod:`medkg.pipelines.linking.report_names`; a names file, a key -> concept mapping, or None)."""
         lex = cls(version="; ".join(f"{k}: {v}" for k, v in sorted(vocab.versions.items())))
         entries: dict[str, list[tuple[str, bool]]] = {}
         acronyms: dict[str, list[tuple[str, bool]]] = {}
@@ -128,7 +132,10 @@ class Lexicon:
         for key in (*lex.entries, *lex.acronyms):
             parts = key.split(" ")
             lex.first_tokens[parts[0]] = max(lex.first_tokens.get(parts[0], 0), len(parts))
-        lex.clinical, lex.clinical_adjectives = _clinical_lexicon(vocab, lex)
+        if isinstance(report_names, Path):
+            lex.version += f"; report names: {report_names_fingerprint(report_names)}"
+            report_names = ReportNames.load(report_names).mapping()
+        lex.clinical, lex.clinical_adjectives = _clinical_lexicon(vocab, lex, report_names or {})
         lex.clinical_predicates = {k: cid for k, cid in predicative_terms(vocab).items() if cid in lex.concepts}
         log.info("lexicon: %d keys, %d acronyms, %d concepts", len(lex.entries), len(lex.acronyms), len(lex.concepts))
         if approximate:
@@ -220,11 +227,16 @@ class Lexicon:
 _NOTHING: dict[str, tuple[tuple[str, bool], ...]] = {}
 
 
-def _clinical_lexicon(vocab: Vocabulary, lex: Lexicon) -> tuple[Lexicon, frozenset[str]]:
-    """The clinical terms of ``vocab`` as a lexicon of their own, sharing ``lex``'s concepts."""
+def _clinical_lexicon(vocab: Vocabulary, lex: Lexicon, report_names: Mapping[str, str]
+                      ) -> tuple[Lexicon, frozenset[str]]:
+    """The clinical terms of ``vocab`` and the names learned from coded reports as a lexicon of their own,
+    sharing ``lex``'s concepts; a key the vocabulary or the clinical terms have keeps their meaning."""
     terms, adjectives = clinical_terms(vocab, set(lex.entries))
     entries: dict[str, tuple[tuple[str, bool], ...]] = {key: ((cid, False),) for key, cid in terms.items()
                                                        if cid in lex.concepts}
+    for key, cid in report_names.items():
+        if cid in lex.concepts and key not in lex.entries:
+            entries.setdefault(key, ((cid, False),))
     first: dict[str, int] = {}
     for key in entries:
         parts = key.split(" ")

@@ -1,0 +1,216 @@
+"""Report names: the phrases the writers of clinical reports use for findings, learned from coded reports.
+
+Radiologists name findings in words no vocabulary files them under: "osteopenia"
+and "bone demineralization" for what MeSH calls Bone Diseases, Metabolic,
+"eventration" for Diaphragmatic Eventration, "pleural fluid" for Pleural
+Effusion. Where an institution's reports were coded with MeSH (the IU chest
+X-ray collection was, by NLM), those codes teach the names:
+
+1. *Propose.* Read each coded report with medkg as it stands; for every coded
+   finding medkg did not find, each noun phrase of the report (one to
+   :attr:`LearnConfig.max_words` words, adjectives and nouns ending in a noun,
+   tagged by the ``en_core_web_sm`` model medkg installs for de-identification)
+   is a candidate name of that finding, when it is proposed in at least
+   :attr:`LearnConfig.min_support` reports. A phrase the lexicon already knows
+   keeps its meaning; one ending in a word the vocabulary uses only as a
+   modifier ("borderline") names nothing; a phrase proposed for several
+   findings names the one it was proposed for most often.
+2. *Judge.* Read the reports again with every candidate in the clinical
+   lexicon, so each is matched and put through negation, uncertainty and the
+   rest exactly as it would be in use, and count, per report, whether a
+   positive, certain mention of the candidate names a coded finding of that
+   report (right) or not (wrong).
+3. *Keep* the names right in at least :attr:`LearnConfig.min_support` reports
+   with a precision of at least :attr:`LearnConfig.min_precision`.
+
+The bundled names (``bundled/report_names.json``) were learned from the tune
+half of the IU development reports (``medkg eval reports --part tune``); the
+two thresholds were chosen by two-fold cross-validation inside that half (the
+folds split it by ``uid // 8``), the check half never took part
+(``bench/report_names_cv.py`` reruns the choice). They are matched in clinical
+documents only, like the rest of the clinical lexicon, so the literature tier
+reads as before.
+
+This module proposes and judges; reading the reports with the extractor is
+:mod:`.report_names_training`'s.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections import Counter, defaultdict
+from collections.abc import Callable, Container, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spacy.lang.en.stop_words import STOP_WORDS
+
+from medkg.errors import ModelNotFoundError, VocabularyError
+from medkg.kg.records import Mention
+from medkg.ontologies.terms import normalise
+
+log = logging.getLogger(__name__)
+
+REPORT_NAMES = Path(__file__).resolve().parent / "bundled" / "report_names.json"
+FORMAT = 1
+PHRASE_POS = frozenset({"NOUN", "PROPN", "ADJ"})  # what a finding's name is made of
+HEAD_POS = frozenset({"NOUN", "PROPN"})  # ... and what it ends in ("pleural fluid", not "healed")
+
+
+@dataclass(frozen=True, slots=True)
+class CodedReport:
+    """A report's text and the concept ids of its coded findings."""
+
+    doc_id: str
+    text: str
+    gold: frozenset[str]
+
+
+@dataclass(slots=True)
+class LearnConfig:
+    min_support: int = 2  # chosen by two-fold cross-validation on the IU tune half (see the module docstring)
+    min_precision: float = 0.7  # likewise (0.6-0.8 gave the same names there; 0.5 let wrong ones in)
+    max_words: int = 3
+    only_added: bool = False  # judge a name only where its concept was not found without it
+
+
+@dataclass(frozen=True, slots=True)
+class ReportName:
+    """A learned name: its normalised key, the concept it names, and how it did on the coded reports."""
+
+    key: str
+    concept_id: str
+    right: int
+    wrong: int
+
+    @property
+    def precision(self) -> float:
+        return self.right / (self.right + self.wrong) if self.right + self.wrong else 0.0
+
+
+@dataclass(slots=True)
+class ReportNames:
+    """A learned set of names with what it was learned from."""
+
+    names: list[ReportName] = field(default_factory=list)
+    trained_on: dict[str, Any] = field(default_factory=dict)
+
+    def mapping(self) -> dict[str, str]:
+        return {n.key: n.concept_id for n in self.names}
+
+    def save(self, path: Path) -> None:
+        data = {"format": FORMAT, "trained_on": self.trained_on,
+                "names": [asdict(n) for n in sorted(self.names, key=lambda n: n.key)]}
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path = REPORT_NAMES) -> ReportNames:
+        if not path.is_file():
+            raise ModelNotFoundError(f"{path}: no report names file here; run 'medkg train report-names'")
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+            if data.get("format") != FORMAT:
+                raise VocabularyError(f"{path}: report names format {data.get('format')!r}, expected {FORMAT}")
+            names = [ReportName(str(n["key"]), str(n["concept_id"]), int(n["right"]), int(n["wrong"]))
+                     for n in data["names"]]
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
+            raise VocabularyError(f"{path}: not a report names file ({e})") from e
+        return cls(names, data.get("trained_on", {}))
+
+
+def report_names_fingerprint(path: Path = REPORT_NAMES) -> str:
+    """A hash of the names file (empty when there is none): builds re-extract when it changes."""
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else ""
+
+
+def noun_phrases(texts: Iterable[str], nlp: Any, max_words: int = 3) -> list[set[str]]:
+    """Normalised keys of each text's noun phrases: runs of adjectives and nouns ending in a noun."""
+    out = []
+    for doc in nlp.pipe(texts, batch_size=64):
+        words = [(t.idx, t.idx + len(t.text), t.pos_, t.text.lower()) for t in doc]
+        keys: set[str] = set()
+        for i in range(len(words)):
+            for n in range(1, max_words + 1):
+                run = words[i : i + n]
+                if len(run) < n or any(p not in PHRASE_POS or not _content(w) for _, _, p, w in run):
+                    break
+                if run[-1][2] in HEAD_POS:
+                    keys.add(normalise(doc.text[run[0][0] : run[-1][1]]))
+        out.append(keys)
+    return out
+
+
+def _content(word: str) -> bool:
+    return word.isalpha() and word not in STOP_WORDS and word != "xxxx"  # IU's mark of a removed identifier
+
+
+def modifier_words(terms: Iterable[str]) -> set[str]:
+    """Words the vocabulary's terms use only in front of another word, never as a term's last (its head):
+    "borderline" (Borderline Personality Disorder), "pleural". A phrase ending in one modifies a name rather
+    than being one, however often it stands beside a finding ("heart size is borderline")."""
+    heads: set[str] = set()
+    inner: set[str] = set()
+    for term in terms:
+        head, sep, modifier = term.partition(", ")
+        words = normalise(f"{modifier} {head}" if sep and "," not in modifier else term).split(" ")
+        heads.add(words[-1])
+        inner.update(words[:-1])
+    return inner - heads
+
+
+def propose(reports: Sequence[CodedReport], phrases: Sequence[set[str]], found: Sequence[set[str]],
+            known: Container[str], min_reports: int = 1, modifiers: Container[str] = frozenset()
+            ) -> dict[str, str]:
+    """Candidate key -> the coded finding it co-occurs with most often where medkg missed that finding (in at
+    least ``min_reports`` reports: a phrase seen beside a missed finding once is noise, and every candidate
+    takes part in the second reading, where a longer one would take a span from a shorter)."""
+    seen: Counter[tuple[str, str]] = Counter()
+    for report, keys, got in zip(reports, phrases, found):
+        for missed in report.gold - got:
+            seen.update((key, missed) for key in keys if key not in known and key.rsplit(" ", 1)[-1] not in modifiers)
+    out: dict[str, str] = {}
+    for (key, cid), n in sorted(seen.items(), key=lambda kv: (-kv[1], kv[0])):
+        if n >= min_reports:
+            out.setdefault(key, cid)
+    return out
+
+
+def judge(reports: Sequence[CodedReport], mentions: Sequence[list[Mention]], candidates: Mapping[str, str],
+          found: Sequence[set[str]] | None = None) -> dict[str, tuple[int, int]]:
+    """Candidate key -> (reports where a positive, certain mention of it is coded, reports where not).
+
+    With ``found`` (what each report gave without the candidates), only what a name *adds* counts: a report
+    where its concept was found without it is left out (tried, not chosen: see :class:`LearnConfig`).
+    """
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for report, mms, got in zip(reports, mentions, found or [set()] * len(reports)):
+        done: set[str] = set()
+        for m in mms:
+            key = normalise(m.text)
+            if key in done or candidates.get(key) != m.link.concept_id or m.negated or m.uncertain or \
+                    m.link.concept_id in got:
+                continue
+            done.add(key)
+            counts[key][0 if m.link.concept_id in report.gold else 1] += 1
+    return {k: (v[0], v[1]) for k, v in counts.items()}
+
+
+def judged(reports: Sequence[CodedReport], extract: Callable[[Mapping[str, str]], list[list[Mention]]],
+           nlp: Any, known: Container[str], config: LearnConfig, modifiers: Container[str] = frozenset()
+           ) -> list[ReportName]:
+    """Every candidate name with its counts (steps 1 and 2), before the thresholds."""
+    found = [{m.link.concept_id for m in mms if not m.negated and not m.uncertain} for mms in extract({})]
+    phrases = noun_phrases((r.text for r in reports), nlp, config.max_words)
+    candidates = propose(reports, phrases, found, known, config.min_support, modifiers)
+    counts = judge(reports, extract(candidates), candidates, found if config.only_added else None)
+    log.info("report names: %d candidates, %d matched positively", len(candidates), len(counts))
+    return [ReportName(key, candidates[key], right, wrong) for key, (right, wrong) in sorted(counts.items())]
+
+
+def keep(names: Iterable[ReportName], config: LearnConfig) -> list[ReportName]:
+    """The names right in at least ``min_support`` reports with at least ``min_precision`` (step 3)."""
+    return [n for n in names if n.right >= config.min_support and n.precision >= config.min_precision]

@@ -1,0 +1,55 @@
+"""Learning report names (:mod:`medkg.pipelines.linking.report_names`) with medkg's own extractor."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import spacy
+
+from medkg.kg.records import Mention
+from medkg.ontologies.vocabulary import Vocabulary
+from medkg.pipelines.deid.recognizers import spacy_model_dir
+from medkg.pipelines.extractor import Extractor
+from medkg.pipelines.linking.lexicon import Lexicon
+from medkg.pipelines.linking.report_names import CodedReport, LearnConfig, ReportName, judged, keep, modifier_words
+
+
+class ReportReader:
+    """Reads reports as tier 1 is read, with a vocabulary's lexicon plus given names (and no learned ones)."""
+
+    def __init__(self, vocab: Vocabulary) -> None:
+        self.vocab = vocab
+        self.base = Lexicon.from_vocabulary(vocab, approximate=False, report_names=None)
+        self.known = set(self.base.entries) | set(self.base.clinical.entries if self.base.clinical else ())
+        # descriptors only: supplementary records' long names ("Osteopenia and sparse hair") are no guide
+        self.modifiers = modifier_words(term for concept in vocab if concept.tree_numbers for term in concept.terms)
+
+    def read(self, texts: Sequence[str], names: Mapping[str, str]) -> list[list[Mention]]:
+        lexicon = Lexicon.from_vocabulary(self.vocab, approximate=False, report_names=names) if names else self.base
+        with tempfile.TemporaryDirectory(prefix="medkg-report-names-") as tmp:
+            path = Path(tmp) / "lexicon.pkl"
+            lexicon.save(path)
+            extractor = Extractor(path, without=frozenset({"relations"}))
+        return extractor.mentions_many(list(texts), clinical=True)
+
+
+def tagger() -> Any:
+    """``en_core_web_sm``'s tagger (the model de-identification loads; nothing is downloaded)."""
+    return spacy.load(spacy_model_dir(), exclude=["ner", "parser", "lemmatizer"])
+
+
+def judge_reports(reports: Sequence[CodedReport], reader: ReportReader, nlp: Any, config: LearnConfig
+                  ) -> list[ReportName]:
+    """Every candidate name of ``reports`` with its counts, before the thresholds."""
+    texts = [r.text for r in reports]
+    return judged(reports, lambda names: reader.read(texts, names), nlp, reader.known, config, reader.modifiers)
+
+
+def learn_from_reports(reports: Sequence[CodedReport], vocab: Vocabulary, config: LearnConfig | None = None
+                       ) -> list[ReportName]:
+    """The names worth keeping, learned from ``vocab``'s lexicon without any learned names."""
+    config = config or LearnConfig()
+    return keep(judge_reports(reports, ReportReader(vocab), tagger(), config), config)

@@ -1,0 +1,64 @@
+"""Learning report names end to end: coded reports in the IU format, the real tagger and the real extractor."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from medkg.evaluation.reports import coded_reports
+from medkg.kg.records import TIER_LITERATURE, TIER_REPORT, Document
+from medkg.ontologies.concept import Concept
+from medkg.ontologies.vocabulary import Vocabulary
+from medkg.pipelines.extractor import Extractor
+from medkg.pipelines.linking.lexicon import Lexicon
+from medkg.pipelines.linking.report_names import LearnConfig, ReportNames
+from medkg.pipelines.linking.report_names_training import learn_from_reports
+
+BONE, EFFUSION, CARDIOMEGALY = "MESH:D001851", "MESH:D010996", "MESH:D006332"
+
+# invented reports in the IU CSV layout: "osteopenia" is always coded as Bone Diseases, Metabolic; "lucency"
+# stands beside the coded effusion once and beside nothing twice
+CSV = """uid,MeSH,Problems,image,indication,comparison,findings,impression
+1,"Bone Diseases, Metabolic",x,x,Fall.,None,Diffuse osteopenia. The lungs are clear.,Osteopenia.
+2,"Bone Diseases, Metabolic;Pleural Effusion",x,x,Cough.,None,Osteopenia of the spine. Small pleural effusion.,Effusion.
+3,"Bone Diseases, Metabolic",x,x,Pain.,None,Marked osteopenia. Lucency in the left apex.,Osteopenia.
+4,Pleural Effusion,x,x,Dyspnea.,None,Left pleural effusion. Lucency at the right base.,Effusion.
+5,normal,normal,x,Screening.,None,No osteopenia. Lucency at the left base.,Normal chest.
+6,normal,normal,x,Screening.,None,Heart size normal. Lucency in the right apex.,Normal chest.
+"""
+
+
+def _vocabulary() -> Vocabulary:
+    v = Vocabulary()
+    v.add([Concept(cid, "MESH", name, tree_numbers=(tree,), semantic_types=("DISO",), vocab_version="test")
+           for cid, name, tree in ((BONE, "Bone Diseases, Metabolic", "C05.116.198"),
+                                   (EFFUSION, "Pleural Effusion", "C08.528.652"),
+                                   (CARDIOMEGALY, "Cardiomegaly", "C14.280.195"))])
+    return v
+
+
+def test_learned_names_are_read_in_reports_only(tmp_path: Path) -> None:
+    csv_path = tmp_path / "coded.csv"
+    csv_path.write_text(CSV)
+    vocab = _vocabulary()
+    reports = coded_reports(csv_path, vocab)
+    assert [sorted(r.gold) for r in reports][:2] == [[BONE], [BONE, EFFUSION]]
+    names = learn_from_reports(reports, vocab, LearnConfig(min_support=2, min_precision=0.7))
+    # "osteopenia" is right in all three reports that state it ("No osteopenia" is negated, so never judged);
+    # "lucency" is right in one report of four
+    assert [(n.key, n.concept_id, n.right, n.wrong) for n in names] == [("osteopenia", BONE, 3, 0)]
+
+    names_path = tmp_path / "names.json"
+    ReportNames(names).save(names_path)
+    lexicon_path = tmp_path / "lexicon.pkl"
+    Lexicon.from_vocabulary(vocab, report_names=names_path).save(lexicon_path)
+    extractor = Extractor(lexicon_path, without=frozenset({"relations"}))
+
+    def concepts(text: str, tier: int) -> set[tuple[str, bool]]:
+        doc = Document(id="d", text=text, tier=tier, kind="report" if tier == TIER_REPORT else "abstract")
+        return {(m.link.concept_id, m.negated) for g in extractor.extract(doc) for e in g.entities
+                for m in e.mentions}
+
+    assert concepts("FINDINGS: Diffuse osteopenia. No pleural effusion.", TIER_REPORT) == {
+        (BONE, False), (EFFUSION, True)}
+    assert (BONE, True) in concepts("FINDINGS: No osteopenia.", TIER_REPORT)
+    assert BONE not in {cid for cid, _ in concepts("Osteopenia was common in the cohort.", TIER_LITERATURE)}
