@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from medkg.evaluation.reports import coded_reports
 from medkg.kg.records import TIER_LITERATURE, TIER_REPORT, Document
 from medkg.ontologies.concept import Concept
@@ -62,3 +64,21 @@ def test_learned_names_are_read_in_reports_only(tmp_path: Path) -> None:
         (BONE, False), (EFFUSION, True)}
     assert (BONE, True) in concepts("FINDINGS: No osteopenia.", TIER_REPORT)
     assert BONE not in {cid for cid, _ in concepts("Osteopenia was common in the cohort.", TIER_LITERATURE)}
+
+
+def test_the_bundled_names_are_what_learning_on_the_iu_tune_half_gives() -> None:
+    import os
+
+    from medkg.ontologies.vocabulary import load_vocabulary
+    from medkg.pipelines.linking.report_names import REPORT_NAMES
+
+    data = Path(os.environ.get("MEDKG_DATA", Path(__file__).resolve().parents[3] / "shared" / "data"))
+    iu = data / "corpus" / "iu_xray" / "iu_reports_dev.csv"
+    if not iu.exists():
+        pytest.skip(f"{iu} not found (set MEDKG_DATA to shared/data): the bundled names cannot be relearned")
+    bundled = ReportNames.load(REPORT_NAMES)
+    vocab = load_vocabulary("mesh-bundled")
+    config = LearnConfig(min_support=bundled.trained_on["min_support"],
+                         min_precision=bundled.trained_on["min_precision"])
+    learned = learn_from_reports(coded_reports(iu, vocab, bundled.trained_on["part"]), vocab, config)
+    assert learned == bundled.names
