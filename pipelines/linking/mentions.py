@@ -177,7 +177,9 @@ def _named_inside(text: str, hits: list[tuple[int, int, tuple[tuple[str, bool], 
 def _clinical_matches(text: str, hits: list[tuple[int, int, tuple[tuple[str, bool], ...], bool]],
                       ner: list[tuple[int, int, str]], lexicon: Lexicon
                       ) -> list[tuple[int, int, tuple[tuple[str, bool], ...], bool]]:
-    """Matches of the clinical lexicon (:mod:`medkg.pipelines.linking.clinical`) where no other match is.
+    """``hits`` with the matches of the clinical lexicon (:mod:`medkg.pipelines.linking.clinical`) added where no
+    other match is, or where one covers every match it overlaps and is longer (the longest match wins, as in the
+    dictionary: a learned "interstitial edema" over the "edema" inside it); those it covers are dropped.
 
     A derived adjective right before a disease mention describes that mention and names nothing of its own:
     "calcified granuloma" is a granuloma, "atherosclerotic aorta" is atherosclerosis.
@@ -189,12 +191,15 @@ def _clinical_matches(text: str, hits: list[tuple[int, int, tuple[tuple[str, boo
     disease_starts = {s for s, _, g in ner if g == "DISO"} | {
         s for s, _, cands, _ in hits if any(lexicon.concepts[cid][1] == "DISO" for cid, _ in cands)}
     out = []
+    covered: set[tuple[int, int]] = set()
     for start, end, cands, case in lexicon.clinical.find(text):
-        if any(start < te and ts < end for ts, te in taken):
+        over = [(ts, te) for ts, te in taken if start < te and ts < end]
+        if any(ts < start or end < te or te - ts >= end - start for ts, te in over):
             continue
         nxt = _NEXT_WORD.match(text, end)
         if normalise(text[start:end]) in lexicon.clinical_adjectives and nxt and nxt.end() in disease_starts:
             continue
+        covered.update(over)
         out.append((start, end, cands, case))
     # A predicative clause names its noun ("the heart is enlarged"), an organ the dictionary matches on its own:
     # only a disease match inside the clause blocks it; the longer clause wins over the organ later.
@@ -204,7 +209,7 @@ def _clinical_matches(text: str, hits: list[tuple[int, int, tuple[tuple[str, boo
         cid = lexicon.clinical_predicates.get((singular(m.group("noun").lower()), m.group("adj").lower()))
         if cid and not any(m.start() < te and ts < m.end() for ts, te in diseases):
             out.append((m.start(), m.end(), ((cid, False),), False))
-    return out
+    return [h for h in hits if (h[0], h[1]) not in covered] + out
 
 
 _NEXT_WORD = re.compile(r"[\s-]+(?=\w)")
@@ -274,7 +279,7 @@ class MentionFinder:
             hits = list(self.lexicon.find(text)) if self.dictionary or ner_ran else []
         hits = list(hits) + _named_inside(text, hits, self.lexicon)
         if doc._.clinical and self.lexicon.clinical is not None:
-            hits += _clinical_matches(text, hits, ner, self.lexicon)
+            hits = _clinical_matches(text, hits, ner, self.lexicon)
         dictionary = [(s, e, self._dictionary_link(text, s, e, cands, case)) for s, e, cands, case in hits
                       if not _is_unit(text, s, e)]
         linked, unresolved = self._link_exact(text, ner, dictionary)

@@ -14,7 +14,13 @@ X-ray collection was, by NLM), those codes teach the names:
    :attr:`LearnConfig.min_support` reports. A phrase the lexicon already knows
    keeps its meaning; one ending in a word the vocabulary uses only as a
    modifier ("borderline") names nothing; a phrase proposed for several
-   findings names the one it was proposed for most often.
+   findings names the one it was proposed for most often. A phrase that holds
+   a disease name ("interstitial edema" holds "edema") may only name a concept
+   of the same kind (one of its terms ends in the same word: Pulmonary Edema)
+   that is not more general than the one it holds: a longer phrase that would
+   win the span must say at least as much ("aortic vascular calcification" is
+   not Bone Diseases, Metabolic, however often the two stand side by side, nor
+   the more general Calcinosis).
 2. *Judge.* Read the reports again with every candidate in the clinical
    lexicon, so each is matched and put through negation, uncertainty and the
    rest exactly as it would be in use, and count, per report, whether a
@@ -163,19 +169,20 @@ def modifier_words(terms: Iterable[str]) -> set[str]:
 
 
 def propose(reports: Sequence[CodedReport], phrases: Sequence[set[str]], found: Sequence[set[str]],
-            known: Container[str], min_reports: int = 1, modifiers: Container[str] = frozenset()
-            ) -> dict[str, str]:
+            known: Container[str], min_reports: int = 1, modifiers: Container[str] = frozenset(),
+            allowed: Callable[[str, str], bool] | None = None) -> dict[str, str]:
     """Candidate key -> the coded finding it co-occurs with most often where medkg missed that finding (in at
     least ``min_reports`` reports: a phrase seen beside a missed finding once is noise, and every candidate
-    takes part in the second reading, where a longer one would take a span from a shorter)."""
+    takes part in the second reading, where a longer one would take a span from a shorter). ``allowed(key,
+    concept)`` may rule a pairing out (:meth:`~.report_names_training.ReportReader.refines`)."""
     seen: Counter[tuple[str, str]] = Counter()
     for report, keys, got in zip(reports, phrases, found):
         for missed in report.gold - got:
             seen.update((key, missed) for key in keys if key not in known and key.rsplit(" ", 1)[-1] not in modifiers)
     out: dict[str, str] = {}
     for (key, cid), n in sorted(seen.items(), key=lambda kv: (-kv[1], kv[0])):
-        if n >= min_reports:
-            out.setdefault(key, cid)
+        if n >= min_reports and key not in out and (allowed is None or allowed(key, cid)):
+            out[key] = cid
     return out
 
 
@@ -200,12 +207,12 @@ def judge(reports: Sequence[CodedReport], mentions: Sequence[list[Mention]], can
 
 
 def judged(reports: Sequence[CodedReport], extract: Callable[[Mapping[str, str]], list[list[Mention]]],
-           nlp: Any, known: Container[str], config: LearnConfig, modifiers: Container[str] = frozenset()
-           ) -> list[ReportName]:
+           nlp: Any, known: Container[str], config: LearnConfig, modifiers: Container[str] = frozenset(),
+           allowed: Callable[[str, str], bool] | None = None) -> list[ReportName]:
     """Every candidate name with its counts (steps 1 and 2), before the thresholds."""
     found = [{m.link.concept_id for m in mms if not m.negated and not m.uncertain} for mms in extract({})]
     phrases = noun_phrases((r.text for r in reports), nlp, config.max_words)
-    candidates = propose(reports, phrases, found, known, config.min_support, modifiers)
+    candidates = propose(reports, phrases, found, known, config.min_support, modifiers, allowed)
     counts = judge(reports, extract(candidates), candidates, found if config.only_added else None)
     log.info("report names: %d candidates, %d matched positively", len(candidates), len(counts))
     return [ReportName(key, candidates[key], right, wrong) for key, (right, wrong) in sorted(counts.items())]

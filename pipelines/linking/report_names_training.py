@@ -10,6 +10,7 @@ from typing import Any
 import spacy
 
 from medkg.kg.records import Mention
+from medkg.ontologies.terms import normalise
 from medkg.ontologies.vocabulary import Vocabulary
 from medkg.pipelines.deid.recognizers import spacy_model_dir
 from medkg.pipelines.extractor import Extractor
@@ -26,6 +27,24 @@ class ReportReader:
         self.known = set(self.base.entries) | set(self.base.clinical.entries if self.base.clinical else ())
         # descriptors only: supplementary records' long names ("Osteopenia and sparse hair") are no guide
         self.modifiers = modifier_words(term for concept in vocab if concept.tree_numbers for term in concept.terms)
+
+    def refines(self, key: str, concept_id: str) -> bool:
+        """Whether ``key`` may name ``concept_id`` given the disease names inside it (see
+        :mod:`~medkg.pipelines.linking.report_names`): each must share its last word with a term of the
+        concept, and the concept may not be an ancestor of the one it names."""
+        concept = self.vocab.get(concept_id)
+        if concept is None:
+            return False
+        last_words = {normalise(term).rsplit(" ", 1)[-1] for term in concept.terms}
+        for start, end, cands, _ in self.base.find(key):
+            inside = [cid for cid, _ in cands if self.base.concepts[cid][1] == "DISO"]
+            if not inside:
+                continue
+            if key[start:end].rsplit(" ", 1)[-1] not in last_words:
+                return False
+            if any(concept_id in self.vocab.ancestors(cid) for cid in inside):
+                return False
+        return True
 
     def read(self, texts: Sequence[str], names: Mapping[str, str]) -> list[list[Mention]]:
         lexicon = Lexicon.from_vocabulary(self.vocab, approximate=False, report_names=names) if names else self.base
@@ -45,7 +64,8 @@ def judge_reports(reports: Sequence[CodedReport], reader: ReportReader, nlp: Any
                   ) -> list[ReportName]:
     """Every candidate name of ``reports`` with its counts, before the thresholds."""
     texts = [r.text for r in reports]
-    return judged(reports, lambda names: reader.read(texts, names), nlp, reader.known, config, reader.modifiers)
+    return judged(reports, lambda names: reader.read(texts, names), nlp, reader.known, config, reader.modifiers,
+                  reader.refines)
 
 
 def learn_from_reports(reports: Sequence[CodedReport], vocab: Vocabulary, config: LearnConfig | None = None

@@ -82,3 +82,65 @@ def test_the_bundled_names_are_what_learning_on_the_iu_tune_half_gives() -> None
                          min_precision=bundled.trained_on["min_precision"])
     learned = learn_from_reports(coded_reports(iu, vocab, bundled.trained_on["part"]), vocab, config)
     assert learned == bundled.names
+
+
+def test_the_command_learns_from_a_coded_csv_and_names_a_bad_one(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    csv_path, out = tmp_path / "coded.csv", tmp_path / "names.json"
+    csv_path.write_text(CSV)
+
+    def medkg(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "medkg", "train", "report-names", *args], capture_output=True,
+                              text=True, timeout=600)
+
+    done = medkg(str(csv_path), "--out", str(out))  # the bundled MeSH: its name of the finding is the heading
+    assert done.returncode == 0, done.stderr
+    assert [(n["key"], n["concept_id"]) for n in json.loads(out.read_text())["names"]] == [("osteopenia", BONE)]
+    assert "saved 1 names learned from 6 reports" in done.stdout
+    bad = tmp_path / "bad.csv"
+    bad.write_text("id,text\n1,No osteopenia.\n")
+    failed = medkg(str(bad), "--out", str(out))
+    assert failed.returncode != 0 and "bad.csv" in failed.stderr and "MeSH" in failed.stderr
+
+
+EDEMA, LUNG_EDEMA, CALCINOSIS, VASCULAR_CALCIFICATION = "MESH:D004487", "MESH:D011654", "MESH:D002114", "MESH:D061205"
+
+
+def _calcification_vocabulary() -> Vocabulary:
+    v = _vocabulary()
+    v.add([Concept(cid, "MESH", name, synonyms=synonyms, tree_numbers=(tree,), parents=parents,
+                   semantic_types=("DISO",), vocab_version="test")
+           for cid, name, synonyms, tree, parents in (
+               (EDEMA, "Edema", (), "C23.888.277", ()),
+               (LUNG_EDEMA, "Pulmonary Edema", (), "C08.381.742", ()),
+               (CALCINOSIS, "Calcinosis", ("Calcification, Pathologic",), "C18.452.174.130", ()),
+               (VASCULAR_CALCIFICATION, "Vascular Calcification", (), "C18.452.174.130.780", (CALCINOSIS,)))])
+    return v
+
+
+def test_a_longer_name_must_say_at_least_as_much_as_the_disease_inside_it() -> None:
+    from medkg.pipelines.linking.report_names_training import ReportReader
+
+    reader = ReportReader(_calcification_vocabulary())
+    assert reader.refines("interstitial edema", LUNG_EDEMA)  # an edema, and not more general than Edema
+    assert reader.refines("osteopenia", BONE)  # holds no disease name
+    # a finding that stands beside it is not what it names, nor is the more general Calcinosis
+    assert not reader.refines("aortic vascular calcification", BONE)
+    assert not reader.refines("aortic vascular calcification", CALCINOSIS)
+    assert not reader.refines("interstitial edema", "MESH:D000000")  # a concept the vocabulary lacks
+
+
+def test_a_learned_name_wins_the_span_of_the_shorter_name_inside_it(tmp_path: Path) -> None:
+    vocab = _calcification_vocabulary()
+    path = tmp_path / "lexicon.pkl"
+    Lexicon.from_vocabulary(vocab, report_names={"interstitial edema": LUNG_EDEMA}).save(path)
+    extractor = Extractor(path, without=frozenset({"relations"}))
+    text = "FINDINGS: Mild interstitial edema. Edema of the ankles. No interstitial edema on the left."
+    [mentions] = extractor.mentions_many([text], clinical=True)
+    assert [(m.text, m.link.concept_id, m.negated) for m in mentions] == [
+        ("interstitial edema", LUNG_EDEMA, False), ("Edema", EDEMA, False), ("interstitial edema", LUNG_EDEMA, True)]
+    [literature] = extractor.mentions_many([text], clinical=False)
+    assert {m.link.concept_id for m in literature} == {EDEMA}

@@ -48,6 +48,10 @@ def test_propose_pairs_phrases_with_the_findings_medkg_missed() -> None:
     assert got == {"osteopenia": BONE, "pleural fluid": EFFUSION}
     assert propose(reports, phrases, found, known=set(), min_reports=4) == {}  # none is seen beside one 4 times
     assert propose(reports, phrases, found, known=set(), min_reports=2)["borderline"] == EFFUSION
+    # a pairing ruled out leaves the phrase to its next finding
+    got = propose(reports, phrases, found, known={"heart"}, min_reports=2, modifiers={"borderline"},
+                  allowed=lambda key, cid: (key, cid) != ("pleural fluid", EFFUSION))
+    assert got == {"osteopenia": BONE, "pleural fluid": BONE}
 
 
 def test_judge_counts_reports_where_a_positive_mention_is_coded() -> None:
