@@ -154,6 +154,12 @@ def _content(word: str) -> bool:
     return word.isalpha() and word not in STOP_WORDS and word != "xxxx"  # IU's mark of a removed identifier
 
 
+def term_words(term: str) -> list[str]:
+    """A term's normalised words in reading order ("Fractures, Bone" -> bone, fracture)."""
+    head, sep, modifier = term.partition(", ")
+    return normalise(f"{modifier} {head}" if sep and "," not in modifier else term).split(" ")
+
+
 def modifier_words(terms: Iterable[str]) -> set[str]:
     """Words the vocabulary's terms use only in front of another word, never as a term's last (its head):
     "borderline" (Borderline Personality Disorder), "pleural". A phrase ending in one modifies a name rather
@@ -161,8 +167,7 @@ def modifier_words(terms: Iterable[str]) -> set[str]:
     heads: set[str] = set()
     inner: set[str] = set()
     for term in terms:
-        head, sep, modifier = term.partition(", ")
-        words = normalise(f"{modifier} {head}" if sep and "," not in modifier else term).split(" ")
+        words = term_words(term)
         heads.add(words[-1])
         inner.update(words[:-1])
     return inner - heads

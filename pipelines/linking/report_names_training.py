@@ -10,12 +10,19 @@ from typing import Any
 import spacy
 
 from medkg.kg.records import Mention
-from medkg.ontologies.terms import normalise
 from medkg.ontologies.vocabulary import Vocabulary
 from medkg.pipelines.deid.recognizers import spacy_model_dir
 from medkg.pipelines.extractor import Extractor
 from medkg.pipelines.linking.lexicon import Lexicon
-from medkg.pipelines.linking.report_names import CodedReport, LearnConfig, ReportName, judged, keep, modifier_words
+from medkg.pipelines.linking.report_names import (
+    CodedReport,
+    LearnConfig,
+    ReportName,
+    judged,
+    keep,
+    modifier_words,
+    term_words,
+)
 
 
 class ReportReader:
@@ -35,7 +42,7 @@ class ReportReader:
         concept = self.vocab.get(concept_id)
         if concept is None:
             return False
-        last_words = {normalise(term).rsplit(" ", 1)[-1] for term in concept.terms}
+        last_words = {term_words(term)[-1] for term in concept.terms}
         for start, end, cands, _ in self.base.find(key):
             inside = [cid for cid, _ in cands if self.base.concepts[cid][1] == "DISO"]
             if not inside:
