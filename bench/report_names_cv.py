@@ -21,7 +21,7 @@ from pathlib import Path
 
 from medkg.evaluation import reports
 from medkg.ontologies.vocabulary import load_vocabulary
-from medkg.pipelines.linking.report_names import CodedReport, LearnConfig, keep
+from medkg.pipelines.linking.report_names import LearnConfig, keep
 from medkg.pipelines.linking.report_names_training import ReportReader, judge_reports, tagger
 
 DATA = Path(os.environ.get("MEDKG_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
@@ -31,21 +31,15 @@ SUPPORTS = (2, 3)
 PRECISIONS = (0.5, 0.6, 0.7, 0.8)
 
 
-def score(reader: ReportReader, docs: list[CodedReport], names: dict[str, str], judged: set[str],
-          normal: set[str]) -> dict[str, float]:
-    """``medkg eval reports``' figures of ``docs`` read with ``names``."""
-    tp = fp = fn = nfp = 0
-    for doc, mentions in zip(docs, reader.read([d.text for d in docs], names)):
-        found = reports.findings(mentions) & judged
-        tp, fp, fn = tp + len(found & doc.gold), fp + len(found - doc.gold), fn + len(doc.gold - found)
-        nfp += doc.doc_id in normal and bool(found)
-    f1 = 2 * tp / (2 * tp + fp + fn) if tp else 0.0
-    return {"recall": round(tp / (tp + fn), 4), "precision": round(tp / max(1, tp + fp), 4), "f1": round(f1, 4),
-            "normal_fp": round(nfp / max(1, sum(d.doc_id in normal for d in docs)), 4), "names": len(names)}
+def score(reader: ReportReader, part: str, names: dict[str, str], fold_id: int | None = None) -> dict[str, float]:
+    """``medkg eval reports``' figures of ``part`` (one fold of it, when given) read with ``names``."""
+    out = reports.evaluate(IU, reader.vocab, lambda texts: reader.read(texts, names), part=part,
+                           select=None if fold_id is None else lambda doc_id: fold(doc_id) == fold_id).to_dict()
+    return {**{k: out[k] for k in ("recall", "precision", "f1", "normal_fp")}, "names": len(names)}
 
 
-def fold(doc: CodedReport) -> int:
-    return (int(doc.doc_id.rsplit(":", 1)[1]) // 8) % 2
+def fold(doc_id: str) -> int:
+    return (int(doc_id.rsplit(":", 1)[1]) // 8) % 2
 
 
 def main() -> int:
@@ -54,26 +48,23 @@ def main() -> int:
         print(f"{IU}: not found; set MEDKG_DATA to the shared data folder", file=sys.stderr)
         return 2
     vocab = load_vocabulary("mesh-bundled")
-    gold, normal = reports.read_gold(IU, reports.disease_names(vocab))
-    judged = set().union(*gold.values())
     reader, nlp = ReportReader(vocab), tagger()
-    tune, check = reports.coded_reports(IU, vocab, "tune"), reports.coded_reports(IU, vocab, "check")
+    tune = reports.coded_reports(IU, vocab, "tune")
     rows: dict[str, dict[str, float]] = {}
-    folds = [[d for d in tune if fold(d) == f] for f in (0, 1)]
-    for f, (train, test) in enumerate(((folds[0], folds[1]), (folds[1], folds[0]))):
-        rows[f"fold {f}: no names"] = score(reader, test, {}, judged, normal)
-        candidates = judge_reports(train, reader, nlp, LearnConfig())
+    for test in (1, 0):  # learn on one fold, score the other
+        f = 1 - test
+        rows[f"fold {f}: no names"] = score(reader, "tune", {}, test)
+        candidates = judge_reports([d for d in tune if fold(d.doc_id) == f], reader, nlp, LearnConfig())
         for support in SUPPORTS:
             for precision in PRECISIONS:
                 cfg = replace(LearnConfig(), min_support=support, min_precision=precision)
                 names = {n.key: n.concept_id for n in keep(candidates, cfg)}
-                rows[f"fold {f}: support {support}, precision {precision}"] = score(reader, test, names, judged,
-                                                                                   normal)
+                rows[f"fold {f}: support {support}, precision {precision}"] = score(reader, "tune", names, test)
     chosen = LearnConfig()
     names = {n.key: n.concept_id for n in keep(judge_reports(tune, reader, nlp, chosen), chosen)}
-    rows["check: no names"] = score(reader, check, {}, judged, normal)
+    rows["check: no names"] = score(reader, "check", {})
     rows[f"check: tune names, support {chosen.min_support}, precision {chosen.min_precision}"] = score(
-        reader, check, names, judged, normal)
+        reader, "check", names)
     print(f"{'run':48s} {'recall':>7s} {'prec.':>7s} {'F1':>7s} {'nfp':>7s} {'names':>6s}")
     for name, r in rows.items():
         print(f"{name:48s} {r['recall']:7.3f} {r['precision']:7.3f} {r['f1']:7.3f} {r['normal_fp']:7.3f} "

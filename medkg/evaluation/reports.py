@@ -108,14 +108,21 @@ def in_part(doc_id: str, part: str) -> bool:
 
 def coded_reports(path: Path, vocab: Vocabulary, part: str = "all") -> list[CodedReport]:
     """The reports of ``path`` in ``part`` with their gold findings (what ``medkg train report-names`` reads)."""
+    documents, gold, _ = _coded_documents(path, vocab, part)
+    return [CodedReport(d.id, d.text, frozenset(gold[d.id])) for d in documents]
+
+
+def _coded_documents(path: Path, vocab: Vocabulary, part: str, select: Callable[[str], bool] | None = None
+                     ) -> tuple[list[Document], dict[str, set[str]], set[str]]:
+    """The reports of ``path`` with text in ``part`` (and ``select``, by id), every report's gold, the normal ones."""
     if part not in PARTS:
         raise InputError(f"unknown part {part!r}; one of {', '.join(PARTS)}")
-    gold, _ = read_gold(path, disease_names(vocab))
-    out = [CodedReport(d.id, d.text, frozenset(gold[d.id])) for d in read_csv_reports(path)
-           if d.id in gold and in_part(d.id, part)]
-    if not out:
+    gold, normal = read_gold(path, disease_names(vocab))
+    documents = [d for d in read_csv_reports(path)
+                 if d.id in gold and in_part(d.id, part) and (select is None or select(d.id))]
+    if not documents:
         raise InputError(f"{path}: no report with text in part {part!r}")
-    return out
+    return documents, gold, normal
 
 
 def findings(mentions: Iterable[Mention]) -> set[str]:
@@ -124,16 +131,12 @@ def findings(mentions: Iterable[Mention]) -> set[str]:
 
 
 def evaluate(path: Path, vocab: Vocabulary, mentions_many: Callable[[list[str]], list[list[Mention]]],
-             part: str = "all", limit: int = 0,
-             prepare: Callable[[Document], Document] | None = None) -> ReportsReport:
-    """Score the reports of ``path`` (``prepare`` may rewrite each document first, e.g. de-identify it)."""
-    if part not in PARTS:
-        raise InputError(f"unknown part {part!r}; one of {', '.join(PARTS)}")
-    gold, normal = read_gold(path, disease_names(vocab))
-    documents = [d for d in read_csv_reports(path) if d.id in gold and in_part(d.id, part)]
+             part: str = "all", limit: int = 0, prepare: Callable[[Document], Document] | None = None,
+             select: Callable[[str], bool] | None = None) -> ReportsReport:
+    """Score the reports of ``path`` (``prepare`` may rewrite each document first, e.g. de-identify it;
+    ``select`` keeps the reports of ``part`` whose id it accepts, e.g. one fold of a cross-validation)."""
+    documents, gold, normal = _coded_documents(path, vocab, part, select)
     documents = documents[: limit or None]
-    if not documents:
-        raise InputError(f"{path}: no report with text in part {part!r}")
     judged = set().union(*gold.values())
     start = time.perf_counter()
     texts = [(prepare(d) if prepare else d).text for d in documents]
