@@ -230,7 +230,9 @@ _NOTHING: dict[str, tuple[tuple[str, bool], ...]] = {}
 def _clinical_lexicon(vocab: Vocabulary, lex: Lexicon, report_names: Mapping[str, str]
                       ) -> tuple[Lexicon, frozenset[str]]:
     """The clinical terms of ``vocab`` and the names learned from coded reports as a lexicon of their own,
-    sharing ``lex``'s concepts; a key the vocabulary or the clinical terms have keeps their meaning."""
+    sharing ``lex``'s concepts; a key the vocabulary or the clinical terms have keeps their meaning. A derived
+    adjective the coded reports taught as a name ("atherosclerotic") names its finding before a disease noun
+    too (:func:`~medkg.pipelines.linking.mentions._clinical_matches`)."""
     terms, adjectives = clinical_terms(vocab, set(lex.entries))
     entries: dict[str, tuple[tuple[str, bool], ...]] = {key: ((cid, False),) for key, cid in terms.items()
                                                        if cid in lex.concepts}
@@ -242,7 +244,7 @@ def _clinical_lexicon(vocab: Vocabulary, lex: Lexicon, report_names: Mapping[str
         parts = key.split(" ")
         first[parts[0]] = max(first.get(parts[0], 0), len(parts))
     return Lexicon(entries=entries, concepts=lex.concepts, first_tokens=first, version=lex.version), \
-        frozenset(adjectives)
+        frozenset(a for a in adjectives if a not in report_names)
 
 
 def _agreed(chosen: list[str], own: list[tuple[str, bool]]) -> str:

@@ -13,21 +13,28 @@ X-ray collection was, by NLM), those codes teach the names:
    is a candidate name of that finding, when it is proposed in at least
    :attr:`LearnConfig.min_support` reports. A phrase the lexicon already knows
    keeps its meaning; one ending in a word the vocabulary uses only as a
-   modifier ("borderline") names nothing; a phrase proposed for several
-   findings names the one it was proposed for most often. A phrase that holds
+   modifier ("borderline") names nothing; a phrase proposed beside several
+   findings is a candidate name of each (a phrase can stand beside a missed
+   fracture as often as beside the missed effusion it names). A phrase that holds
    a disease name ("interstitial edema" holds "edema") may only name a concept
    of the same kind (one of its terms ends in the same word: Pulmonary Edema)
    that is not more general than the one it holds: a longer phrase that would
    win the span must say at least as much ("aortic vascular calcification" is
    not Bone Diseases, Metabolic, however often the two stand side by side, nor
-   the more general Calcinosis).
+   the more general Calcinosis). A derived adjective of a missed finding
+   ("atherosclerotic") is a candidate too, in as many reports: the lexicon
+   already knows it, but drops it before a disease noun, where it usually only
+   describes the noun ("calcified granuloma" is a granuloma); as a learned name
+   it is kept there ("atherosclerotic vascular calcification" states
+   atherosclerosis as well).
 2. *Judge.* Read the reports again with every candidate in the clinical
    lexicon, so each is matched and put through negation, uncertainty and the
    rest exactly as it would be in use, and count, per report, whether a
    positive, certain mention of the candidate names a coded finding of that
    report (right) or not (wrong).
 3. *Keep* the names right in at least :attr:`LearnConfig.min_support` reports
-   with a precision of at least :attr:`LearnConfig.min_precision`.
+   with a precision of at least :attr:`LearnConfig.min_precision`; of a phrase
+   that passes for several findings, the one it is right for most often.
 
 The bundled names (``bundled/report_names.json``) were learned from the tune
 half of the IU development reports (``medkg eval reports --part tune``); the
@@ -46,6 +53,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -81,6 +89,8 @@ class LearnConfig:
     min_precision: float = 0.7  # likewise (0.6-0.8 gave the same names there; 0.5 let wrong ones in)
     max_words: int = 3
     only_added: bool = False  # judge a name only where its concept was not found without it
+    adjectives: bool = True  # derived adjectives are candidates too (kept before a disease noun once learned)
+    alternatives: bool = True  # judge a phrase for every finding it was proposed for, not only the most frequent
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,19 +186,44 @@ def modifier_words(terms: Iterable[str]) -> set[str]:
 def propose(reports: Sequence[CodedReport], phrases: Sequence[set[str]], found: Sequence[set[str]],
             known: Container[str], min_reports: int = 1, modifiers: Container[str] = frozenset(),
             allowed: Callable[[str, str], bool] | None = None) -> dict[str, str]:
-    """Candidate key -> the coded finding it co-occurs with most often where medkg missed that finding (in at
-    least ``min_reports`` reports: a phrase seen beside a missed finding once is noise, and every candidate
-    takes part in the second reading, where a longer one would take a span from a shorter). ``allowed(key,
-    concept)`` may rule a pairing out (:meth:`~.report_names_training.ReportReader.refines`)."""
+    """Candidate key -> the coded finding it co-occurs with most often where medkg missed that finding (the
+    first of :func:`pairings`)."""
+    return {key: cids[0] for key, cids in pairings(reports, phrases, found, known, min_reports, modifiers,
+                                                   allowed).items()}
+
+
+def pairings(reports: Sequence[CodedReport], phrases: Sequence[set[str]], found: Sequence[set[str]],
+             known: Container[str], min_reports: int = 1, modifiers: Container[str] = frozenset(),
+             allowed: Callable[[str, str], bool] | None = None) -> dict[str, list[str]]:
+    """Candidate key -> the coded findings it co-occurs with where medkg missed them, most often first (each
+    in at least ``min_reports`` reports: a phrase seen beside a missed finding once is noise, and every
+    candidate takes part in the second reading, where a longer one would take a span from a shorter).
+    ``allowed(key, concept)`` may rule a pairing out (:meth:`~.report_names_training.ReportReader.refines`)."""
     seen: Counter[tuple[str, str]] = Counter()
     for report, keys, got in zip(reports, phrases, found):
         for missed in report.gold - got:
             seen.update((key, missed) for key in keys if key not in known and key.rsplit(" ", 1)[-1] not in modifiers)
-    out: dict[str, str] = {}
+    out: dict[str, list[str]] = {}
     for (key, cid), n in sorted(seen.items(), key=lambda kv: (-kv[1], kv[0])):
-        if n >= min_reports and key not in out and (allowed is None or allowed(key, cid)):
-            out[key] = cid
+        if n >= min_reports and (allowed is None or allowed(key, cid)):
+            out.setdefault(key, []).append(cid)
     return out
+
+
+def adjective_candidates(reports: Sequence[CodedReport], found: Sequence[set[str]], adjectives: Mapping[str, str],
+                         min_reports: int = 1) -> dict[str, str]:
+    """Derived adjective -> its concept, where that concept is a coded finding medkg missed in at least
+    ``min_reports`` reports that hold the adjective (``adjectives``: every derived adjective with its concept)."""
+    seen: Counter[str] = Counter()
+    for report, got in zip(reports, found):
+        missed = report.gold - got
+        if missed:
+            words = {normalise(w) for w in _WORD.findall(report.text)}
+            seen.update(a for a in words if adjectives.get(a) in missed)
+    return {a: adjectives[a] for a, n in seen.items() if n >= min_reports}
+
+
+_WORD = re.compile(r"[A-Za-z]+")
 
 
 def judge(reports: Sequence[CodedReport], mentions: Sequence[list[Mention]], candidates: Mapping[str, str],
@@ -198,31 +233,58 @@ def judge(reports: Sequence[CodedReport], mentions: Sequence[list[Mention]], can
     With ``found`` (what each report gave without the candidates), only what a name *adds* counts: a report
     where its concept was found without it is left out (tried, not chosen: see :class:`LearnConfig`).
     """
-    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    counts = judge_pairings(reports, mentions, {k: [cid] for k, cid in candidates.items()}, found)
+    return {key: v for (key, _), v in counts.items()}
+
+
+def judge_pairings(reports: Sequence[CodedReport], mentions: Sequence[list[Mention]],
+                   candidates: Mapping[str, Sequence[str]], found: Sequence[set[str]] | None = None
+                   ) -> dict[tuple[str, str], tuple[int, int]]:
+    """:func:`judge` for every concept a key was proposed for: the mentions were read with the first, and
+    each positive, certain one counts for every concept, right where that concept is coded. A finding's
+    negation and certainty are the words around it, whichever finding the name is read as."""
+    counts: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0])
     for report, mms, got in zip(reports, mentions, found or [set()] * len(reports)):
         done: set[str] = set()
         for m in mms:
             key = normalise(m.text)
-            if key in done or candidates.get(key) != m.link.concept_id or m.negated or m.uncertain or \
-                    m.link.concept_id in got:
+            cids = candidates.get(key)
+            if key in done or not cids or cids[0] != m.link.concept_id or m.negated or m.uncertain:
                 continue
             done.add(key)
-            counts[key][0 if m.link.concept_id in report.gold else 1] += 1
+            for cid in cids:
+                if cid not in got:
+                    counts[key, cid][0 if cid in report.gold else 1] += 1
     return {k: (v[0], v[1]) for k, v in counts.items()}
 
 
 def judged(reports: Sequence[CodedReport], extract: Callable[[Mapping[str, str]], list[list[Mention]]],
            nlp: Any, known: Container[str], config: LearnConfig, modifiers: Container[str] = frozenset(),
-           allowed: Callable[[str, str], bool] | None = None) -> list[ReportName]:
-    """Every candidate name with its counts (steps 1 and 2), before the thresholds."""
+           allowed: Callable[[str, str], bool] | None = None, adjectives: Mapping[str, str] | None = None
+           ) -> list[ReportName]:
+    """Every candidate pairing of a name and a concept with its counts (steps 1 and 2), before the thresholds."""
     found = [{m.link.concept_id for m in mms if not m.negated and not m.uncertain} for mms in extract({})]
     phrases = noun_phrases((r.text for r in reports), nlp, config.max_words)
-    candidates = propose(reports, phrases, found, known, config.min_support, modifiers, allowed)
-    counts = judge(reports, extract(candidates), candidates, found if config.only_added else None)
-    log.info("report names: %d candidates, %d matched positively", len(candidates), len(counts))
-    return [ReportName(key, candidates[key], right, wrong) for key, (right, wrong) in sorted(counts.items())]
+    candidates = pairings(reports, phrases, found, known, config.min_support, modifiers, allowed)
+    if not config.alternatives:
+        candidates = {key: cids[:1] for key, cids in candidates.items()}
+    if config.adjectives and adjectives:
+        candidates.update({a: [cid] for a, cid in adjective_candidates(reports, found, adjectives,
+                                                                          config.min_support).items()})
+    read = extract({key: cids[0] for key, cids in candidates.items()})
+    counts = judge_pairings(reports, read, candidates, found if config.only_added else None)
+    log.info("report names: %d candidates, %d pairings matched positively", len(candidates), len(counts))
+    # in the order proposed: a tie in step 3 goes to the finding the phrase stood beside most often
+    return [ReportName(key, cid, *counts[key, cid]) for key in sorted(candidates) for cid in candidates[key]
+            if (key, cid) in counts]
 
 
 def keep(names: Iterable[ReportName], config: LearnConfig) -> list[ReportName]:
-    """The names right in at least ``min_support`` reports with at least ``min_precision`` (step 3)."""
-    return [n for n in names if n.right >= config.min_support and n.precision >= config.min_precision]
+    """The names right in at least ``min_support`` reports with at least ``min_precision`` (step 3); of a
+    name judged for several concepts, the one it is right for most often (then the more precise)."""
+    best: dict[str, ReportName] = {}
+    for n in names:
+        passes = n.right >= config.min_support and n.precision >= config.min_precision
+        if passes and (n.key not in best or (n.right, n.precision) > (best[n.key].right, best[n.key].precision)):
+            best[n.key] = n
+    return list(best.values())

@@ -34,6 +34,9 @@ class ReportReader:
         self.known = set(self.base.entries) | set(self.base.clinical.entries if self.base.clinical else ())
         # descriptors only: supplementary records' long names ("Osteopenia and sparse hair") are no guide
         self.modifiers = modifier_words(term for concept in vocab if concept.tree_numbers for term in concept.terms)
+        clinical = self.base.clinical  # derived adjective -> its concept: candidates of their own
+        self.adjectives = {} if clinical is None else {
+            a: clinical.entries[a][0][0] for a in self.base.clinical_adjectives if a in clinical.entries}
 
     def refines(self, key: str, concept_id: str) -> bool:
         """Whether ``key`` may name ``concept_id`` given the disease names inside it (see
@@ -72,7 +75,7 @@ def judge_reports(reports: Sequence[CodedReport], reader: ReportReader, nlp: Any
     """Every candidate name of ``reports`` with its counts, before the thresholds."""
     texts = [r.text for r in reports]
     return judged(reports, lambda names: reader.read(texts, names), nlp, reader.known, config, reader.modifiers,
-                  reader.refines)
+                  reader.refines, reader.adjectives)
 
 
 def learn_from_reports(reports: Sequence[CodedReport], vocab: Vocabulary, config: LearnConfig | None = None

@@ -144,3 +144,26 @@ def test_a_learned_name_wins_the_span_of_the_shorter_name_inside_it(tmp_path: Pa
         ("interstitial edema", LUNG_EDEMA, False), ("Edema", EDEMA, False), ("interstitial edema", LUNG_EDEMA, True)]
     [literature] = extractor.mentions_many([text], clinical=False)
     assert {m.link.concept_id for m in literature} == {EDEMA}
+
+
+ATHERO, GRANULOMA = "MESH:D050197", "MESH:D006099"
+
+
+def test_a_learned_adjective_states_its_own_finding_before_a_disease_noun(tmp_path: Path) -> None:
+    vocab = _calcification_vocabulary()
+    vocab.add([Concept(cid, "MESH", name, tree_numbers=(tree,), semantic_types=("DISO",), vocab_version="test")
+               for cid, name, tree in ((ATHERO, "Atherosclerosis", "C14.907.137.126.307"),
+                                       (GRANULOMA, "Granuloma", "C23.550.470"))])
+    text = "FINDINGS: Aortic atherosclerotic vascular calcification. Calcified granuloma."
+
+    def found(names: dict[str, str]) -> set[str]:
+        path = tmp_path / "lexicon.pkl"
+        Lexicon.from_vocabulary(vocab, report_names=names).save(path)
+        [mentions] = Extractor(path, without=frozenset({"relations"})).mentions_many([text], clinical=True)
+        return {m.link.concept_id for m in mentions}
+
+    # unlearned, a derived adjective before a disease noun only describes it
+    assert found({}) == {VASCULAR_CALCIFICATION, GRANULOMA}
+    # learned ("atherosclerotic" is coded wherever it stands), it names its finding there too; "calcified" still
+    # describes the granuloma
+    assert found({"atherosclerotic": ATHERO}) == {ATHERO, VASCULAR_CALCIFICATION, GRANULOMA}

@@ -18,13 +18,17 @@ from medkg.pipelines.linking.report_names import (
     LearnConfig,
     ReportName,
     ReportNames,
+    adjective_candidates,
     judge,
+    judge_pairings,
     keep,
     modifier_words,
+    pairings,
     propose,
 )
 
 BONE, EFFUSION, CARDIOMEGALY = "MESH:D001851", "MESH:D010996", "MESH:D006332"
+ATHERO = "MESH:D050197"
 
 
 def _report(uid: int, *gold: str) -> CodedReport:
@@ -64,6 +68,38 @@ def test_judge_counts_reports_where_a_positive_mention_is_coded() -> None:
     # credited only where the concept was not found without the names
     assert judge(reports, mentions, candidates, found=[{BONE}, set(), set()]) == {"osteopenia": (0, 1),
                                                                                   "fluid": (0, 1)}
+
+
+def test_pairings_keep_every_finding_a_phrase_stood_beside() -> None:
+    reports = [_report(1, BONE, EFFUSION), _report(2, BONE, EFFUSION), _report(3, EFFUSION), _report(4, BONE)]
+    phrases = [{"effusion"}, {"effusion"}, {"effusion"}, {"effusion", "osteopenia"}]
+    got = pairings(reports, phrases, [set()] * 4, known=set(), min_reports=2)
+    # beside the missed effusion 3 times and the missed bone disease 3 times (a tie goes by concept id); the
+    # once-seen "osteopenia" is noise
+    assert got == {"effusion": [BONE, EFFUSION]}
+    assert propose(reports, phrases, [set()] * 4, known=set(), min_reports=2) == {"effusion": BONE}
+
+
+def test_a_phrase_is_judged_for_each_finding_and_kept_for_the_one_it_names() -> None:
+    reports = [_report(1, EFFUSION), _report(2, EFFUSION, BONE), _report(3, EFFUSION), _report(4)]
+    # read once, with the first concept; "No effusion" (negated) counts for none
+    mentions = [[_mention("effusion", BONE)], [_mention("effusions", BONE)], [_mention("effusion", BONE)],
+                [_mention("effusion", BONE, negated=True)]]
+    counts = judge_pairings(reports, mentions, {"effusion": [BONE, EFFUSION]})
+    assert counts == {("effusion", BONE): (1, 2), ("effusion", EFFUSION): (3, 0)}
+    names = [ReportName(key, cid, *c) for (key, cid), c in counts.items()]
+    assert keep(names, LearnConfig(min_support=1, min_precision=0.3)) == [ReportName("effusion", EFFUSION, 3, 0)]
+    assert keep(names, LearnConfig(min_support=4, min_precision=0.3)) == []
+
+
+def test_a_derived_adjective_is_a_candidate_where_its_finding_was_missed() -> None:
+    reports = [CodedReport("report:iu:1", "Aortic atherosclerotic vascular calcification.", frozenset({ATHERO})),
+               CodedReport("report:iu:2", "Atherosclerotic disease.", frozenset({ATHERO})),
+               CodedReport("report:iu:3", "Atherosclerotic aorta. Calcified granuloma.", frozenset({ATHERO}))]
+    adjectives = {"atherosclerotic": ATHERO, "calcified": "MESH:D002114"}
+    found = [set(), set(), {ATHERO}]  # the third report's finding was found without it
+    assert adjective_candidates(reports, found, adjectives, min_reports=2) == {"atherosclerotic": ATHERO}
+    assert adjective_candidates(reports, found, adjectives, min_reports=3) == {}
 
 
 def test_keep_applies_both_thresholds() -> None:
@@ -125,6 +161,17 @@ def test_the_lexicon_adds_names_to_the_clinical_terms_only() -> None:
     assert "fluid" not in lex.clinical.entries and "unknown thing" not in lex.clinical.entries
     assert "osteopenia" not in Lexicon.from_vocabulary(_vocabulary(), approximate=False,
                                                        report_names=None).clinical.entries
+
+
+def test_a_learned_adjective_names_its_finding_before_a_disease_noun() -> None:
+    vocab = _vocabulary()
+    vocab.add([Concept(ATHERO, "MESH", "Atherosclerosis", tree_numbers=("C14.907.137.126.307",),
+                       semantic_types=("DISO",), vocab_version="test")])
+    plain = Lexicon.from_vocabulary(vocab, approximate=False, report_names=None)
+    assert "atherosclerotic" in plain.clinical_adjectives  # dropped before a disease noun
+    learned = Lexicon.from_vocabulary(vocab, approximate=False, report_names={"atherosclerotic": ATHERO})
+    assert "atherosclerotic" not in learned.clinical_adjectives
+    assert learned.clinical is not None and learned.clinical.entries["atherosclerotic"] == ((ATHERO, False),)
 
 
 def test_a_names_file_is_part_of_the_lexicon_version(tmp_path: Path) -> None:
