@@ -53,7 +53,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import re
 from collections import Counter, defaultdict
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -218,12 +217,8 @@ def adjective_candidates(reports: Sequence[CodedReport], found: Sequence[set[str
     for report, got in zip(reports, found):
         missed = report.gold - got
         if missed:
-            words = {normalise(w) for w in _WORD.findall(report.text)}
-            seen.update(a for a in words if adjectives.get(a) in missed)
+            seen.update(a for a in set(normalise(report.text).split(" ")) if adjectives.get(a) in missed)
     return {a: adjectives[a] for a, n in seen.items() if n >= min_reports}
-
-
-_WORD = re.compile(r"[A-Za-z]+")
 
 
 def judge(reports: Sequence[CodedReport], mentions: Sequence[list[Mention]], candidates: Mapping[str, str],
