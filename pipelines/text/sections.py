@@ -20,9 +20,12 @@ The sentence splitter of the literature pipeline (spaCy's ``sentencizer``)
 knows only full stops. The component ``medkg_clinical_sentences`` corrects it
 on clinical documents (``doc._.clinical``): a heading, a numbered or bulleted
 list item and a line break start a sentence ("INDICATION: cough FINDINGS: no
-effusion" is two); a full stop after a title or a Latin abbreviation ("Dr.",
-"vs.", "b.i.d.", "p.o.") does not end one. ConText scopes end at sentence
-ends, so this decides which findings a "no" negates.
+effusion" is two); so does a capitalised word after a run of stops, which the
+tokenizer keeps as one token the sentencizer does not know ("no effusion..
+Left basilar atelectasis", "...", "!!": typed reports have them); a full stop
+after a title or a Latin abbreviation ("Dr.", "vs.", "b.i.d.", "p.o.") does not
+end one. ConText scopes end at sentence ends, so this decides which findings a
+"no" negates.
 """
 
 from __future__ import annotations
@@ -88,6 +91,8 @@ def section_at(sections: tuple[Section, ...], pos: int) -> str:
 ABBREVIATIONS = frozenset({"dr", "mr", "mrs", "ms", "prof", "st", "vs", "approx", "e.g", "i.e", "etc", "b.i.d",
                            "t.i.d", "q.i.d", "p.o", "q.d", "h.s", "p.r.n", "a.m", "p.m", "fig", "cf", "resp",
                            "sig", "disp", "wt", "ht", "hx", "dx", "sx", "tx", "yo", "y.o"})
+# a run of two or more stops ("effusion.. Left", "...", "?!") and the capitalised word after it
+_STOP_RUN = re.compile(r"[.!?\u2026][.!?\u2026]+\s+(?=[A-Z])|\u2026\s+(?=[A-Z])")
 _LIST_ITEM = re.compile(r"(?:^|(?<=\s))(?:\d{1,2}[.)]|[-*\u2022])\s+(?=\S)", re.MULTILINE)
 
 
@@ -116,6 +121,7 @@ def clinical_sentence_starts(doc: Doc) -> Doc:
     items = [(m.start(), m.end()) for m in _LIST_ITEM.finditer(text)]
     starts |= {a for a, _ in items}
     starts |= {m.end() for m in re.finditer(r"\n\s*", text)}
+    starts |= {m.end() for m in _STOP_RUN.finditer(text)}
     start_tokens = {i for i in map(token_at, starts) if i >= 1}
     for dot in (m.start() for m in re.finditer(r"\.", text)):
         prev = int(np.searchsorted(idx, dot, side="right")) - 1  # the token holding the full stop

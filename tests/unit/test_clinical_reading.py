@@ -43,6 +43,10 @@ def test_clinical_sentences() -> None:
     assert sentences("Seen by Dr. smith for cough.") == ["Seen by Dr. smith for cough."]
     assert sentences("IMPRESSION: 1. Emphysema 2. Scarring in the apex") == [
         "IMPRESSION:", "1. Emphysema", "2. Scarring in the apex"]
+    # a typed run of stops ends a sentence before a capitalised word, so a "no" does not reach past it
+    assert sentences("No pneumothorax or effusion.. Left basilar atelectasis... Old scar") == [
+        "No pneumothorax or effusion..", "Left basilar atelectasis...", "Old scar"]
+    assert sentences("Mild scarring... likely old.") == ["Mild scarring... likely old."]
     # literature keeps the sentencizer's reading
     assert len(sentences("INDICATION: cough FINDINGS: no effusion", clinical=False)) == 1
 
