@@ -92,7 +92,7 @@ ABBREVIATIONS = frozenset({"dr", "mr", "mrs", "ms", "prof", "st", "vs", "approx"
                            "t.i.d", "q.i.d", "p.o", "q.d", "h.s", "p.r.n", "a.m", "p.m", "fig", "cf", "resp",
                            "sig", "disp", "wt", "ht", "hx", "dx", "sx", "tx", "yo", "y.o"})
 # a run of two or more stops ("effusion.. Left", "...", "?!") and the capitalised word after it
-_STOP_RUN = re.compile(r"[.!?\u2026][.!?\u2026]+\s+(?=[A-Z])|\u2026\s+(?=[A-Z])")
+_STOP_RUN = re.compile(r"(?:[.!?\u2026]{2,}|\u2026)\s+(?=[A-Z])")
 _LIST_ITEM = re.compile(r"(?:^|(?<=\s))(?:\d{1,2}[.)]|[-*\u2022])\s+(?=\S)", re.MULTILINE)
 
 
