@@ -22,6 +22,7 @@ import logging
 import warnings
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +66,8 @@ EXTRACTION_RULES = 8
 # The same for what only reports (tier 1) are read by; a change re-extracts reports, not the literature.
 # 1: reports skip the NER model trained on abstracts (REPORT_SKIPS).
 # 2: "the heart is enlarged" is read as cardiomegaly even where the dictionary matches "heart" on its own.
-REPORT_RULES = 2
+# 3: a concept coders file under a broader descriptor gets a second link to it (pipelines/linking/coded_as.py).
+REPORT_RULES = 3
 
 #: Steps clinical reports skip. The NER model learnt what a mention is from abstracts; reports keep every
 #: dictionary and clinical-lexicon finding instead (rules 8). Measured on the IU development reports
@@ -130,7 +132,8 @@ class Extractor:
         """
         made = (self._clinical(self.nlp.make_doc(t), t, clinical) for t in texts)
         docs = list(self._pipe(made, clinical, batch_size, skip=("medkg_relations",)))
-        return [[self._mention(ent, 0, text) for ent in doc.ents] for text, doc in zip(texts, docs)]
+        return [[m for ent in doc.ents for m in self._coded(self._mention(ent, 0, text), clinical)]
+                for text, doc in zip(texts, docs)]
 
     def extract(self, document: Document) -> list[ChunkGraph]:
         return self.extract_many([document])[0]
@@ -188,14 +191,15 @@ class Extractor:
             k = bisect_right(chunk_starts, start) - 1
             if k < 0 or end > chunks[k].end:
                 continue  # a mention across a chunk boundary (cannot happen with sentence chunks)
-            m = self._mention(ent, max(bisect_right(sent_starts, start) - 1, 0), document.text)
             entities, chunk = per_chunk[k], chunks[k]
-            key = m.link.concept_id
-            if key not in entities:
-                entities[key] = Entity(id=f"{chunk.id}/e{len(entities)}", chunk_id=chunk.id, tier=chunk.tier,
-                                       name=self.lexicon.concepts[key][0], semantic_group=m.semantic_group,
-                                       link=m.link)
-            entities[key].mentions.append(m)
+            mention = self._mention(ent, max(bisect_right(sent_starts, start) - 1, 0), document.text)
+            for m in self._coded(mention, doc._.clinical):
+                key = m.link.concept_id
+                if key not in entities:
+                    entities[key] = Entity(id=f"{chunk.id}/e{len(entities)}", chunk_id=chunk.id, tier=chunk.tier,
+                                           name=self.lexicon.concepts[key][0], semantic_group=m.semantic_group,
+                                           link=m.link)
+                entities[key].mentions.append(m)
         graphs = []
         for chunk, entities in zip(chunks, per_chunk):
             ent_list = list(entities.values())
@@ -203,6 +207,16 @@ class Extractor:
                                      relations=cooccurrence_relations(ent_list, sentences)))
         typed_relations(graphs, doc._.relations or [])
         return graphs
+
+    def _coded(self, mention: Mention, clinical: bool) -> list[Mention]:
+        """The mention, and in a clinical document the same words linked to the broader descriptor coders file
+        its concept under, where one was learned (:mod:`medkg.pipelines.linking.coded_as`)."""
+        broader = self.lexicon.coded_as.get(mention.link.concept_id) if clinical else None
+        if broader is None:
+            return [mention]
+        link = Link(concept_id=broader, score=mention.link.score, method="coded-as",
+                    alternatives=(mention.link.concept_id,))
+        return [mention, replace(mention, link=link, semantic_group=self.lexicon.concepts[broader][1])]
 
     @staticmethod
     def _mention(ent: Span, sentence: int, text: str) -> Mention:

@@ -62,19 +62,25 @@ def cmd_train_report_names(args: argparse.Namespace) -> int:
     from medkg.evaluation.reports import coded_reports
     from medkg.ontologies.vocabulary import load_vocabulary
     from medkg.pipelines.linking.report_names import LearnConfig, ReportNames
-    from medkg.pipelines.linking.report_names_training import learn_from_reports
+    from medkg.pipelines.linking.report_names_training import ReportReader, coded_as_from_reports, learn_from_reports
 
     vocabulary = common.vocabulary(args) or load_vocabulary("mesh-bundled")
     reports = coded_reports(args.file, vocabulary, args.part)
     config = LearnConfig()
     config.min_support = args.min_support or config.min_support
     config.min_precision = config.min_precision if args.min_precision is None else args.min_precision
-    names = learn_from_reports(reports, vocabulary, config)
+    reader = ReportReader(vocabulary)
+    names = learn_from_reports(reports, vocabulary, config, reader)
+    coded_as = coded_as_from_reports(reports, reader, config)
     ReportNames(names, {"file": args.file.name, "part": args.part, "reports": len(reports),
-                        "min_support": config.min_support, "min_precision": config.min_precision}).save(args.out)
+                        "min_support": config.min_support, "min_precision": config.min_precision},
+                coded_as).save(args.out)
     for n in names:
         print(f"{n.key:30s} {n.concept_id:14s} right in {n.right}, wrong in {n.wrong}")
-    print(f"saved {len(names)} names learned from {len(reports)} reports to {args.out}")
+    for p in coded_as:
+        print(f"{p.concept_id} coded as {p.coded_as}: right in {p.right}, wrong in {p.wrong}")
+    print(f"saved {len(names)} names and {len(coded_as)} broader descriptors learned from {len(reports)} reports "
+          f"to {args.out}")
     return 0
 
 

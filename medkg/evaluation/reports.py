@@ -37,7 +37,7 @@ from medkg.errors import InputError
 from medkg.evaluation.linking import Counts
 from medkg.kg.records import Document, Mention
 from medkg.ontologies.vocabulary import Vocabulary
-from medkg.pipelines.linking.report_names import CodedReport
+from medkg.pipelines.linking.report_names import CodedReport, stated
 from medkg.pipelines.reading.files import read_text
 from medkg.pipelines.reading.reports import read_csv_reports
 
@@ -127,7 +127,7 @@ def _coded_documents(path: Path, vocab: Vocabulary, part: str, select: Callable[
 
 def findings(mentions: Iterable[Mention]) -> set[str]:
     """The concepts a report states as present: mentions neither negated nor uncertain."""
-    return {m.link.concept_id for m in mentions if not m.negated and not m.uncertain}
+    return stated(mentions)
 
 
 def evaluate(path: Path, vocab: Vocabulary, mentions_many: Callable[[list[str]], list[list[Mention]]],

@@ -92,13 +92,17 @@ class Lexicon:
     clinical: Lexicon | None = None
     clinical_adjectives: frozenset[str] = frozenset()
     clinical_predicates: dict[tuple[str, str], str] = field(default_factory=dict)  # (noun, participle) -> concept
+    # concept -> the broader descriptor coders file it under, a second link in reports (:mod:`.coded_as`)
+    coded_as: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_vocabulary(cls, vocab: Vocabulary, excluded_branches: tuple[str, ...] = EXCLUDED_MESH_BRANCHES,
-                        approximate: bool = True, report_names: Path | Mapping[str, str] | None = REPORT_NAMES
-                        ) -> Lexicon:
+                        approximate: bool = True, report_names: Path | Mapping[str, str] | None = REPORT_NAMES,
+                        coded_as: Mapping[str, str] | None = None) -> Lexicon:
         """The lexicon of ``vocab``; ``report_names``: the clinical names learned from coded reports
-        (:mod:`medkg.pipelines.linking.report_names`; a names file, a key -> concept mapping, or None)."""
+        (:mod:`medkg.pipelines.linking.report_names`; a names file, a key -> concept mapping, or None);
+        ``coded_as``: concept -> broader descriptor (:mod:`medkg.pipelines.linking.coded_as`), which a names file
+        brings with it."""
         lex = cls(version="; ".join(f"{k}: {v}" for k, v in sorted(vocab.versions.items())))
         entries: dict[str, list[tuple[str, bool]]] = {}
         acronyms: dict[str, list[tuple[str, bool]]] = {}
@@ -134,7 +138,11 @@ class Lexicon:
             lex.first_tokens[parts[0]] = max(lex.first_tokens.get(parts[0], 0), len(parts))
         if isinstance(report_names, Path):
             lex.version += f"; report names: {report_names_fingerprint(report_names)}"
-            report_names = ReportNames.load(report_names).mapping()
+            learned = ReportNames.load(report_names)
+            report_names = learned.mapping()
+            coded_as = learned.coded_as_mapping() if coded_as is None else coded_as
+        lex.coded_as = {cid: broader for cid, broader in (coded_as or {}).items()
+                        if cid in lex.concepts and broader in lex.concepts}
         lex.clinical, lex.clinical_adjectives = _clinical_lexicon(vocab, lex, report_names or {})
         lex.clinical_predicates = {k: cid for k, cid in predicative_terms(vocab).items() if cid in lex.concepts}
         log.info("lexicon: %d keys, %d acronyms, %d concepts", len(lex.entries), len(lex.acronyms), len(lex.concepts))
@@ -188,6 +196,7 @@ class Lexicon:
         vars(lex).setdefault("clinical", None)
         vars(lex).setdefault("clinical_adjectives", frozenset())
         vars(lex).setdefault("clinical_predicates", {})
+        vars(lex).setdefault("coded_as", {})
         return lex
 
     def find(self, text: str, vocabulary_only: bool = False

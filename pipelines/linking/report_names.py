@@ -44,7 +44,9 @@ folds split it by ``uid // 8``), the check half never took part
 documents only, like the rest of the clinical lexicon, so the literature tier
 reads as before.
 
-This module proposes and judges; reading the reports with the extractor is
+The same file holds the broader descriptors the coders file concepts under
+(:mod:`.coded_as`, learned from the same reports). This module proposes and
+judges; reading the reports with the extractor is
 :mod:`.report_names_training`'s.
 """
 
@@ -68,7 +70,8 @@ from medkg.ontologies.terms import normalise
 log = logging.getLogger(__name__)
 
 REPORT_NAMES = Path(__file__).resolve().parent / "bundled" / "report_names.json"
-FORMAT = 1
+FORMAT = 2  # 2: the broader descriptors coders file concepts under (coded_as)
+READABLE_FORMATS = (1, 2)
 PHRASE_POS = frozenset({"NOUN", "PROPN", "ADJ"})  # what a finding's name is made of
 HEAD_POS = frozenset({"NOUN", "PROPN"})  # ... and what it ends in ("pleural fluid", not "healed")
 
@@ -106,19 +109,38 @@ class ReportName:
         return self.right / (self.right + self.wrong) if self.right + self.wrong else 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class CodedAs:
+    """A concept a coded collection files under a broader descriptor, and how the pair did on the coded reports."""
+
+    concept_id: str
+    coded_as: str
+    right: int
+    wrong: int
+
+    @property
+    def precision(self) -> float:
+        return self.right / (self.right + self.wrong) if self.right + self.wrong else 0.0
+
+
 @dataclass(slots=True)
 class ReportNames:
     """A learned set of names with what it was learned from."""
 
     names: list[ReportName] = field(default_factory=list)
     trained_on: dict[str, Any] = field(default_factory=dict)
+    coded_as: list[CodedAs] = field(default_factory=list)  # :mod:`.coded_as`
 
     def mapping(self) -> dict[str, str]:
         return {n.key: n.concept_id for n in self.names}
 
+    def coded_as_mapping(self) -> dict[str, str]:
+        return {p.concept_id: p.coded_as for p in self.coded_as}
+
     def save(self, path: Path) -> None:
         data = {"format": FORMAT, "trained_on": self.trained_on,
-                "names": [asdict(n) for n in sorted(self.names, key=lambda n: n.key)]}
+                "names": [asdict(n) for n in sorted(self.names, key=lambda n: n.key)],
+                "coded_as": [asdict(p) for p in sorted(self.coded_as, key=lambda p: p.concept_id)]}
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n", encoding="utf-8")
 
@@ -128,18 +150,26 @@ class ReportNames:
             raise ModelNotFoundError(f"{path}: no report names file here; run 'medkg train report-names'")
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
-            if data.get("format") != FORMAT:
-                raise VocabularyError(f"{path}: report names format {data.get('format')!r}, expected {FORMAT}")
+            if data.get("format") not in READABLE_FORMATS:
+                raise VocabularyError(f"{path}: report names format {data.get('format')!r}, expected one of "
+                                      f"{', '.join(map(str, READABLE_FORMATS))}")
             names = [ReportName(str(n["key"]), str(n["concept_id"]), int(n["right"]), int(n["wrong"]))
                      for n in data["names"]]
+            coded_as = [CodedAs(str(p["concept_id"]), str(p["coded_as"]), int(p["right"]), int(p["wrong"]))
+                        for p in data.get("coded_as", [])]
         except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise VocabularyError(f"{path}: not a report names file ({e})") from e
-        return cls(names, data.get("trained_on", {}))
+        return cls(names, data.get("trained_on", {}), coded_as)
 
 
 def report_names_fingerprint(path: Path = REPORT_NAMES) -> str:
     """A hash of the names file (empty when there is none): builds re-extract when it changes."""
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16] if path.is_file() else ""
+
+
+def stated(mentions: Iterable[Mention]) -> set[str]:
+    """The concepts a report states: those of its mentions that are neither negated nor uncertain."""
+    return {m.link.concept_id for m in mentions if not m.negated and not m.uncertain}
 
 
 def noun_phrases(texts: Iterable[str], nlp: Any, max_words: int = 3) -> list[set[str]]:
@@ -258,7 +288,7 @@ def judged(reports: Sequence[CodedReport], extract: Callable[[Mapping[str, str]]
            allowed: Callable[[str, str], bool] | None = None, adjectives: Mapping[str, str] | None = None
            ) -> list[ReportName]:
     """Every candidate pairing of a name and a concept with its counts (steps 1 and 2), before the thresholds."""
-    found = [{m.link.concept_id for m in mms if not m.negated and not m.uncertain} for mms in extract({})]
+    found = [stated(mms) for mms in extract({})]
     phrases = noun_phrases((r.text for r in reports), nlp, config.max_words)
     candidates = pairings(reports, phrases, found, known, config.min_support, modifiers, allowed)
     if not config.alternatives:

@@ -1,4 +1,5 @@
-"""Learning report names (:mod:`medkg.pipelines.linking.report_names`) with medkg's own extractor."""
+"""Learning report names (:mod:`medkg.pipelines.linking.report_names`) and the coders' broader descriptors
+(:mod:`medkg.pipelines.linking.coded_as`) with medkg's own extractor."""
 
 from __future__ import annotations
 
@@ -13,14 +14,17 @@ from medkg.kg.records import Mention
 from medkg.ontologies.vocabulary import Vocabulary
 from medkg.pipelines.deid.recognizers import spacy_model_dir
 from medkg.pipelines.extractor import Extractor
+from medkg.pipelines.linking.coded_as import learn_coded_as
 from medkg.pipelines.linking.lexicon import Lexicon
 from medkg.pipelines.linking.report_names import (
+    CodedAs,
     CodedReport,
     LearnConfig,
     ReportName,
     judged,
     keep,
     modifier_words,
+    stated,
     term_words,
 )
 
@@ -56,8 +60,11 @@ class ReportReader:
                 return False
         return True
 
-    def read(self, texts: Sequence[str], names: Mapping[str, str]) -> list[list[Mention]]:
-        lexicon = Lexicon.from_vocabulary(self.vocab, approximate=False, report_names=names) if names else self.base
+    def read(self, texts: Sequence[str], names: Mapping[str, str], coded_as: Mapping[str, str] | None = None
+             ) -> list[list[Mention]]:
+        """``texts`` read as clinical reports with ``names`` (and ``coded_as``: concept -> broader descriptor)."""
+        lexicon = self.base if not names and not coded_as else Lexicon.from_vocabulary(
+            self.vocab, approximate=False, report_names=names, coded_as=coded_as)
         with tempfile.TemporaryDirectory(prefix="medkg-report-names-") as tmp:
             path = Path(tmp) / "lexicon.pkl"
             lexicon.save(path)
@@ -78,8 +85,17 @@ def judge_reports(reports: Sequence[CodedReport], reader: ReportReader, nlp: Any
                   reader.refines, reader.adjectives)
 
 
-def learn_from_reports(reports: Sequence[CodedReport], vocab: Vocabulary, config: LearnConfig | None = None
-                       ) -> list[ReportName]:
-    """The names worth keeping, learned from ``vocab``'s lexicon without any learned names."""
+def learn_from_reports(reports: Sequence[CodedReport], vocab: Vocabulary, config: LearnConfig | None = None,
+                       reader: ReportReader | None = None) -> list[ReportName]:
+    """The names worth keeping, learned from ``vocab``'s lexicon without any learned names (``reader``: one
+    already made for ``vocab``)."""
     config = config or LearnConfig()
-    return keep(judge_reports(reports, ReportReader(vocab), tagger(), config), config)
+    return keep(judge_reports(reports, reader or ReportReader(vocab), tagger(), config), config)
+
+
+def coded_as_from_reports(reports: Sequence[CodedReport], reader: ReportReader, config: LearnConfig | None = None
+                          ) -> list[CodedAs]:
+    """The broader descriptors ``reports``' coders file concepts under (:mod:`.coded_as`), judged on the
+    reports read without learned names."""
+    found = [stated(mentions) for mentions in reader.read([r.text for r in reports], {})]
+    return learn_coded_as(reports, found, reader.vocab.ancestors, config or LearnConfig())

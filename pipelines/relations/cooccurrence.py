@@ -2,7 +2,8 @@
 
 Two entities named in the same sentence of a chunk are related; the evidence
 span is that sentence and the score falls with the distance between the two
-mentions (1.0 when adjacent, about 0.5 at 100 characters apart). Typed
+mentions (1.0 when adjacent, about 0.5 at 100 characters apart); two links of one span
+(:mod:`medkg.pipelines.linking.coded_as`) are not related. Typed
 relations (treats, causes, ...) refine this later; ``method`` tells which
 produced an edge, so both can live in one graph.
 """
@@ -25,7 +26,8 @@ def cooccurrence_relations(entities: list[Entity], sentences: list[tuple[int, in
         n = 0
         for i, (pos_a, a) in enumerate(items):
             for pos_b, b in items[i + 1 :]:
-                if a.id == b.id or (a.id, b.id) in out or (b.id, a.id) in out:
+                # one span's two links (a concept and what coders file it under) are no two things named
+                if a.id == b.id or pos_a == pos_b or (a.id, b.id) in out or (b.id, a.id) in out:
                     continue
                 score = round(100.0 / (100.0 + (pos_b - pos_a)), 3)
                 out[(a.id, b.id)] = Relation(source=a.id, target=b.id, type="co_occurs", chunk_id=a.chunk_id,

@@ -12,8 +12,8 @@ from medkg.ontologies.concept import Concept
 from medkg.ontologies.vocabulary import Vocabulary
 from medkg.pipelines.extractor import Extractor
 from medkg.pipelines.linking.lexicon import Lexicon
-from medkg.pipelines.linking.report_names import LearnConfig, ReportNames
-from medkg.pipelines.linking.report_names_training import learn_from_reports
+from medkg.pipelines.linking.report_names import CodedAs, LearnConfig, ReportNames
+from medkg.pipelines.linking.report_names_training import ReportReader, coded_as_from_reports, learn_from_reports
 
 BONE, EFFUSION, CARDIOMEGALY = "MESH:D001851", "MESH:D010996", "MESH:D006332"
 
@@ -80,8 +80,9 @@ def test_the_bundled_names_are_what_learning_on_the_iu_tune_half_gives() -> None
     vocab = load_vocabulary("mesh-bundled")
     config = LearnConfig(min_support=bundled.trained_on["min_support"],
                          min_precision=bundled.trained_on["min_precision"])
-    learned = learn_from_reports(coded_reports(iu, vocab, bundled.trained_on["part"]), vocab, config)
-    assert learned == bundled.names
+    reports, reader = coded_reports(iu, vocab, bundled.trained_on["part"]), ReportReader(vocab)
+    assert learn_from_reports(reports, vocab, config, reader) == bundled.names
+    assert coded_as_from_reports(reports, reader, config) == bundled.coded_as
 
 
 def test_the_command_learns_from_a_coded_csv_and_names_a_bad_one(tmp_path: Path) -> None:
@@ -99,7 +100,7 @@ def test_the_command_learns_from_a_coded_csv_and_names_a_bad_one(tmp_path: Path)
     done = medkg(str(csv_path), "--out", str(out))  # the bundled MeSH: its name of the finding is the heading
     assert done.returncode == 0, done.stderr
     assert [(n["key"], n["concept_id"]) for n in json.loads(out.read_text())["names"]] == [("osteopenia", BONE)]
-    assert "saved 1 names learned from 6 reports" in done.stdout
+    assert "saved 1 names and 0 broader descriptors learned from 6 reports" in done.stdout
     bad = tmp_path / "bad.csv"
     bad.write_text("id,text\n1,No osteopenia.\n")
     failed = medkg(str(bad), "--out", str(out))
@@ -167,3 +168,57 @@ def test_a_learned_adjective_states_its_own_finding_before_a_disease_noun(tmp_pa
     # learned ("atherosclerotic" is coded wherever it stands), it names its finding there too; "calcified" still
     # describes the granuloma
     assert found({"atherosclerotic": ATHERO}) == {ATHERO, VASCULAR_CALCIFICATION, GRANULOMA}
+
+
+FRACTURE, RIB = "MESH:D050723", "MESH:D012253"
+
+# invented reports in the IU layout whose coders file a rib fracture under Fractures, Bone, as NLM's did
+FRACTURE_CSV = """uid,MeSH,Problems,image,indication,comparison,findings,impression
+1,"Fractures, Bone",x,x,Fall.,None,Old healed left rib fractures. The lungs are clear.,No acute disease.
+2,"Fractures, Bone;Pleural Effusion",x,x,Pain.,None,Healing right rib fractures. Small pleural effusion.,Effusion.
+3,"Fractures, Bone",x,x,Trauma.,None,Multiple rib fractures.,Rib fractures.
+4,normal,normal,x,Trauma.,None,No rib fractures. The lungs are clear.,Normal chest.
+5,Pleural Effusion,x,x,Dyspnea.,None,Left pleural effusion. Old rib fracture.,Effusion.
+"""
+
+
+def test_a_concept_coded_broader_gets_a_second_link_in_reports_only(tmp_path: Path) -> None:
+    vocab = _vocabulary()
+    vocab.add([Concept(FRACTURE, "MESH", "Fractures, Bone", tree_numbers=("C26.404",), semantic_types=("DISO",),
+                       vocab_version="test"),
+               Concept(RIB, "MESH", "Rib Fractures", synonyms=("Rib Fracture",), tree_numbers=("C26.404.750",),
+                       parents=(FRACTURE,), semantic_types=("DISO",), vocab_version="test")])
+    csv_path = tmp_path / "coded.csv"
+    csv_path.write_text(FRACTURE_CSV)
+    reports = coded_reports(csv_path, vocab)
+    # stated in reports 1, 2, 3 (coded) and 5 (not); "No rib fractures" states nothing
+    learned = coded_as_from_reports(reports, ReportReader(vocab), LearnConfig(min_support=2, min_precision=0.7))
+    assert learned == [CodedAs(RIB, FRACTURE, 3, 1)]
+    assert coded_as_from_reports(reports, ReportReader(vocab), LearnConfig(min_support=2, min_precision=0.8)) == []
+
+    names_path, lexicon_path = tmp_path / "names.json", tmp_path / "lexicon.pkl"
+    ReportNames([], {}, learned).save(names_path)
+    Lexicon.from_vocabulary(vocab, report_names=names_path).save(lexicon_path)
+    extractor = Extractor(lexicon_path, without=frozenset({"relations"}))
+
+    def graph(text: str, tier: int) -> tuple[list[tuple[int, int, str, str, bool]], set[frozenset[str]]]:
+        doc = Document(id="d", text=text, tier=tier, kind="report" if tier == TIER_REPORT else "abstract")
+        graphs = extractor.extract(doc)
+        mentions = sorted((m.start, m.end, m.link.concept_id, m.link.method, m.negated)
+                          for g in graphs for e in g.entities for m in e.mentions)
+        names = {e.id: e.link.concept_id for g in graphs for e in g.entities}
+        return mentions, {frozenset((names[r.source], names[r.target])) for g in graphs for r in g.relations}
+
+    text = "FINDINGS: Old rib fractures and a small pleural effusion."
+    mentions, related = graph(text, TIER_REPORT)
+    start = text.index("rib")
+    # the words keep their own link; the second, to the broader descriptor, covers the same span
+    assert [m for m in mentions if m[2] in (RIB, FRACTURE)] == [
+        (start, start + len("rib fractures"), RIB, "dictionary:preferred", False),
+        (start, start + len("rib fractures"), FRACTURE, "coded-as", False)]
+    assert related == {frozenset((RIB, EFFUSION)), frozenset((FRACTURE, EFFUSION))}  # not the span with itself
+    assert {(cid, negated) for _, _, cid, _, negated in graph("FINDINGS: No rib fractures.", TIER_REPORT)[0]} == {
+        (RIB, True), (FRACTURE, True)}
+    assert [m[2] for m in graph("Rib fractures were common in the cohort.", TIER_LITERATURE)[0]] == [RIB]
+    many = extractor.mentions_many(["Old rib fractures.", "No acute disease."], clinical=True)
+    assert [sorted(m.link.concept_id for m in ms) for ms in many] == [[RIB, FRACTURE], []]
