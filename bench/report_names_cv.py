@@ -23,6 +23,7 @@ from pathlib import Path
 
 from medkg.evaluation import reports
 from medkg.ontologies.vocabulary import load_vocabulary
+from medkg.pipelines.linking.coded_as import learn_coded_as
 from medkg.pipelines.linking.report_names import LearnConfig, keep
 from medkg.pipelines.linking.report_names_training import (
     ReportReader,
@@ -66,12 +67,13 @@ def main() -> int:
         rows[f"fold {f}: no names"] = score(reader, "tune", {}, test)
         learn_on = [d for d in tune if fold(d.doc_id) == f]
         candidates = judge_reports(learn_on, reader, nlp, LearnConfig())
+        found = reader.stated(learn_on)  # what the broader descriptors are learned from, whatever the thresholds
         for support in SUPPORTS:
             for precision in PRECISIONS:
                 cfg = replace(LearnConfig(), min_support=support, min_precision=precision)
                 names = {n.key: n.concept_id for n in keep(candidates, cfg)}
                 rows[f"fold {f}: support {support}, precision {precision}"] = score(reader, "tune", names, test)
-                coded_as = {p.concept_id: p.coded_as for p in coded_as_from_reports(learn_on, reader, cfg)}
+                coded_as = {p.concept_id: p.coded_as for p in learn_coded_as(learn_on, found, vocab.ancestors, cfg)}
                 rows[f"fold {f}: support {support}, precision {precision}, coded as"] = score(
                     reader, "tune", names, test, coded_as)
     chosen = LearnConfig()

@@ -28,7 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,11 +125,6 @@ def _coded_documents(path: Path, vocab: Vocabulary, part: str, select: Callable[
     return documents, gold, normal
 
 
-def findings(mentions: Iterable[Mention]) -> set[str]:
-    """The concepts a report states as present: mentions neither negated nor uncertain."""
-    return stated(mentions)
-
-
 def evaluate(path: Path, vocab: Vocabulary, mentions_many: Callable[[list[str]], list[list[Mention]]],
              part: str = "all", limit: int = 0, prepare: Callable[[Document], Document] | None = None,
              select: Callable[[str], bool] | None = None) -> ReportsReport:
@@ -144,7 +139,7 @@ def evaluate(path: Path, vocab: Vocabulary, mentions_many: Callable[[list[str]],
     report = ReportsReport(reports=len(documents), normal_reports=sum(d.id in normal for d in documents),
                            seconds=time.perf_counter() - start)
     for doc, mentions in zip(documents, predicted):
-        found = findings(mentions) & judged
+        found = stated(mentions) & judged
         expected = gold[doc.id]
         report.counts.tp += len(found & expected)
         report.counts.fp += len(found - expected)

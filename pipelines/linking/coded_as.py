@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 
-from medkg.pipelines.linking.report_names import CodedAs, CodedReport, LearnConfig
+from medkg.pipelines.linking.report_names import CodedAs, CodedReport, LearnConfig, best_passing
 
 
 def propose_coded_as(reports: Sequence[CodedReport], found: Sequence[set[str]],
@@ -61,13 +61,7 @@ def judge_coded_as(reports: Sequence[CodedReport], found: Sequence[set[str]], pa
 def keep_coded_as(pairs: Iterable[CodedAs], config: LearnConfig) -> list[CodedAs]:
     """The pairs right in at least ``min_support`` reports at ``min_precision``; one per concept, the one
     right most often (then the more precise)."""
-    best: dict[str, CodedAs] = {}
-    for p in pairs:
-        passes = p.right >= config.min_support and p.precision >= config.min_precision
-        if passes and (p.concept_id not in best or (p.right, p.precision) > (best[p.concept_id].right,
-                                                                          best[p.concept_id].precision)):
-            best[p.concept_id] = p
-    return sorted(best.values(), key=lambda p: p.concept_id)
+    return sorted(best_passing(pairs, lambda p: p.concept_id, config), key=lambda p: p.concept_id)
 
 
 def learn_coded_as(reports: Sequence[CodedReport], found: Sequence[set[str]], ancestors: Callable[[str], set[str]],

@@ -59,7 +59,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Container, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from spacy.lang.en.stop_words import STOP_WORDS
 
@@ -307,9 +307,20 @@ def judged(reports: Sequence[CodedReport], extract: Callable[[Mapping[str, str]]
 def keep(names: Iterable[ReportName], config: LearnConfig) -> list[ReportName]:
     """The names right in at least ``min_support`` reports with at least ``min_precision`` (step 3); of a
     name judged for several concepts, the one it is right for most often (then the more precise)."""
-    best: dict[str, ReportName] = {}
-    for n in names:
-        passes = n.right >= config.min_support and n.precision >= config.min_precision
-        if passes and (n.key not in best or (n.right, n.precision) > (best[n.key].right, best[n.key].precision)):
-            best[n.key] = n
+    return best_passing(names, lambda n: n.key, config)
+
+
+Judged = TypeVar("Judged", ReportName, CodedAs)
+
+
+def best_passing(items: Iterable[Judged], group: Callable[[Judged], str], config: LearnConfig) -> list[Judged]:
+    """Of the items right in at least ``min_support`` reports with at least ``min_precision``, the one of
+    each ``group`` right most often (then the more precise), in the order their groups first passed."""
+    best: dict[str, Judged] = {}
+    for item in items:
+        if item.right < config.min_support or item.precision < config.min_precision:
+            continue
+        k = group(item)
+        if k not in best or (item.right, item.precision) > (best[k].right, best[k].precision):
+            best[k] = item
     return list(best.values())

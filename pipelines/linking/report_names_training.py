@@ -60,6 +60,10 @@ class ReportReader:
                 return False
         return True
 
+    def stated(self, reports: Sequence[CodedReport]) -> list[set[str]]:
+        """What each report states (positive, certain concepts), read without learned names."""
+        return [stated(mentions) for mentions in self.read([r.text for r in reports], {})]
+
     def read(self, texts: Sequence[str], names: Mapping[str, str], coded_as: Mapping[str, str] | None = None
              ) -> list[list[Mention]]:
         """``texts`` read as clinical reports with ``names`` (and ``coded_as``: concept -> broader descriptor)."""
@@ -97,5 +101,4 @@ def coded_as_from_reports(reports: Sequence[CodedReport], reader: ReportReader, 
                           ) -> list[CodedAs]:
     """The broader descriptors ``reports``' coders file concepts under (:mod:`.coded_as`), judged on the
     reports read without learned names."""
-    found = [stated(mentions) for mentions in reader.read([r.text for r in reports], {})]
-    return learn_coded_as(reports, found, reader.vocab.ancestors, config or LearnConfig())
+    return learn_coded_as(reports, reader.stated(reports), reader.vocab.ancestors, config or LearnConfig())
